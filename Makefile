@@ -1,0 +1,106 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+SIGOP   := $(VENV)/bin/sigop
+BIN     := $(CURDIR)/.bin
+GOMOD   := github.com/sigop-dev/sigop/go
+PROTOS  := $(shell find proto -name '*.proto' | sort)
+GRAPHS  := graphs
+
+.PHONY: help
+help: ## Show the targets.
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+# ---- set-up ---------------------------------------------------------------
+
+$(VENV)/.installed: python/requirements.txt python/pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r python/requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e python
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the Python virtual environment with pinned packages.
+
+$(BIN)/.tools: go/go.mod go/go.sum
+	mkdir -p $(BIN)
+	cd go && go mod download
+	cd go && go build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	cd tests/e2e && go mod download
+	touch $@
+
+.PHONY: setup
+setup: $(VENV)/.installed $(BIN)/.tools ## Set everything up: venv, Go modules, pinned protoc plugins.
+
+# ---- generated code and graphs --------------------------------------------
+
+# gen-into DIR: regenerate every stub under DIR (the repo itself, or a scratch
+# copy that check-generated compares with what is committed).
+define gen-into
+	$(PY) -m grpc_tools.protoc -I proto \
+	  --python_out=$(1)/python/src --pyi_out=$(1)/python/src --grpc_python_out=$(1)/python/src \
+	  --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=$(1)/go --go_opt=module=$(GOMOD) \
+	  --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc --go-grpc_out=$(1)/go --go-grpc_opt=module=$(GOMOD) \
+	  $(PROTOS)
+endef
+
+.PHONY: generate
+generate: setup ## Regenerate the Go and Python stubs from proto/.
+	$(call gen-into,.)
+
+.PHONY: check-generated
+check-generated: setup ## Fail if a committed stub differs from what proto/ generates.
+	tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	mkdir -p $$tmp/python/src $$tmp/go; \
+	$(call gen-into,$$tmp); \
+	status=0; \
+	for f in $$(cd $$tmp && find . -type f | sort); do \
+	  if ! cmp -s "$$tmp/$$f" "$$f"; then echo "stale generated file: $$f (run 'make generate')"; status=1; fi; \
+	done; \
+	exit $$status
+
+.PHONY: graphs
+graphs: $(GRAPHS)/fft/graph.pb ## Export the frozen TensorFlow graphs into graphs/.
+
+$(GRAPHS)/fft/graph.pb: $(VENV)/.installed python/src/sigop/fftgraph.py
+	$(SIGOP) export-fft --out $(GRAPHS)/fft
+
+.PHONY: vectors
+vectors: $(VENV)/.installed ## Regenerate the shared FFT test vectors from numpy.
+	$(PY) tests/vectors/make_vectors.py --out tests/vectors/fft.json
+
+# ---- tests ----------------------------------------------------------------
+
+.PHONY: test
+test: setup check-generated graphs test-python test-go test-e2e ## Set up and run every test.
+
+.PHONY: test-python
+test-python: setup graphs ## Python unit and server tests.
+	cd python && ../$(PY) -m pytest -q
+
+.PHONY: test-go
+test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
+	cd go && go vet ./... && go test -count=1 ./...
+
+.PHONY: test-e2e
+test-e2e: setup graphs ## Go client against the real Python server.
+	cd tests/e2e && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(GRAPHS) go test -count=1 -v ./... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
+# ---- demo and benchmarks --------------------------------------------------
+
+.PHONY: demo
+demo: setup graphs ## Export the FFT graph, serve it, and have the Go client print an article signal's spectrum peaks.
+	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(GRAPHS)
+
+.PHONY: bench
+bench: setup graphs ## Client->server FFT vs scipy in-process, side by side.
+	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
+	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench

@@ -1,0 +1,76 @@
+"""Export the FFT operator as a frozen TensorFlow graph.
+
+The graph takes a float64 batch ``signals`` of shape [batch, n] and returns the
+one-sided, unnormalised spectrum of each row: ``real`` and ``imag`` (Re/Im of
+X[k] = sum_t x[t] exp(-2 pi i k t / n), k = 0..n//2) and ``magnitude`` |X[k]|.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .manifest import GRAPH_FILE, Manifest, TensorInfo, sha256_file
+from .tfenv import tf
+
+__all__ = ["INPUT", "OUTPUTS", "build_fft_graph_def", "export_fft"]
+
+INPUT = "signals"
+# Output tensors are named explicitly with tf.identity: a frozen function's own
+# Identity:0..k outputs come in sorted dict-key order, not the order written.
+# The names carry a prefix because TensorFlow uniquifies op names without
+# regard to case: "real" would become "real_1" next to the "Real" op.
+OUTPUTS = {"real": "fft_real", "imag": "fft_imag", "magnitude": "fft_magnitude"}
+
+
+def build_fft_graph_def() -> tf.compat.v1.GraphDef:
+    """Trace the FFT as a tf.function over [None, None] float64 and freeze it."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float64, name=INPUT)])
+    def fft(signals):
+        spectrum = tf.signal.rfft(signals)  # complex128 [batch, n//2+1]
+        return {
+            "real": tf.identity(tf.math.real(spectrum), name=OUTPUTS["real"]),
+            "imag": tf.identity(tf.math.imag(spectrum), name=OUTPUTS["imag"]),
+            "magnitude": tf.identity(tf.math.abs(spectrum), name=OUTPUTS["magnitude"]),
+        }
+
+    frozen = convert_variables_to_constants_v2(fft.get_concrete_function())
+    graph_def = frozen.graph.as_graph_def()
+    names = {node.name for node in graph_def.node}
+    missing = [n for n in (INPUT, *OUTPUTS.values()) if n not in names]
+    if missing:
+        raise RuntimeError(f"frozen FFT graph lacks the named tensors {missing}; TensorFlow renamed them")
+    return graph_def
+
+
+def export_fft(out: Path, name: str = "fft") -> Manifest:
+    """Write ``graph.pb`` and ``manifest.json`` for the FFT graph into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    graph_def = build_fft_graph_def()
+    graph_path = out / GRAPH_FILE
+    graph_path.write_bytes(graph_def.SerializeToString(deterministic=True))
+
+    spectrum_shape = [None, None]
+    manifest = Manifest(
+        name=name,
+        kind="fft",
+        inputs={
+            "signals": TensorInfo(f"{INPUT}:0", "float64", [None, None], "real signals, one per row, all of length n >= 1"),
+        },
+        outputs={
+            "real": TensorInfo(f"{OUTPUTS['real']}:0", "float64", spectrum_shape, "Re X[k], k = 0..n//2"),
+            "imag": TensorInfo(f"{OUTPUTS['imag']}:0", "float64", spectrum_shape, "Im X[k], k = 0..n//2"),
+            "magnitude": TensorInfo(f"{OUTPUTS['magnitude']}:0", "float64", spectrum_shape, "|X[k]|, k = 0..n//2"),
+        },
+        sha256=sha256_file(graph_path),
+        tensorflow_version=tf.__version__,
+        details={
+            "transform": "rfft",
+            "normalization": "none: X[k] = sum_t x[t] * exp(-2*pi*i*k*t/n)",
+            "output_length": "n // 2 + 1",
+        },
+    )
+    manifest.write(out)
+    return manifest

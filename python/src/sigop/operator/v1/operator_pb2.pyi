@@ -1,0 +1,87 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Spectrum(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SPECTRUM_UNSPECIFIED: _ClassVar[Spectrum]
+    SPECTRUM_MAGNITUDE: _ClassVar[Spectrum]
+    SPECTRUM_COMPLEX: _ClassVar[Spectrum]
+SPECTRUM_UNSPECIFIED: Spectrum
+SPECTRUM_MAGNITUDE: Spectrum
+SPECTRUM_COMPLEX: Spectrum
+
+class ModelSpec(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class Float64Tensor(_message.Message):
+    __slots__ = ("shape", "content")
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    content: bytes
+    def __init__(self, shape: _Optional[_Iterable[int]] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class FFTRequest(_message.Message):
+    __slots__ = ("model_spec", "signals", "spectra")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    SPECTRA_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    signals: Float64Tensor
+    spectra: _containers.RepeatedScalarFieldContainer[Spectrum]
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., signals: _Optional[_Union[Float64Tensor, _Mapping]] = ..., spectra: _Optional[_Iterable[_Union[Spectrum, str]]] = ...) -> None: ...
+
+class FFTResponse(_message.Message):
+    __slots__ = ("model_spec", "magnitude", "real", "imag")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    MAGNITUDE_FIELD_NUMBER: _ClassVar[int]
+    REAL_FIELD_NUMBER: _ClassVar[int]
+    IMAG_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    magnitude: Float64Tensor
+    real: Float64Tensor
+    imag: Float64Tensor
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., magnitude: _Optional[_Union[Float64Tensor, _Mapping]] = ..., real: _Optional[_Union[Float64Tensor, _Mapping]] = ..., imag: _Optional[_Union[Float64Tensor, _Mapping]] = ...) -> None: ...
+
+class ClassifyRequest(_message.Message):
+    __slots__ = ("model_spec", "images", "top_k")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    images: _containers.RepeatedScalarFieldContainer[bytes]
+    top_k: int
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., images: _Optional[_Iterable[bytes]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class Class(_message.Message):
+    __slots__ = ("label", "score")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    score: float
+    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class Classification(_message.Message):
+    __slots__ = ("classes",)
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    classes: _containers.RepeatedCompositeFieldContainer[Class]
+    def __init__(self, classes: _Optional[_Iterable[_Union[Class, _Mapping]]] = ...) -> None: ...
+
+class ClassifyResponse(_message.Message):
+    __slots__ = ("model_spec", "classifications")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    classifications: _containers.RepeatedCompositeFieldContainer[Classification]
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., classifications: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,130 @@
+"""Build and run the gRPC server: Operator service, health, reflection.
+
+Health answers NOT_SERVING until every graph is loaded and warmed up (the
+first call into a fresh graph is several times slower than the next), and goes
+back to NOT_SERVING as soon as shutdown starts so balancers stop sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from .frozen import FrozenGraph
+from .models import load_models
+from .operator.v1 import operator_pb2 as pb
+from .operator.v1 import operator_pb2_grpc as pb_grpc
+from .service import Limits, OperatorService
+
+__all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
+
+log = logging.getLogger(__name__)
+
+OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name
+DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
+
+
+@dataclass
+class ServerConfig:
+    graphs: Path
+    address: str = "127.0.0.1:50051"
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    workers: int = 8
+    grace_seconds: float = 30.0
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
+    limits: Limits = field(default_factory=Limits)
+
+
+def _warm_up(models: dict[str, FrozenGraph]) -> None:
+    for model in models.values():
+        if model.manifest.kind == "fft":
+            x = np.zeros((2, 64))
+            for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
+                model(x, outputs)
+
+
+class Server:
+    """A started sigop server; ``port`` is the bound port (useful with :0)."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.models = load_models(
+            config.graphs, intra_op_threads=config.intra_op_threads, inter_op_threads=config.inter_op_threads
+        )
+        options = [
+            ("grpc.max_send_message_length", config.max_message_bytes),
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+        ]
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=options)
+        pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits), self._grpc)
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
+        reflection.enable_server_reflection(
+            (OPERATOR_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), self._grpc
+        )
+        self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.port = self._grpc.add_insecure_port(config.address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {config.address}")
+        host = config.address.rsplit(":", 1)[0]
+        self.address = f"{host}:{self.port}"
+        self._stopped = threading.Event()
+
+    def _set_health(self, status: int) -> None:
+        for name in ("", OPERATOR_SERVICE):
+            self.health.set(name, status)
+
+    def start(self) -> "Server":
+        self._grpc.start()
+        _warm_up(self.models)
+        self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving %s on %s", ", ".join(sorted(self.models)), self.address)
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let in-flight ones finish within ``grace`` seconds."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.health.enter_graceful_shutdown()
+        self._grpc.stop(self.config.grace_seconds if grace is None else grace).wait()
+        for model in self.models.values():
+            model.close()
+        log.info("stopped")
+
+    def wait(self) -> None:
+        self._grpc.wait_for_termination()
+
+
+def serve(config: ServerConfig) -> int:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    server = Server(config).start()
+    # One machine-readable line on stdout; everything else is logged to stderr.
+    print(f"sigop: listening on {server.address}", flush=True)
+    done = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("%s: finishing in-flight calls (grace %.0fs)", signal.Signals(signum).name, config.grace_seconds)
+        threading.Thread(target=lambda: (server.stop(), done.set()), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    done.wait()
+    return 0
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

@@ -1,0 +1,66 @@
+"""Float64Tensor <-> numpy, with the validation every request gets.
+
+The wire format is raw little-endian float64 bytes plus a shape, so decoding
+is one ``np.frombuffer`` (no copy, no Python list) and encoding one ``tobytes``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .operator.v1 import operator_pb2 as pb
+
+__all__ = ["InvalidInput", "decode_signals", "encode_into", "WIRE_DTYPE"]
+
+WIRE_DTYPE = np.dtype("<f8")
+
+
+class InvalidInput(ValueError):
+    """The request is wrong whatever the server's state (INVALID_ARGUMENT)."""
+
+
+def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int) -> tuple[np.ndarray, bool]:
+    """Decode a [batch, n] or [n] tensor of signals into a read-only 2-D array.
+
+    Returns the array and whether the request was 1-D (so the answer can have
+    the same rank). Raises InvalidInput naming what was expected.
+    """
+    shape = list(t.shape)
+    if len(shape) not in (1, 2):
+        raise InvalidInput(f"signals: shape {shape} has rank {len(shape)}; expected [n] or [batch, n]")
+    if any(d < 0 for d in shape):
+        raise InvalidInput(f"signals: shape {shape} has a negative dimension")
+    one_d = len(shape) == 1
+    batch, n = (1, shape[0]) if one_d else shape
+    if n == 0 or batch == 0:
+        raise InvalidInput(f"signals: shape {shape} is empty; expected at least one signal of n >= 1 samples")
+    if n > max_length:
+        raise InvalidInput(f"signals: length n={n} exceeds this server's limit of {max_length} samples per signal")
+    if batch > max_batch:
+        raise InvalidInput(f"signals: batch of {batch} exceeds this server's limit of {max_batch} signals per call")
+    want = 8 * batch * n
+    if len(t.content) != want:
+        raise InvalidInput(
+            f"signals: content has {len(t.content)} bytes but shape {shape} needs {want} "
+            f"(8 bytes per little-endian float64); ragged batches are not allowed"
+        )
+    x = np.frombuffer(t.content, dtype=WIRE_DTYPE).reshape(batch, n)
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        where = f"sample {bad[1]}" if one_d else f"signal {bad[0]}, sample {bad[1]}"
+        raise InvalidInput(f"signals: {where} is {float(x[tuple(bad)])}; expected finite values (no NaN or Inf)")
+    return x, one_d
+
+
+def encode_into(t: pb.Float64Tensor, x: np.ndarray, one_d: bool = False) -> None:
+    """Write a 2-D float64 array (or its single row when one_d) into ``t``.
+
+    Filling the response's own field avoids copying the bytes a second time
+    through a temporary message.
+    """
+    x = np.ascontiguousarray(x, dtype=WIRE_DTYPE)
+    if one_d:
+        x = x.reshape(-1)
+    t.shape[:] = x.shape
+    t.content = x.tobytes()
+
