@@ -1,0 +1,161 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+)
+
+// DefaultMaxMessageBytes matches the server's default limit: a 2^20-point
+// complex spectrum does not fit gRPC's own 4 MiB default.
+const DefaultMaxMessageBytes = 64 << 20
+
+// DefaultTimeout bounds calls made without a context (FFT).
+const DefaultTimeout = 30 * time.Second
+
+// Client is an Operator served by a sigop server over gRPC. It is safe for
+// concurrent use; one Client per server (or per set of replicas) suffices.
+type Client struct {
+	conn     *grpc.ClientConn
+	stub     operatorv1.OperatorClient
+	timeout  time.Duration
+	fftModel string
+}
+
+type options struct {
+	timeout         time.Duration
+	maxMessageBytes int
+	fftModel        string
+	dialOptions     []grpc.DialOption
+}
+
+// Option configures Dial.
+type Option func(*options)
+
+// WithTimeout sets the deadline of calls made without a context (default 30s).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithMaxMessageBytes sets the largest message sent or received (default 64 MiB);
+// keep it equal to the server's --max-message-mib.
+func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMessageBytes = n } }
+
+// WithFFTModel names the server's FFT model (default "fft").
+func WithFFTModel(name string) Option { return func(o *options) { o.fftModel = name } }
+
+// WithDialOptions adds gRPC dial options, e.g. transport credentials; they
+// apply after sigop's own, so they win.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(o *options) { o.dialOptions = append(o.dialOptions, opts...) }
+}
+
+// Dial creates a Client for target (host:port, or any gRPC target such as
+// dns:///name:port). Like grpc.NewClient it does not connect until the first
+// call. Without WithDialOptions credentials the connection is plaintext.
+func Dial(target string, opts ...Option) (*Client, error) {
+	o := options{timeout: DefaultTimeout, maxMessageBytes: DefaultMaxMessageBytes, fftModel: "fft"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dialOpts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(o.maxMessageBytes),
+			grpc.MaxCallSendMsgSize(o.maxMessageBytes),
+		),
+	}, o.dialOptions...)
+	conn, err := grpc.NewClient(target, dialOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: dial %s: %w", target, err)
+	}
+	return &Client{conn: conn, stub: operatorv1.NewOperatorClient(conn), timeout: o.timeout, fftModel: o.fftModel}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Conn is the underlying connection, for other services on the same server
+// (health, reflection).
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+// FFT returns the magnitude spectrum of input, within the client's default timeout.
+func (c *Client) FFT(input []float64) ([]float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	return c.FFTContext(ctx, input)
+}
+
+// FFTContext returns the magnitude spectrum |X[k]| of input, k = 0 .. len(input)/2.
+func (c *Client) FFTContext(ctx context.Context, input []float64) ([]float64, error) {
+	rows, err := c.fft(ctx, [][]float64{input}, true, operatorv1.Spectrum_SPECTRUM_MAGNITUDE)
+	if err != nil {
+		return nil, err
+	}
+	return rows.magnitude[0], nil
+}
+
+// FFTBatchContext returns the magnitude spectra of equal-length signals in one call.
+func (c *Client) FFTBatchContext(ctx context.Context, inputs [][]float64) ([][]float64, error) {
+	rows, err := c.fft(ctx, inputs, false, operatorv1.Spectrum_SPECTRUM_MAGNITUDE)
+	if err != nil {
+		return nil, err
+	}
+	return rows.magnitude, nil
+}
+
+// Spectrum returns the complex spectrum of input, within the client's default timeout.
+func (c *Client) Spectrum(input []float64) ([]complex128, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	return c.SpectrumContext(ctx, input)
+}
+
+// SpectrumContext returns the complex spectrum X[k] of input, k = 0 .. len(input)/2.
+func (c *Client) SpectrumContext(ctx context.Context, input []float64) ([]complex128, error) {
+	rows, err := c.fft(ctx, [][]float64{input}, true, operatorv1.Spectrum_SPECTRUM_COMPLEX)
+	if err != nil {
+		return nil, err
+	}
+	re, im := rows.real[0], rows.imag[0]
+	out := make([]complex128, len(re))
+	for k := range out {
+		out[k] = complex(re[k], im[k])
+	}
+	return out, nil
+}
+
+type spectra struct{ magnitude, real, imag [][]float64 }
+
+func (c *Client) fft(ctx context.Context, inputs [][]float64, oneD bool, want operatorv1.Spectrum) (spectra, error) {
+	var out spectra
+	// A ragged batch cannot be encoded; every other check is the server's.
+	n := 0
+	if len(inputs) > 0 {
+		n = len(inputs[0])
+	}
+	if len(inputs) > 1 {
+		var err error
+		if n, err = checkBatch(inputs); err != nil {
+			return out, fmt.Errorf("sigop: FFT: %w", err)
+		}
+	}
+	resp, err := c.stub.FFT(ctx, &operatorv1.FFTRequest{
+		ModelSpec: &operatorv1.ModelSpec{Name: c.fftModel},
+		Signals:   encodeSignals(inputs, n, oneD),
+		Spectra:   []operatorv1.Spectrum{want},
+	})
+	if err != nil {
+		return out, fmt.Errorf("sigop: FFT: %w", err)
+	}
+	rows, cols := len(inputs), n/2+1
+	if want == operatorv1.Spectrum_SPECTRUM_MAGNITUDE {
+		out.magnitude, err = decodeRows(resp.GetMagnitude(), rows, cols)
+	} else if out.real, err = decodeRows(resp.GetReal(), rows, cols); err == nil {
+		out.imag, err = decodeRows(resp.GetImag(), rows, cols)
+	}
+	return out, err
+}

@@ -1,0 +1,47 @@
+package operator
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+)
+
+// encodeSignals packs equal-length signals as a Float64Tensor: little-endian
+// float64 in row-major order with shape [batch, n], or [n] when oneD.
+func encodeSignals(inputs [][]float64, n int, oneD bool) *operatorv1.Float64Tensor {
+	content := make([]byte, 8*n*len(inputs))
+	off := 0
+	for _, x := range inputs {
+		for _, v := range x {
+			binary.LittleEndian.PutUint64(content[off:], math.Float64bits(v))
+			off += 8
+		}
+	}
+	shape := []int64{int64(len(inputs)), int64(n)}
+	if oneD {
+		shape = shape[1:]
+	}
+	return &operatorv1.Float64Tensor{Shape: shape, Content: content}
+}
+
+// decodeRows unpacks a [rows, cols] (or [cols] when rows is 1) tensor, checking
+// that its shape is the one expected.
+func decodeRows(t *operatorv1.Float64Tensor, rows, cols int) ([][]float64, error) {
+	if t == nil {
+		return nil, fmt.Errorf("sigop: response lacks a tensor the request asked for")
+	}
+	if got := len(t.GetContent()); got != 8*rows*cols {
+		return nil, fmt.Errorf("sigop: response tensor has %d bytes, want %d for %d×%d float64 (shape %v)", got, 8*rows*cols, rows, cols, t.GetShape())
+	}
+	flat := make([]float64, rows*cols)
+	for i := range flat {
+		flat[i] = math.Float64frombits(binary.LittleEndian.Uint64(t.Content[8*i:]))
+	}
+	out := make([][]float64, rows)
+	for r := range out {
+		out[r] = flat[r*cols : (r+1)*cols : (r+1)*cols]
+	}
+	return out, nil
+}
