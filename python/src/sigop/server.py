@@ -14,6 +14,7 @@ import threading
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import grpc
 import numpy as np
@@ -85,8 +86,15 @@ class Server:
         for name in ("", OPERATOR_SERVICE):
             self.health.set(name, status)
 
-    def start(self) -> "Server":
+    def start(self, on_listening: Callable[[str], None] | None = None) -> "Server":
+        """Listen, warm the graphs up, then report SERVING.
+
+        ``on_listening`` is called with the bound address as soon as the port
+        accepts calls, before warm-up: readiness is the health service's to say.
+        """
         self._grpc.start()
+        if on_listening is not None:
+            on_listening(self.address)
         _warm_up(self.models)
         self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving %s on %s", ", ".join(sorted(self.models)), self.address)
@@ -109,9 +117,7 @@ class Server:
 
 def serve(config: ServerConfig) -> int:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
-    server = Server(config).start()
-    # One machine-readable line on stdout; everything else is logged to stderr.
-    print(f"sigop: listening on {server.address}", flush=True)
+    server = Server(config)
     done = threading.Event()
 
     def on_signal(signum, _frame):
@@ -120,6 +126,8 @@ def serve(config: ServerConfig) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # One machine-readable line on stdout; everything else is logged to stderr.
+    server.start(on_listening=lambda addr: print(f"sigop: listening on {addr}", flush=True))
     done.wait()
     return 0
 

@@ -1,0 +1,282 @@
+// End-to-end tests: the Go client against the real Python server serving the
+// frozen TensorFlow FFT graph from graphs/, checked against numpy's numbers in
+// tests/vectors/fft.json and against the pure-Go Local operator.
+//
+// `make test-e2e` sets SIGOP_BIN (the sigop executable) and SIGOP_GRAPHS.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	// grpcio-reflection serves v1alpha only; grpcurl and other tools fall back to it.
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
+
+	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+	"github.com/sigop-dev/sigop/go/operator"
+	"github.com/sigop-dev/sigop/go/serverproc"
+	"github.com/sigop-dev/sigop/go/signal"
+	"github.com/sigop-dev/sigop/go/vectors"
+)
+
+// maxSignalLength is the server's limit in these tests: the largest vector
+// (2^20) fits, one sample more does not.
+const maxSignalLength = 1 << 20
+
+var addr string
+
+func TestMain(m *testing.M) {
+	bin, graphs := os.Getenv("SIGOP_BIN"), os.Getenv("SIGOP_GRAPHS")
+	if bin == "" || graphs == "" {
+		fmt.Println("e2e: SIGOP_BIN and SIGOP_GRAPHS are not set; run `make test-e2e`")
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	srv, err := serverproc.Start(ctx, serverproc.Config{
+		Command: bin, Graphs: graphs,
+		Args: []string{"--max-signal-length", fmt.Sprint(maxSignalLength)},
+	})
+	cancel()
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	addr = srv.Addr
+	code := m.Run()
+	if err := srv.Stop(time.Minute); err != nil {
+		fmt.Println("e2e: server did not shut down cleanly:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func dial(t *testing.T) *operator.Client {
+	t.Helper()
+	c, err := operator.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// The server's FFT equals numpy's (shared vectors) and Local's, bin for bin,
+// within the vectors' tolerance, for every case n = 1 .. 2^20 and a batch.
+func TestFFTMatchesNumpyAndLocal(t *testing.T) {
+	f, err := vectors.Load(vectors.DefaultPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, local := dial(t), operator.NewLocal()
+	ctx := ctxT(t)
+	for _, c := range f.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			inputs := c.Inputs()
+			mag, err := client.FFTBatchContext(ctx, inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var re, im [][]float64
+			for _, x := range inputs {
+				s, err := client.SpectrumContext(ctx, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, i := make([]float64, len(s)), make([]float64, len(s))
+				for k, v := range s {
+					r[k], i[k] = real(v), imag(v)
+				}
+				re, im = append(re, r), append(im, i)
+			}
+			worst, err := f.Check(c, mag, re, im)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := local.FFTBatchContext(ctx, inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := maxRelErr(mag, want); !(e <= f.Tolerance.Relative) {
+				t.Fatalf("server vs Local magnitude: relative error %.3g > %g", e, f.Tolerance.Relative)
+			}
+			t.Logf("n=%d batch=%d: worst relative error vs numpy %.2g", c.N, c.Batch, worst)
+		})
+	}
+}
+
+// The article's interface, unchanged: FFT(input []float64) ([]float64, error).
+func TestArticleOperatorInterface(t *testing.T) {
+	var op operator.Operator = dial(t)
+	g, err := signal.NewGenerator(signal.DefaultParams(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := g.Signal(signal.Blue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := op.FFT(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := operator.NewLocal().FFT(x)
+	if e := maxRelErr([][]float64{got}, [][]float64{want}); e > 1e-9 {
+		t.Fatalf("FFT(article signal) differs from Local by %.3g", e)
+	}
+}
+
+func maxRelErr(got, want [][]float64) float64 {
+	worst := 0.0
+	for r := range want {
+		if len(got[r]) != len(want[r]) {
+			return math.Inf(1)
+		}
+		scale := math.SmallestNonzeroFloat64
+		for _, v := range want[r] {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		for k := range want[r] {
+			worst = math.Max(worst, math.Abs(got[r][k]-want[r][k])/scale)
+		}
+	}
+	return worst
+}
+
+func f64(values ...float64) []byte {
+	out := make([]byte, 0, 8*len(values))
+	for _, v := range values {
+		u := math.Float64bits(v)
+		out = append(out, byte(u), byte(u>>8), byte(u>>16), byte(u>>24), byte(u>>32), byte(u>>40), byte(u>>48), byte(u>>56))
+	}
+	return out
+}
+
+// Each bad request gets its status code, and the server keeps answering.
+func TestBadInputKeepsServing(t *testing.T) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stub := operatorv1.NewOperatorClient(conn)
+	tensor := func(shape []int64, content []byte) *operatorv1.FFTRequest {
+		return &operatorv1.FFTRequest{Signals: &operatorv1.Float64Tensor{Shape: shape, Content: content}}
+	}
+	tests := []struct {
+		name string
+		req  *operatorv1.FFTRequest
+		code codes.Code
+	}{
+		{"no signals", &operatorv1.FFTRequest{}, codes.InvalidArgument},
+		{"empty signal", tensor([]int64{0}, nil), codes.InvalidArgument},
+		{"empty batch", tensor([]int64{0, 8}, nil), codes.InvalidArgument},
+		{"negative dimension", tensor([]int64{-1}, nil), codes.InvalidArgument},
+		{"rank 3", tensor([]int64{1, 1, 2}, f64(1, 2)), codes.InvalidArgument},
+		{"NaN", tensor([]int64{3}, f64(1, math.NaN(), 3)), codes.InvalidArgument},
+		{"+Inf in batch", tensor([]int64{2, 2}, f64(1, 2, math.Inf(1), 4)), codes.InvalidArgument},
+		{"-Inf", tensor([]int64{1}, f64(math.Inf(-1))), codes.InvalidArgument},
+		{"ragged: fewer bytes than shape", tensor([]int64{2, 3}, f64(1, 2, 3, 4, 5)), codes.InvalidArgument},
+		{"ragged: more bytes than shape", tensor([]int64{2, 2}, f64(1, 2, 3, 4, 5)), codes.InvalidArgument},
+		{"not float64 bytes", tensor([]int64{2}, []byte{1, 2, 3}), codes.InvalidArgument},
+		{"over-long signal", tensor([]int64{maxSignalLength + 1}, make([]byte, 8*(maxSignalLength+1))), codes.InvalidArgument},
+		{"unknown spectrum", &operatorv1.FFTRequest{Signals: &operatorv1.Float64Tensor{Shape: []int64{1}, Content: f64(1)}, Spectra: []operatorv1.Spectrum{99}}, codes.InvalidArgument},
+		{"unknown model", &operatorv1.FFTRequest{ModelSpec: &operatorv1.ModelSpec{Name: "nope"}, Signals: &operatorv1.Float64Tensor{Shape: []int64{1}, Content: f64(1)}}, codes.NotFound},
+		{"unknown version", &operatorv1.FFTRequest{ModelSpec: &operatorv1.ModelSpec{Version: 42}, Signals: &operatorv1.Float64Tensor{Shape: []int64{1}, Content: f64(1)}}, codes.NotFound},
+	}
+	client := dial(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := stub.FFT(ctxT(t), tc.req)
+			st, _ := status.FromError(err)
+			if st.Code() != tc.code || st.Message() == "" {
+				t.Fatalf("FFT(%s) = %v; want code %v with a message", tc.name, err, tc.code)
+			}
+			t.Logf("%v: %s", st.Code(), st.Message())
+			got, err := client.FFT([]float64{1, 0, 0, 0})
+			if err != nil || !slices.Equal(got, []float64{1, 1, 1}) {
+				t.Fatalf("after %s: FFT(impulse) = %v, %v; want [1 1 1]", tc.name, got, err)
+			}
+		})
+	}
+	if _, err := stub.Classify(ctxT(t), &operatorv1.ClassifyRequest{}); status.Code(err) != codes.Unimplemented {
+		t.Fatalf("Classify = %v; want Unimplemented until a classifier exists", err)
+	}
+}
+
+// The Go client's own error for the article's empty input carries the code.
+func TestClientErrorsCarryStatus(t *testing.T) {
+	_, err := dial(t).FFT(nil)
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("FFT(nil) error = %v; want InvalidArgument", err)
+	}
+}
+
+func TestHealthAndReflection(t *testing.T) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, svc := range []string{"", serverproc.OperatorService} {
+		resp, err := healthpb.NewHealthClient(conn).Check(ctxT(t), &healthpb.HealthCheckRequest{Service: svc})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health %q = %v, %v; want SERVING", svc, resp, err)
+		}
+	}
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	for _, want := range []string{serverproc.OperatorService, "grpc.health.v1.Health"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("reflection lists %v; want %s among them", names, want)
+		}
+	}
+}
+
+// Graceful shutdown: a second server, stopped with SIGTERM, exits cleanly.
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	srv, err := serverproc.Start(ctxT(t), serverproc.Config{Command: os.Getenv("SIGOP_BIN"), Graphs: os.Getenv("SIGOP_GRAPHS")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := operator.Dial(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.FFT([]float64{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(time.Minute); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+}
