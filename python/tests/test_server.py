@@ -1,0 +1,128 @@
+import shutil
+import threading
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from sigop.models import load_models
+from sigop.operator.v1 import operator_pb2 as pb
+from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
+from sigop.server import OPERATOR_SERVICE, Server, ServerConfig
+from sigop.testsignal import noise
+
+
+@pytest.fixture
+def graphs(tmp_path, fft_graph_dir) -> Path:
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    return tmp_path
+
+
+@pytest.fixture
+def server(graphs):
+    s = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", grace_seconds=10)).start()
+    yield s
+    s.stop(0)
+
+
+def stubs(address):
+    channel = grpc.insecure_channel(
+        address, options=[("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+    )
+    return channel, pb_grpc.OperatorStub(channel), health_pb2_grpc.HealthStub(channel)
+
+
+def fft_request(x, *spectra):
+    x = np.asarray(x, dtype="<f8")
+    return pb.FFTRequest(signals=pb.Float64Tensor(shape=list(x.shape), content=x.tobytes()), spectra=spectra)
+
+
+def values(t):
+    return np.frombuffer(t.content, "<f8").reshape(tuple(t.shape))
+
+
+def test_serves_fft_over_grpc(server):
+    _, op, health = stubs(server.address)
+    x = noise(4096, 11)
+    r = op.FFT(fft_request(x, pb.SPECTRUM_MAGNITUDE, pb.SPECTRUM_COMPLEX))
+    ref = np.fft.rfft(x)
+    scale = np.max(np.abs(ref))
+    assert list(r.magnitude.shape) == [2049]
+    assert np.max(np.abs(values(r.magnitude) - np.abs(ref))) / scale <= 1e-9
+    assert np.max(np.abs(values(r.real) + 1j * values(r.imag) - ref)) / scale <= 1e-9
+    assert r.model_spec.name == "fft" and r.model_spec.version == 1
+    only_mag = op.FFT(fft_request(x))  # default: magnitude only
+    assert only_mag.HasField("magnitude") and not only_mag.HasField("real")
+    for svc in ("", OPERATOR_SERVICE):
+        assert health.Check(health_pb2.HealthCheckRequest(service=svc)).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_batch_keeps_rows_apart(server):
+    _, op, _ = stubs(server.address)
+    x = np.stack([noise(300, s) for s in range(5)])
+    r = op.FFT(fft_request(x))
+    assert list(r.magnitude.shape) == [5, 151]
+    np.testing.assert_allclose(values(r.magnitude), np.abs(np.fft.rfft(x, axis=1)), rtol=0, atol=1e-10)
+
+
+def test_message_larger_than_grpc_default_4mib(server):
+    _, op, _ = stubs(server.address)
+    x = noise(1 << 19, 3)  # 4 MiB of float64: over gRPC's default limit
+    r = op.FFT(fft_request(x, pb.SPECTRUM_COMPLEX))
+    assert list(r.real.shape) == [(1 << 18) + 1]
+
+
+def test_graceful_shutdown_finishes_in_flight_call(graphs):
+    server = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", grace_seconds=30)).start()
+    model = server.models["fft"]
+    entered, release = threading.Event(), threading.Event()
+    real_call = model.__call__
+
+    class Gate:  # holds the call inside the model until the test lets go
+        def __call__(self, x, outputs):
+            entered.set()
+            assert release.wait(30)
+            return real_call(x, outputs)
+
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+    server.models["fft"] = Gate()
+    channel, op, health = stubs(server.address)
+    result = {}
+    caller = threading.Thread(target=lambda: result.update(r=op.FFT(fft_request([1.0, 0, 0, 0]))))
+    caller.start()
+    assert entered.wait(30)
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=OPERATOR_SERVICE), timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    stopper = threading.Thread(target=server.stop)
+    stopper.start()
+    # Shutdown has begun while the call is held: health turns NOT_SERVING so
+    # balancers stop sending, yet the held call must still complete.
+    assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    watch.cancel()
+    assert caller.is_alive()
+    release.set()
+    caller.join(30)
+    stopper.join(30)
+    assert values(result["r"].magnitude).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_load_models_skips_a_broken_folder(graphs, caplog):
+    broken = graphs / "broken"
+    shutil.copytree(graphs / "fft", broken)
+    (broken / "graph.pb").write_bytes(b"garbage")
+    models = load_models(graphs)
+    assert list(models) == ["fft"]
+    assert "skipping" in caplog.text and "sha256" in caplog.text
+    for m in models.values():
+        m.close()
+
+
+def test_load_models_needs_one_graph(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no loadable graph"):
+        load_models(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_models(tmp_path / "missing")
