@@ -132,3 +132,28 @@ func argmax(x []float64) int {
 	}
 	return best
 }
+
+func TestPeaks(t *testing.T) {
+	mag := []float64{5, 1, 3, 2, 9, 9, 4, 0, 7}
+	got := signal.Peaks(mag, 3)
+	want := []signal.Peak{{8, 7}, {0, 5}, {2, 3}} // the 9,9 plateau is no strict maximum
+	if !slices.Equal(got, want) {
+		t.Fatalf("Peaks(%v, 3) = %v; want %v", mag, got, want)
+	}
+	if got := signal.Peaks([]float64{1}, 5); !slices.Equal(got, []signal.Peak{{0, 1}}) {
+		t.Fatalf("Peaks([1], 5) = %v", got)
+	}
+}
+
+// The three strongest peaks of an article signal are its three tones.
+func TestArticleSignalPeaksAreItsTones(t *testing.T) {
+	g, _ := signal.NewGenerator(signal.DefaultParams(), 5)
+	x, _ := g.Signal(signal.Red)
+	mag, _ := operator.NewLocal().FFT(x)
+	peaks := signal.Peaks(mag, 3)
+	for j, c := range signal.Red.Cycles {
+		if p := peaks[j].Bin; p < c/2-1 || p > (c+4)/2+2 {
+			t.Errorf("peak %d at bin %d; want tone %d's band around bin %d", j, p, j, c/2)
+		}
+	}
+}

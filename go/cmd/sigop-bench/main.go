@@ -1,0 +1,121 @@
+// Command sigop-bench times the Go client calling a real sigop server and
+// prints JSON; bench/fft_bench.py runs it beside in-process baselines
+// measured in the same run and prints the comparison (`make bench`).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/sigop-dev/sigop/go/operator"
+	"github.com/sigop-dev/sigop/go/serverproc"
+	"github.com/sigop-dev/sigop/go/signal"
+)
+
+// Case is one timed workload: Batch signals of N samples, row r being
+// signal.Noise(N, Seed+r) so the Python side can rebuild the same input.
+type Case struct {
+	Name    string  `json:"name"`
+	Batch   int     `json:"batch"`
+	N       int     `json:"n"`
+	Seed    uint64  `json:"seed"`
+	Repeats int     `json:"repeats"`
+	Median  float64 `json:"median_seconds"`
+	Min     float64 `json:"min_seconds"`
+}
+
+// Latency is the distribution of sequential single-signal calls.
+type Latency struct {
+	N     int     `json:"n"`
+	Calls int     `json:"calls"`
+	P50   float64 `json:"p50_seconds"`
+	P99   float64 `json:"p99_seconds"`
+}
+
+type report struct {
+	Cases   []Case  `json:"cases"`
+	Latency Latency `json:"latency"`
+}
+
+func main() {
+	sigop := flag.String("sigop", ".venv/bin/sigop", "the sigop executable")
+	graphs := flag.String("graphs", "graphs", "folder of exported graphs")
+	calls := flag.Int("latency-calls", 2000, "sequential 1024-point calls for the latency percentiles")
+	flag.Parse()
+	if err := run(*sigop, *graphs, *calls); err != nil {
+		fmt.Fprintln(os.Stderr, "sigop-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sigop, graphs string, calls int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	srv, err := serverproc.Start(ctx, serverproc.Config{Command: sigop, Graphs: graphs})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop(time.Minute)
+	client, err := operator.Dial(srv.Addr)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	cases := []Case{
+		{Name: "n=1024", Batch: 1, N: 1024, Seed: 100, Repeats: 300},
+		{Name: "n=65536", Batch: 1, N: 65536, Seed: 200, Repeats: 60},
+		{Name: "n=2^20", Batch: 1, N: 1 << 20, Seed: 300, Repeats: 15},
+		{Name: "batch 256x4096", Batch: 256, N: 4096, Seed: 400, Repeats: 15},
+	}
+	var rep report
+	for _, c := range cases {
+		inputs := make([][]float64, c.Batch)
+		for r := range inputs {
+			inputs[r] = signal.Noise(c.N, c.Seed+uint64(r))
+		}
+		call := func() error { _, err := client.FFTBatchContext(ctx, inputs); return err }
+		if c.Batch == 1 {
+			call = func() error { _, err := client.FFTContext(ctx, inputs[0]); return err }
+		}
+		times, err := timeCalls(call, c.Repeats)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		c.Median, c.Min = times[len(times)/2], times[0]
+		rep.Cases = append(rep.Cases, c)
+		fmt.Fprintf(os.Stderr, "  %-16s median %8.3f ms\n", c.Name, 1e3*c.Median)
+	}
+	x := signal.Noise(1024, 1)
+	times, err := timeCalls(func() error { _, err := client.FFTContext(ctx, x); return err }, calls)
+	if err != nil {
+		return err
+	}
+	rep.Latency = Latency{N: 1024, Calls: calls, P50: times[calls/2], P99: times[calls*99/100]}
+	return json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+// timeCalls runs call a few times to warm up, then n timed times, and
+// returns the durations in seconds, sorted.
+func timeCalls(call func() error, n int) ([]float64, error) {
+	for range 3 {
+		if err := call(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]float64, n)
+	for i := range out {
+		start := time.Now()
+		if err := call(); err != nil {
+			return nil, err
+		}
+		out[i] = time.Since(start).Seconds()
+	}
+	slices.Sort(out)
+	return out, nil
+}
