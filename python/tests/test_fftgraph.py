@@ -90,3 +90,13 @@ def test_cli_export_fft(tmp_path, capsys):
     assert main(["export-fft", "--out", str(tmp_path / "g"), "--name", "fft-b"]) == 0
     assert "graph.pb" in capsys.readouterr().out
     assert Manifest.read(tmp_path / "g").name == "fft-b"
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e160, 1e-160, 1e300, 1e-300])
+def test_magnitude_is_exact_across_float64_range(graph, scale):
+    # Both of the graph's magnitude paths: sqrt(re^2+im^2), and hypot where squares would overflow or underflow.
+    x = noise(1000, 12).reshape(2, 500) * scale
+    m = graph(x, ["magnitude"])["magnitude"]
+    ref = np.abs(np.fft.rfft(x, axis=1))
+    assert np.isfinite(m).all()
+    assert np.max(np.abs(m - ref)) / np.max(ref) <= 1e-12

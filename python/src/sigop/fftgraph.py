@@ -20,6 +20,22 @@ INPUT = "signals"
 # The names carry a prefix because TensorFlow uniquifies op names without
 # regard to case: "real" would become "real_1" next to the "Real" op.
 OUTPUTS = {"real": "fft_real", "imag": "fft_imag", "magnitude": "fft_magnitude"}
+# Where re^2 + im^2 stays a normal float64 with room to spare.
+SQUARE_SAFE_MAX = 1e150
+SQUARE_SAFE_MIN = 1e-140
+
+
+def _magnitude(signals, spectrum, re, im):
+    """|X| as sqrt(re^2 + im^2), falling back to hypot (ComplexAbs) when needed.
+
+    sqrt(re^2 + im^2) is ~30% faster than ComplexAbs on a 2^20-point spectrum
+    but its squares overflow above ~1e154 and underflow below ~1e-154. Every
+    |X[k]| is at most n * max|x|, so that bound picks the fast path only where
+    the squares cannot leave float64's range; elsewhere ComplexAbs runs.
+    """
+    bound = tf.reduce_max(tf.abs(signals)) * tf.cast(tf.shape(signals)[-1], tf.float64)
+    safe = tf.logical_and(bound < SQUARE_SAFE_MAX, bound > SQUARE_SAFE_MIN)
+    return tf.cond(safe, lambda: tf.sqrt(re * re + im * im), lambda: tf.math.abs(spectrum))
 
 
 def build_fft_graph_def() -> tf.compat.v1.GraphDef:
@@ -28,11 +44,14 @@ def build_fft_graph_def() -> tf.compat.v1.GraphDef:
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float64, name=INPUT)])
     def fft(signals):
-        spectrum = tf.signal.rfft(signals)  # complex128 [batch, n//2+1]
+        # The raw op skips tf.signal.rfft's padding ops (a copy of the input).
+        n = tf.shape(signals)[-1:]
+        spectrum = tf.raw_ops.RFFT(input=signals, fft_length=n, Tcomplex=tf.complex128)
+        re, im = tf.math.real(spectrum), tf.math.imag(spectrum)
         return {
-            "real": tf.identity(tf.math.real(spectrum), name=OUTPUTS["real"]),
-            "imag": tf.identity(tf.math.imag(spectrum), name=OUTPUTS["imag"]),
-            "magnitude": tf.identity(tf.math.abs(spectrum), name=OUTPUTS["magnitude"]),
+            "real": tf.identity(re, name=OUTPUTS["real"]),
+            "imag": tf.identity(im, name=OUTPUTS["imag"]),
+            "magnitude": tf.identity(_magnitude(signals, spectrum, re, im), name=OUTPUTS["magnitude"]),
         }
 
     frozen = convert_variables_to_constants_v2(fft.get_concrete_function())
