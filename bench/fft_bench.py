@@ -3,9 +3,10 @@
 baselines measured in the same run on the same inputs.
 
 Columns: Go client -> gRPC -> frozen TF graph (sigop-bench, Go); the same frozen
-graph called in-process (no RPC); scipy.fft.rfft + abs in-process. The ratio
-is client/scipy: what serving the FFT over gRPC costs against computing it
-locally with the fastest Python FFT. `make bench` runs this.
+graph called in-process (no RPC); scipy.fft.rfft + abs in-process; the Go
+client's pure-Go Local operator (gonum). server/scipy is what serving the FFT
+over gRPC costs against the fastest in-process Python FFT; server/gonum says
+when a Go program gains by calling the server. `make bench` runs this.
 """
 
 from __future__ import annotations
@@ -62,14 +63,15 @@ def main() -> int:
         x = np.stack([noise(case["n"], case["seed"] + r) for r in range(case["batch"])])
         tf_s = median_seconds(lambda: graph(x, ["magnitude"]), case["repeats"])
         scipy_s = median_seconds(lambda: np.abs(scipy.fft.rfft(x, axis=1)), case["repeats"])
-        rows.append((case["name"], case["median_seconds"], tf_s, scipy_s))
+        rows.append((case["name"], case["median_seconds"], tf_s, scipy_s, case["local_median_seconds"]))
     graph.close()
 
     print(f"\nFFT magnitude, median per call ({os.cpu_count()} cores; numpy {np.__version__}, scipy {scipy.__version__})")
-    print(f"{'case':<16} {'Go->server':>12} {'TF graph':>12} {'scipy':>12} {'server/scipy':>13} {'server/TF':>10}")
-    for name, client_s, tf_s, scipy_s in rows:
-        print(f"{name:<16} {client_s*1e3:>10.3f}ms {tf_s*1e3:>10.3f}ms {scipy_s*1e3:>10.3f}ms "
-              f"{client_s/scipy_s:>12.1f}x {client_s/tf_s:>9.2f}x")
+    print(f"{'case':<16} {'Go->server':>12} {'TF graph':>12} {'scipy':>12} {'Go gonum':>12} "
+          f"{'server/scipy':>13} {'server/TF':>10} {'server/gonum':>13}")
+    for name, client_s, tf_s, scipy_s, gonum_s in rows:
+        print(f"{name:<16} {client_s*1e3:>10.3f}ms {tf_s*1e3:>10.3f}ms {scipy_s*1e3:>10.3f}ms {gonum_s*1e3:>10.3f}ms "
+              f"{client_s/scipy_s:>12.1f}x {client_s/tf_s:>9.2f}x {client_s/gonum_s:>12.2f}x")
     lat = report["latency"]
     print(f"\n1024-point call latency over {lat['calls']} sequential calls: "
           f"p50 {lat['p50_seconds']*1e3:.3f} ms, p99 {lat['p99_seconds']*1e3:.3f} ms")

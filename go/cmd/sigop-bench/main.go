@@ -27,6 +27,8 @@ type Case struct {
 	Repeats int     `json:"repeats"`
 	Median  float64 `json:"median_seconds"`
 	Min     float64 `json:"min_seconds"`
+	// LocalMedian is the same workload on operator.Local (gonum, in-process).
+	LocalMedian float64 `json:"local_median_seconds"`
 }
 
 // Latency is the distribution of sequential single-signal calls.
@@ -46,22 +48,26 @@ func main() {
 	sigop := flag.String("sigop", ".venv/bin/sigop", "the sigop executable")
 	graphs := flag.String("graphs", "graphs", "folder of exported graphs")
 	calls := flag.Int("latency-calls", 2000, "sequential 1024-point calls for the latency percentiles")
+	addr := flag.String("addr", "", "time a server already running at this address instead of starting one")
 	flag.Parse()
-	if err := run(*sigop, *graphs, *calls); err != nil {
+	if err := run(*sigop, *graphs, *addr, *calls); err != nil {
 		fmt.Fprintln(os.Stderr, "sigop-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sigop, graphs string, calls int) error {
+func run(sigop, graphs, addr string, calls int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	srv, err := serverproc.Start(ctx, serverproc.Config{Command: sigop, Graphs: graphs})
-	if err != nil {
-		return err
+	if addr == "" {
+		srv, err := serverproc.Start(ctx, serverproc.Config{Command: sigop, Graphs: graphs})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop(time.Minute)
+		addr = srv.Addr
 	}
-	defer srv.Stop(time.Minute)
-	client, err := operator.Dial(srv.Addr)
+	client, err := operator.Dial(addr)
 	if err != nil {
 		return err
 	}
@@ -74,6 +80,7 @@ func run(sigop, graphs string, calls int) error {
 		{Name: "batch 256x4096", Batch: 256, N: 4096, Seed: 400, Repeats: 15},
 	}
 	var rep report
+	local := operator.NewLocal()
 	for _, c := range cases {
 		inputs := make([][]float64, c.Batch)
 		for r := range inputs {
@@ -88,8 +95,13 @@ func run(sigop, graphs string, calls int) error {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
 		c.Median, c.Min = times[len(times)/2], times[0]
+		localTimes, err := timeCalls(func() error { _, err := local.FFTBatchContext(ctx, inputs); return err }, c.Repeats)
+		if err != nil {
+			return fmt.Errorf("%s: local: %w", c.Name, err)
+		}
+		c.LocalMedian = localTimes[len(localTimes)/2]
 		rep.Cases = append(rep.Cases, c)
-		fmt.Fprintf(os.Stderr, "  %-16s median %8.3f ms\n", c.Name, 1e3*c.Median)
+		fmt.Fprintf(os.Stderr, "  %-16s median %8.3f ms (gonum %8.3f ms)\n", c.Name, 1e3*c.Median, 1e3*c.LocalMedian)
 	}
 	x := signal.Noise(1024, 1)
 	times, err := timeCalls(func() error { _, err := client.FFTContext(ctx, x); return err }, calls)

@@ -33,7 +33,8 @@ def _magnitude(signals, spectrum, re, im):
     |X[k]| is at most n * max|x|, so that bound picks the fast path only where
     the squares cannot leave float64's range; elsewhere ComplexAbs runs.
     """
-    bound = tf.reduce_max(tf.abs(signals)) * tf.cast(tf.shape(signals)[-1], tf.float64)
+    peak = tf.maximum(tf.reduce_max(signals), -tf.reduce_min(signals))  # max|x| without an |x| copy
+    bound = peak * tf.cast(tf.shape(signals)[-1], tf.float64)
     safe = tf.logical_and(bound < SQUARE_SAFE_MAX, bound > SQUARE_SAFE_MIN)
     return tf.cond(safe, lambda: tf.sqrt(re * re + im * im), lambda: tf.math.abs(spectrum))
 

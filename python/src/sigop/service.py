@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import grpc
@@ -61,18 +62,27 @@ class OperatorService(pb_grpc.OperatorServicer):
             if s not in _SPECTRUM_OUTPUTS:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"spectra: unknown Spectrum value {s}")
             outputs += [o for o in _SPECTRUM_OUTPUTS[s] if o not in outputs]
+        t0 = time.perf_counter()
         try:
             x, one_d = decode_signals(
                 request.signals, max_length=self._limits.max_signal_length, max_batch=self._limits.max_batch
             )
         except InvalidInput as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        t1 = time.perf_counter()
         result = model(x, outputs)
+        t2 = time.perf_counter()
         response = pb.FFTResponse(
             model_spec=pb.ModelSpec(name=model.manifest.name, version=model.manifest.version)
         )
         for name, values in result.items():
             encode_into(getattr(response, name), values, one_d)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "FFT model=%s shape=%s outputs=%s decode_ms=%.3f compute_ms=%.3f encode_ms=%.3f",
+                model.manifest.name, list(x.shape), ",".join(outputs),
+                1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (time.perf_counter() - t2),
+            )
         return response
 
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
