@@ -16,7 +16,7 @@ GRAPHS  := graphs
 
 .PHONY: help
 help: ## Show the targets.
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 # ---- set-up ---------------------------------------------------------------
 
@@ -57,20 +57,19 @@ generate: setup ## Regenerate the Go and Python stubs from proto/.
 	$(call gen-into,.)
 
 .PHONY: check-generated
-check-generated: setup ## Fail if a committed stub differs from what proto/ generates.
+check-generated: setup ## Fail if a committed stub or graph differs from what proto/ and the exporters make.
 	tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	mkdir -p $$tmp/python/src $$tmp/go; \
 	$(call gen-into,$$tmp); \
+	$(SIGOP) export-fft --out $$tmp/$(GRAPHS)/fft > /dev/null; \
 	status=0; \
 	for f in $$(cd $$tmp && find . -type f | sort); do \
-	  if ! cmp -s "$$tmp/$$f" "$$f"; then echo "stale generated file: $$f (run 'make generate')"; status=1; fi; \
+	  if ! cmp -s "$$tmp/$$f" "$$f"; then echo "stale generated file: $$f (run 'make generate graphs')"; status=1; fi; \
 	done; \
 	exit $$status
 
 .PHONY: graphs
-graphs: $(GRAPHS)/fft/graph.pb ## Export the frozen TensorFlow graphs into graphs/.
-
-$(GRAPHS)/fft/graph.pb: $(VENV)/.installed python/src/sigop/fftgraph.py
+graphs: $(VENV)/.installed ## Re-export the committed frozen TensorFlow graphs into graphs/.
 	$(SIGOP) export-fft --out $(GRAPHS)/fft
 
 .PHONY: vectors
@@ -80,10 +79,10 @@ vectors: $(VENV)/.installed ## Regenerate the shared FFT test vectors from numpy
 # ---- tests ----------------------------------------------------------------
 
 .PHONY: test
-test: setup check-generated graphs test-python test-go test-e2e ## Set up and run every test.
+test: setup check-generated test-python test-go test-e2e ## Set up and run every test.
 
 .PHONY: test-python
-test-python: setup graphs ## Python unit and server tests.
+test-python: setup ## Python unit and server tests.
 	cd python && ../$(PY) -m pytest -q
 
 .PHONY: test-go
@@ -91,16 +90,16 @@ test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
 	cd go && go vet ./... && go test -count=1 ./...
 
 .PHONY: test-e2e
-test-e2e: setup graphs ## Go client against the real Python server.
+test-e2e: setup ## Go client against the real Python server.
 	cd tests/e2e && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(GRAPHS) go test -count=1 -v ./... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 # ---- demo and benchmarks --------------------------------------------------
 
 .PHONY: demo
-demo: setup graphs ## Export the FFT graph, serve it, and have the Go client print an article signal's spectrum peaks.
+demo: setup ## Serve the committed FFT graph, and have the Go client print an article signal's spectrum peaks.
 	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(GRAPHS)
 
 .PHONY: bench
-bench: setup graphs ## Client->server FFT vs scipy in-process, side by side.
+bench: setup ## Client->server FFT vs scipy in-process, side by side.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
 	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench
