@@ -126,3 +126,16 @@ def test_load_models_needs_one_graph(tmp_path):
         load_models(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_models(tmp_path / "missing")
+
+
+def test_message_over_the_configured_limit_is_resource_exhausted(graphs):
+    server = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", max_message_bytes=1 << 20)).start()
+    try:
+        _, op, _ = stubs(server.address)
+        with pytest.raises(grpc.RpcError) as err:
+            op.FFT(fft_request(noise(1 << 18, 1)))  # 2 MiB of float64
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        r = op.FFT(fft_request([1.0, 0.0]))  # and it keeps serving
+        assert values(r.magnitude).tolist() == [1.0, 1.0]
+    finally:
+        server.stop(0)
