@@ -102,4 +102,4 @@ demo: setup ## Serve the committed FFT graph, and have the Go client print an ar
 .PHONY: bench
 bench: setup ## Client->server FFT vs scipy in-process, side by side.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
-	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench
+	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench --rounds 5
