@@ -20,10 +20,11 @@ help: ## Show the targets.
 
 # ---- set-up ---------------------------------------------------------------
 
-$(VENV)/.installed: python/requirements.txt python/pyproject.toml
+$(VENV)/.installed: python/requirements.txt python/requirements-nodeps.txt python/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r python/requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r python/requirements-nodeps.txt
 	$(PY) -m pip install --quiet --no-deps -e python
 	touch $@
 
