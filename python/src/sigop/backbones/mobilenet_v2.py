@@ -97,7 +97,11 @@ def load_torchvision_weights(model: "keras.Model", state: dict[str, np.ndarray])
             continue
         copied += len(layer.weights)
         used.update(k for k in state if k.startswith(f"{layer.name}."))
-    unused = sorted(k for k in set(state) - used if not k.endswith("num_batches_tracked"))
+    has_top = any(layer.name == "classifier.1" for layer in model.layers)
+    unused = sorted(
+        k for k in set(state) - used
+        if not k.endswith("num_batches_tracked") and (has_top or not k.startswith("classifier."))
+    )
     if unused:
         raise ValueError(f"state dict entries with no layer to go to: {unused[:5]}…")
     return copied

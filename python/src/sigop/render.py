@@ -1,0 +1,71 @@
+"""Signal -> spectrum image: the one renderer training and serving share.
+
+The article's point: an image model only learns frequency content if every
+spectrum is drawn on exactly the same axes, without colour. A contract fixes
+them — signal length, dB range, image size — and is saved in the model's
+manifest, so the server renders a signal exactly as the training data was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["SpectrumContract", "magnitude_to_image", "render_signal"]
+
+
+@dataclass(frozen=True)
+class SpectrumContract:
+    """How a signal becomes an image. Version 1:
+
+    magnitude |X[k]| of the one-sided unnormalised FFT (k = 0..n/2) in dB,
+    20*log10(|X|), clipped to [db_floor, db_ceiling]; bins map to the image's
+    columns by index (column c covers bins floor(c*B/W) .. floor((c+1)*B/W)-1,
+    B = n/2+1, taking their maximum), and each column is filled white from the
+    bottom up to its level on a black background. Grayscale, no axes, no text.
+    """
+
+    n: int = 1024
+    db_floor: float = 0.0
+    db_ceiling: float = 80.0
+    width: int = 224
+    height: int = 224
+    version: int = 1
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "SpectrumContract":
+        c = cls(**d)
+        if c.version != 1:
+            raise ValueError(f"spectrum contract version {c.version} is not supported (this sigop renders version 1)")
+        return c
+
+    @property
+    def bins(self) -> int:
+        return self.n // 2 + 1
+
+
+def magnitude_to_image(magnitude: np.ndarray, c: SpectrumContract) -> np.ndarray:
+    """Draw magnitude spectra [batch, n/2+1] as uint8 images [batch, height, width]."""
+    magnitude = np.atleast_2d(magnitude)
+    if magnitude.shape[1] != c.bins:
+        raise ValueError(f"spectrum has {magnitude.shape[1]} bins; the contract expects {c.bins} (n={c.n})")
+    starts = (np.arange(c.width) * c.bins) // c.width
+    columns = np.maximum.reduceat(magnitude, starts, axis=1)  # [batch, width]
+    with np.errstate(divide="ignore"):
+        db = 20.0 * np.log10(columns)
+    level = np.clip((db - c.db_floor) / (c.db_ceiling - c.db_floor), 0.0, 1.0)
+    heights = np.rint(level * c.height).astype(np.int32)  # filled pixels per column
+    rows_from_bottom = np.arange(c.height)[::-1]
+    return np.where(rows_from_bottom[None, :, None] < heights[:, None, :], 255, 0).astype(np.uint8)
+
+
+def render_signal(signals: np.ndarray, c: SpectrumContract) -> np.ndarray:
+    """Render signals [batch, n] (or [n]) with numpy's FFT; see magnitude_to_image."""
+    signals = np.atleast_2d(np.asarray(signals, dtype=np.float64))
+    if signals.shape[1] != c.n:
+        raise ValueError(f"signal has {signals.shape[1]} samples; the contract expects n={c.n}")
+    return magnitude_to_image(np.abs(np.fft.rfft(signals, axis=1)), c)
