@@ -38,6 +38,45 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(config)
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from .generate import generate_dataset
+    from .render import SpectrumContract
+
+    counts = generate_dataset(Path(args.out), args.per_class, args.seed, SpectrumContract(n=args.n, max_bin=args.max_bin),
+                              images=not args.signals_only)
+    print(f"wrote {sum(counts.values())} signals {counts} to {args.out}/signals"
+          + ("" if args.signals_only else f" and their spectrum images to {args.out}/images"))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import logging
+
+    from .augment import Augment
+    from .train import TrainConfig, train
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    cfg = TrainConfig(
+        data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name, backbone=args.backbone,
+        weights=args.weights, validation_pct=args.validation_pct, test_pct=args.test_pct,
+        signal_length=args.signal_length, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, dropout=args.dropout, patience=args.patience,
+        fine_tune_epochs=args.fine_tune_epochs,
+        augment=Augment(copies=args.augment_copies, noise=args.augment_noise, amplitude=args.augment_amplitude,
+                        max_shift_bins=args.augment_shift_bins),
+        cache_dir=None if args.no_cache else Path(args.cache_dir), seed=args.seed,
+        saved_model=not args.no_saved_model,
+    )
+    metrics = train(cfg)
+    for split, m in metrics["splits"].items():
+        print(f"{split:<10} accuracy {m['accuracy']:.4f}  ({m['count']} files)")
+    t = metrics["timing"]
+    print(f"bottlenecks {t['bottleneck_seconds']}s ({t['cache_hits']} cached, {t['cache_misses']} computed), "
+          f"head {t['head_seconds']}s, total {t['total_seconds']}s")
+    print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json, saved_model/); report in {args.out}/report")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sigop", description="Signal operators as frozen TensorFlow graphs over gRPC.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -46,6 +85,47 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default="graphs/fft", help="output folder (default: graphs/fft)")
     e.add_argument("--name", default="fft", help="model name recorded in the manifest (default: fft)")
     e.set_defaults(func=_export_fft)
+
+    g = sub.add_parser("generate", help="generate the article's two classes as signals and spectrum images")
+    g.add_argument("--out", required=True, help="output folder (gets signals/<class>/ and images/<class>/)")
+    g.add_argument("--per-class", type=int, default=100, help="signals per class (default: 100)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--n", type=int, default=1024, help="samples per signal (default: 1024)")
+    g.add_argument("--max-bin", type=int, default=136, help="draw FFT bins 0..max-bin-1 across the image width; "
+                   "the article's tones lie below bin 130 (default: 136; 0 draws all n/2+1)")
+    g.add_argument("--signals-only", action="store_true", help="write signals without rendering images")
+    g.set_defaults(func=_generate)
+
+    from .backbones import BACKBONES, DEFAULT_BACKBONE
+    from .bottlenecks import default_cache_dir
+
+    t = sub.add_parser("train", help="transfer learning on a folder of class subfolders; exports a frozen graph")
+    t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg) or signals "
+                   "(.npy/.csv/.txt/.wav)")
+    t.add_argument("--out", required=True, help="export folder, e.g. graphs/article")
+    t.add_argument("--name", default="", help="model name (default: the --out folder's name)")
+    t.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES))
+    t.add_argument("--weights", default="imagenet", help="imagenet, a weights file, or none (random init)")
+    t.add_argument("--validation-pct", type=float, default=10)
+    t.add_argument("--test-pct", type=float, default=10)
+    t.add_argument("--signal-length", type=int, default=None, help="n of the spectrum contract (default: the "
+                   "dataset's contract.json, else 1024)")
+    t.add_argument("--epochs", type=int, default=100)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--learning-rate", type=float, default=1e-3)
+    t.add_argument("--dropout", type=float, default=0.2)
+    t.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
+    t.add_argument("--fine-tune-epochs", type=int, default=0, help="stage 2: fine-tune the last block (0: off)")
+    t.add_argument("--augment-copies", type=int, default=0, help="augmented copies per training signal")
+    t.add_argument("--augment-noise", type=float, default=0.05, help="added noise, fraction of the signal's std")
+    t.add_argument("--augment-amplitude", type=float, default=0.1, help="std of the relative amplitude change")
+    t.add_argument("--augment-shift-bins", type=int, default=0,
+                   help="random frequency shift up to ± bins; only if shifts don't change the class (default: 0)")
+    t.add_argument("--cache-dir", default=str(default_cache_dir()), help="bottleneck cache")
+    t.add_argument("--no-cache", action="store_true", help="compute every bottleneck, store none")
+    t.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel export")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=_train)
 
     s = sub.add_parser("serve", help="serve every graph under --graphs over gRPC")
     s.add_argument("--graphs", default="graphs", help="folder of exported graphs (default: graphs)")

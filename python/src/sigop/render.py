@@ -20,13 +20,15 @@ class SpectrumContract:
     """How a signal becomes an image. Version 1:
 
     magnitude |X[k]| of the one-sided unnormalised FFT (k = 0..n/2) in dB,
-    20*log10(|X|), clipped to [db_floor, db_ceiling]; bins map to the image's
-    columns by index (column c covers bins floor(c*B/W) .. floor((c+1)*B/W)-1,
-    B = n/2+1, taking their maximum), and each column is filled white from the
-    bottom up to its level on a black background. Grayscale, no axes, no text.
+    20*log10(|X|), clipped to [db_floor, db_ceiling]; bins 0..max_bin-1 (all
+    n/2+1 when max_bin is 0) map to the image's columns by index (column c
+    covers bins floor(c*B/W) .. floor((c+1)*B/W)-1, B the bins drawn, taking
+    their maximum), and each column is filled white from the bottom up to its
+    level on a black background. Grayscale, no axes, no text.
     """
 
     n: int = 1024
+    max_bin: int = 0
     db_floor: float = 0.0
     db_ceiling: float = 80.0
     width: int = 224
@@ -45,7 +47,12 @@ class SpectrumContract:
 
     @property
     def bins(self) -> int:
+        """Bins in a spectrum of n samples."""
         return self.n // 2 + 1
+
+    @property
+    def drawn_bins(self) -> int:
+        return min(self.max_bin, self.bins) if self.max_bin > 0 else self.bins
 
 
 def magnitude_to_image(magnitude: np.ndarray, c: SpectrumContract) -> np.ndarray:
@@ -53,8 +60,12 @@ def magnitude_to_image(magnitude: np.ndarray, c: SpectrumContract) -> np.ndarray
     magnitude = np.atleast_2d(magnitude)
     if magnitude.shape[1] != c.bins:
         raise ValueError(f"spectrum has {magnitude.shape[1]} bins; the contract expects {c.bins} (n={c.n})")
-    starts = (np.arange(c.width) * c.bins) // c.width
-    columns = np.maximum.reduceat(magnitude, starts, axis=1)  # [batch, width]
+    drawn = c.drawn_bins
+    starts = (np.arange(c.width) * drawn) // c.width
+    if drawn >= c.width:
+        columns = np.maximum.reduceat(magnitude[:, :drawn], starts, axis=1)  # [batch, width]
+    else:  # fewer bins than columns: each bin spans several columns
+        columns = magnitude[:, starts]
     with np.errstate(divide="ignore"):
         db = 20.0 * np.log10(columns)
     level = np.clip((db - c.db_floor) / (c.db_ceiling - c.db_floor), 0.0, 1.0)

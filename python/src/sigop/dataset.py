@@ -1,0 +1,147 @@
+"""Datasets: the article's generated signals, and users' own class folders.
+
+A dataset is a folder of class subfolders. Each file is either an image
+(.png, .jpg, .jpeg) used as it is, or a signal (.npy, .csv, .txt, .wav) that
+the spectrum renderer turns into an image. The split into train, validation
+and test is decided per file by a hash of its path inside the dataset, so it
+never changes when files are added and is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .render import SpectrumContract, render_signal
+
+__all__ = [
+    "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "decode_image", "CONTRACT_FILE",
+]
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+SIGNAL_SUFFIXES = {".npy", ".csv", ".txt", ".wav"}
+CONTRACT_FILE = "contract.json"  # beside class folders of images that sigop rendered
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class Item:
+    path: Path
+    label: int
+    split: str
+
+    @property
+    def is_signal(self) -> bool:
+        return self.path.suffix.lower() in SIGNAL_SUFFIXES
+
+
+@dataclass
+class Dataset:
+    root: Path
+    classes: list[str]
+    items: list[Item]
+    contract: SpectrumContract | None  # for signals, or images sigop rendered
+
+    def split(self, name: str) -> list[Item]:
+        return [i for i in self.items if i.split == name]
+
+    @property
+    def has_signals(self) -> bool:
+        return any(i.is_signal for i in self.items)
+
+
+def split_of(relative: str, validation_pct: float, test_pct: float) -> str:
+    """Stable split from the hash of a file's path inside the dataset."""
+    bucket = int(hashlib.sha1(relative.encode()).hexdigest()[:8], 16) % 10000 / 100.0
+    if bucket < test_pct:
+        return "test"
+    if bucket < test_pct + validation_pct:
+        return "validation"
+    return "train"
+
+
+def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contract: SpectrumContract | None = None,
+         min_per_split: int = 2) -> Dataset:
+    """List a folder of class subfolders; warn about classes with too few files."""
+    root = Path(root)
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(classes) < 2:
+        raise ValueError(f"{root}: found {len(classes)} class folder(s); expected at least 2 subfolders, one per class")
+    saved = root / CONTRACT_FILE
+    if contract is None and saved.is_file():
+        contract = SpectrumContract.from_json(json.loads(saved.read_text()))
+    items = []
+    for label, name in enumerate(classes):
+        files = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES)
+        if not files:
+            raise ValueError(f"{root / name}: no images ({sorted(IMAGE_SUFFIXES)}) or signals ({sorted(SIGNAL_SUFFIXES)})")
+        for p in files:
+            items.append(Item(p, label, split_of(p.relative_to(root).as_posix(), validation_pct, test_pct)))
+        counts = {s: sum(1 for i in items if i.label == label and i.split == s) for s in SPLITS}
+        thin = [s for s in SPLITS if counts[s] < min_per_split and (s == "train" or {"validation": validation_pct, "test": test_pct}[s] > 0)]
+        if thin:
+            log.warning("class %r has few files: %s (splits are %.0f/%.0f/%.0f %%)", name, counts,
+                        100 - validation_pct - test_pct, validation_pct, test_pct)
+    ds = Dataset(root, classes, items, contract)
+    if ds.has_signals and ds.contract is None:
+        raise ValueError(f"{root}: holds signals but no spectrum contract was given")
+    return ds
+
+
+def load_signal(path: Path) -> np.ndarray:
+    """A 1-D float64 signal from .npy, .csv/.txt (numbers, any layout) or .wav (channels averaged)."""
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        x = np.load(path, allow_pickle=False)
+    elif suffix in (".csv", ".txt"):
+        text = path.read_text().replace(",", " ")
+        x = np.array(text.split(), dtype=np.float64)
+    elif suffix == ".wav":
+        from scipy.io import wavfile
+
+        _, x = wavfile.read(path)
+        if x.ndim == 2:
+            x = x.astype(np.float64).mean(axis=1)
+    else:
+        raise ValueError(f"{path}: not a signal file ({sorted(SIGNAL_SUFFIXES)})")
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if x.size == 0 or not np.isfinite(x).all():
+        raise ValueError(f"{path}: signal is empty or holds NaN/Inf")
+    return x
+
+
+def decode_image(data: bytes, size: int) -> np.ndarray:
+    """Decode PNG/JPEG bytes to uint8 RGB [size, size, 3], resized bilinearly if needed."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            img = img.convert("RGB")
+    except Exception as e:  # PIL raises many kinds for bad bytes
+        raise ValueError(f"not a decodable PNG or JPEG image ({type(e).__name__}: {e})") from None
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    """[..., H, W] uint8 -> [..., H, W, 3]: the backbones take three channels."""
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def item_image(item: Item, ds: Dataset, size: int) -> np.ndarray:
+    """The uint8 RGB image a backbone sees for a dataset item."""
+    if item.is_signal:
+        x = load_signal(item.path)
+        if x.size != ds.contract.n:
+            raise ValueError(f"{item.path}: signal has {x.size} samples; the spectrum contract expects n={ds.contract.n}")
+        return gray_to_rgb(render_signal(x, ds.contract)[0])
+    return decode_image(item.path.read_bytes(), size)

@@ -1,0 +1,48 @@
+"""`sigop generate`: the article's two classes as signals and spectrum images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from .article import CLASSES, Params, generate
+from .dataset import CONTRACT_FILE
+from .render import SpectrumContract, render_signal
+
+__all__ = ["generate_dataset"]
+
+
+def generate_dataset(out: Path, per_class: int, seed: int, contract: SpectrumContract = SpectrumContract(),
+                     params: Params | None = None, images: bool = True, progress: bool = True) -> dict[str, int]:
+    """Write ``out/signals/<class>/*.npy`` and, with images, ``out/images/<class>/*.png``.
+
+    Either folder is a dataset for ``sigop train``; images/ also holds the
+    contract that drew them, so a model trained on it can classify signals.
+    """
+    out = Path(out)
+    params = params or Params(n=contract.n)
+    if params.n != contract.n:
+        raise ValueError(f"signal length {params.n} differs from the contract's n={contract.n}")
+    rng = np.random.default_rng(seed)
+    counts = {}
+    bar = tqdm(total=per_class * len(CLASSES), desc="generate", unit="signal", disable=not progress)
+    for cls in CLASSES:
+        (out / "signals" / cls.name).mkdir(parents=True, exist_ok=True)
+        if images:
+            (out / "images" / cls.name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            x = generate(cls, rng, params)
+            stem = f"{cls.name}_{seed}_{i:05d}"
+            np.save(out / "signals" / cls.name / f"{stem}.npy", x)
+            if images:
+                Image.fromarray(render_signal(x, contract)[0]).save(out / "images" / cls.name / f"{stem}.png")
+            bar.update()
+        counts[cls.name] = per_class
+    bar.close()
+    for sub in ("signals", "images") if images else ("signals",):
+        (out / sub / CONTRACT_FILE).write_text(json.dumps(contract.to_json(), indent=2) + "\n")
+    return counts

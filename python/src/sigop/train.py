@@ -1,0 +1,230 @@
+"""`sigop train`: transfer learning on a folder of class subfolders.
+
+Stage 1 trains a dropout + dense head on cached backbone features with the
+backbone frozen; optional stage 2 fine-tunes the backbone's last block with
+the head at a much lower learning rate (the backbone always runs with
+training=False, so BatchNorm stays in inference mode). Early stopping and
+reduce-on-plateau watch the validation loss. The result is exported as a
+frozen graph with labels, manifest, SavedModel and a report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .augment import Augment
+from .backbones import DEFAULT_BACKBONE, get_backbone
+from .bottlenecks import BottleneckCache, content_key, default_cache_dir
+from .classifier import export_classifier
+from .dataset import Dataset, Item, gray_to_rgb, item_image, load_signal, scan
+from .render import SpectrumContract, render_signal
+from .report import write_report
+from .tfenv import tf
+
+__all__ = ["TrainConfig", "train"]
+
+log = logging.getLogger(__name__)
+keras = tf.keras
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    out: Path
+    name: str = ""
+    backbone: str = DEFAULT_BACKBONE
+    weights: str = "imagenet"
+    validation_pct: float = 10
+    test_pct: float = 10
+    signal_length: int | None = None  # n of the spectrum contract; default: the dataset's contract.json or 1024
+    epochs: int = 100
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    dropout: float = 0.2
+    patience: int = 10
+    fine_tune_epochs: int = 0
+    fine_tune_lr_factor: float = 0.03
+    augment: Augment = field(default_factory=Augment)
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    seed: int = 0
+    progress: bool = True
+    saved_model: bool = True
+
+
+def _contract(cfg: TrainConfig, size: int, data: Path) -> SpectrumContract:
+    saved = Path(data) / "contract.json"
+    base = SpectrumContract.from_json(json.loads(saved.read_text())) if saved.is_file() else SpectrumContract()
+    n = cfg.signal_length or base.n
+    return SpectrumContract(n=n, max_bin=base.max_bin, db_floor=base.db_floor, db_ceiling=base.db_ceiling,
+                            width=size, height=size)
+
+
+def _head(features: int, classes: int, dropout: float) -> "keras.Model":
+    inputs = keras.Input((features,), name="features")
+    x = keras.layers.Dropout(dropout, name="head_dropout")(inputs)
+    outputs = keras.layers.Dense(classes, activation="softmax", name="head_dense")(x)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def _examples(ds: Dataset, aug: Augment) -> list[tuple[Item, int]]:
+    """(item, augmentation index) pairs: index 0 is the item itself."""
+    out = []
+    for item in ds.items:
+        copies = aug.copies if item.split == "train" and item.is_signal else 0
+        out += [(item, k) for k in range(copies + 1)]
+    return out
+
+
+def _image_of(item: Item, k: int, ds: Dataset, aug: Augment, size: int, seed: int) -> np.ndarray:
+    if k == 0:
+        return item_image(item, ds, size)
+    rng = np.random.default_rng([seed, int(content_key(str(item.path))[:8], 16), k])
+    x = aug.apply(load_signal(item.path), rng)
+    return gray_to_rgb(render_signal(x, ds.contract)[0])
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train, evaluate, export to cfg.out; returns the report's metrics."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(cfg.seed)
+    backbone = get_backbone(cfg.backbone)
+    size = backbone.input_size
+    contract = _contract(cfg, size, cfg.data)
+    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract)
+    if not ds.has_signals and cfg.augment.copies:
+        log.warning("augmentation applies to signals only; this dataset holds images, so none is done")
+    examples = _examples(ds, cfg.augment)
+    log.info("%d classes %s, %d files (%s), %d examples with augmentation", len(ds.classes), ds.classes,
+             len(ds.items), {s: len(ds.split(s)) for s in ("train", "validation", "test")}, len(examples))
+
+    cache = BottleneckCache(backbone, cfg.weights, cfg.cache_dir)
+    contract_id = json.dumps(contract.to_json(), sort_keys=True)
+    keys = [content_key(cache.weights_id, e[0].path.read_bytes(), contract_id if e[0].is_signal else str(size),
+                        f"aug{e[1]}:{cfg.augment.describe()}:{cfg.seed}" if e[1] else "") for e in examples]
+    t0 = time.perf_counter()
+    feats = cache.features(keys, lambda i: _image_of(*examples[i], ds, cfg.augment, size, cfg.seed), cfg.progress)
+    bottleneck_seconds = time.perf_counter() - t0
+    labels = np.array([e[0].label for e in examples])
+    split = np.array([e[0].split for e in examples])
+    train_mask, val_mask = split == "train", split == "validation"
+    if not val_mask.any():
+        log.warning("no validation files: early stopping watches the training loss")
+
+    head = _head(backbone.features, len(ds.classes), cfg.dropout)
+    head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
+                 metrics=["accuracy"])
+    monitor = "val_loss" if val_mask.any() else "loss"
+    report_dir = Path(cfg.out) / "report"
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.3, patience=max(2, cfg.patience // 3)),
+        keras.callbacks.TensorBoard(str(report_dir / "tensorboard"), write_graph=False),
+    ]
+    if cfg.progress:
+        callbacks.append(_EpochBar(cfg.epochs, "head"))
+    t0 = time.perf_counter()
+    hist = head.fit(feats[train_mask], labels[train_mask], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0,
+                    validation_data=(feats[val_mask], labels[val_mask]) if val_mask.any() else None,
+                    callbacks=callbacks, shuffle=True)
+    head_seconds = time.perf_counter() - t0
+    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+
+    base = backbone.build(cfg.weights) if cfg.fine_tune_epochs else None
+    if base is not None:
+        history = _fine_tune(cfg, ds, backbone, base, head, history, size)
+
+    # Evaluate on the un-augmented inputs, through the model that will be exported.
+    originals = np.array([e[1] == 0 for e in examples])
+    orig_items = [e[0] for e in examples if e[1] == 0]
+    if base is None:
+        probs = head.predict(feats[originals], verbose=0, batch_size=256)
+    else:
+        full = _full_model(base, head, size)
+        probs = np.concatenate([full.predict(_images(ds, orig_items[i:i + 32], size), verbose=0)
+                                for i in range(0, len(orig_items), 32)])
+    predicted = probs.argmax(axis=1)
+    splits = {}
+    for s in ("train", "validation", "test"):
+        idx = [i for i, it in enumerate(orig_items) if it.split == s]
+        splits[s] = (labels[originals][idx], predicted[idx], [str(orig_items[i].path.relative_to(ds.root)) for i in idx])
+
+    model = _full_model(base if base is not None else backbone.build(cfg.weights), head, size)
+    name = cfg.name or Path(cfg.out).name
+    timing = {"bottleneck_seconds": round(bottleneck_seconds, 2), "cache_hits": cache.hits,
+              "cache_misses": cache.misses, "head_seconds": round(head_seconds, 2),
+              "total_seconds": round(time.perf_counter() - started, 2)}
+    metrics = write_report(report_dir, ds.classes, splits, history, {
+        "backbone": cfg.backbone, "weights": cache.weights_id, "timing": timing,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k != "augment"},
+        "augment": asdict(cfg.augment),
+    })
+    details = {
+        "backbone": cfg.backbone, "weights": cache.weights_id, "fft_model": "fft",
+        "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
+    }
+    if ds.contract is not None:
+        details["spectrum_contract"] = ds.contract.to_json()
+    export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
+                      saved_model=cfg.saved_model)
+    metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
+    return metrics
+
+
+def _full_model(base, head, size: int) -> "keras.Model":
+    inputs = keras.Input((size, size, 3), name="image")
+    return keras.Model(inputs, head(base(inputs, training=False), training=False), name="classifier")
+
+
+def _images(ds: Dataset, items: list[Item], size: int) -> np.ndarray:
+    return np.stack([item_image(i, ds, size) for i in items]).astype(np.float32)
+
+
+def _fine_tune(cfg, ds, backbone, base, head, history, size):
+    """Stage 2: unfreeze the backbone's last block, train with the head at a lower rate."""
+    prefixes = {"mobilenet_v2": ("features.17", "features.18"), "inception_v3": ("mixed10",), "vgg16": ("block5",)}
+    for layer in _walk(base):
+        layer.trainable = layer.name.startswith(prefixes[backbone.name]) or not layer.weights
+    base.trainable = True
+    full = _full_model(base, head, size)
+    full.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate * cfg.fine_tune_lr_factor),
+                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    train_items, val_items = ds.split("train"), ds.split("validation")
+    x = _images(ds, train_items, size)
+    y = np.array([i.label for i in train_items])
+    val = (_images(ds, val_items, size), np.array([i.label for i in val_items])) if val_items else None
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss" if val else "loss", patience=cfg.patience,
+                                               restore_best_weights=True)]
+    if cfg.progress:
+        callbacks.append(_EpochBar(cfg.fine_tune_epochs, "fine-tune"))
+    hist = full.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.fine_tune_epochs, validation_data=val, verbose=0,
+                    callbacks=callbacks)
+    for k, vs in hist.history.items():
+        history.setdefault(k, []).extend(float(v) for v in vs)
+    return history
+
+
+def _walk(layer):
+    for sub in getattr(layer, "layers", []):
+        yield sub
+        yield from _walk(sub)
+
+
+class _EpochBar(keras.callbacks.Callback):
+    def __init__(self, epochs: int, desc: str):
+        super().__init__()
+        self.bar = tqdm(total=epochs, desc=desc, unit="epoch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")})
+        self.bar.update()
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
