@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from .render import SpectrumContract, render_signal
 
@@ -125,8 +125,10 @@ def decode_image(data: bytes, size: int) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             img = img.convert("RGB")
-    except Exception as e:  # PIL raises many kinds for bad bytes
-        raise ValueError(f"not a decodable PNG or JPEG image ({type(e).__name__}: {e})") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"not a PNG or JPEG image ({len(data)} bytes in no format PIL recognises)") from None
+    except Exception as e:  # truncated or corrupt files raise many kinds
+        raise ValueError(f"not a decodable PNG or JPEG image: {e}") from None
     if img.size != (size, size):
         img = img.resize((size, size), Image.BILINEAR)
     return np.asarray(img, dtype=np.uint8)

@@ -48,11 +48,15 @@ class ServerConfig:
 
 
 def _warm_up(models: dict[str, FrozenGraph]) -> None:
+    """Run each graph once per call shape the service uses: the first call is slow."""
     for model in models.values():
         if model.manifest.kind == "fft":
             x = np.zeros((2, 64))
             for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
                 model(x, outputs)
+        elif model.manifest.kind == "classifier":
+            size = model.manifest.details["image_size"]
+            model(np.zeros((1, size, size, 3), dtype=np.uint8), ["probabilities"])
 
 
 class Server:

@@ -85,3 +85,21 @@ class ClassifyResponse(_message.Message):
     model_spec: ModelSpec
     classifications: _containers.RepeatedCompositeFieldContainer[Classification]
     def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., classifications: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ...) -> None: ...
+
+class ClassifySignalRequest(_message.Message):
+    __slots__ = ("model_spec", "signals", "top_k")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    signals: Float64Tensor
+    top_k: int
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., signals: _Optional[_Union[Float64Tensor, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class ClassifySignalResponse(_message.Message):
+    __slots__ = ("model_spec", "classifications")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    classifications: _containers.RepeatedCompositeFieldContainer[Classification]
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., classifications: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ...) -> None: ...

@@ -45,6 +45,11 @@ class OperatorStub:
                 request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyRequest.SerializeToString,
                 response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyResponse.FromString,
                 _registered_method=True)
+        self.ClassifySignal = channel.unary_unary(
+                '/sigop.operator.v1.Operator/ClassifySignal',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServicer:
@@ -61,8 +66,16 @@ class OperatorServicer:
 
     def Classify(self, request, context):
         """Classify ranks the labels of an image classifier for each image.
-        Declared for the transfer-learning model; servers without a classifier
-        answer UNIMPLEMENTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClassifySignal(self, request, context):
+        """ClassifySignal classifies time-domain signals with a spectrum-image
+        classifier: the server runs the FFT graph and renders each spectrum with
+        the model's own preprocessing contract (from its manifest), exactly as its
+        training images were drawn, then classifies the images.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -80,6 +93,11 @@ def add_OperatorServicer_to_server(servicer, server):
                     servicer.Classify,
                     request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyRequest.FromString,
                     response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyResponse.SerializeToString,
+            ),
+            'ClassifySignal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClassifySignal,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +155,33 @@ class Operator:
             '/sigop.operator.v1.Operator/Classify',
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyRequest.SerializeToString,
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClassifySignal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sigop.operator.v1.Operator/ClassifySignal',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.FromString,
             options,
             channel_credentials,
             insecure,
