@@ -88,7 +88,7 @@ test-python: setup ## Python unit and server tests.
 
 .PHONY: test-go
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
-	cd go && go vet ./... && go test -count=1 ./...
+	cd go && test -z "$$(gofmt -l . ../tests/e2e | tee /dev/stderr)" && go vet ./... && go test -count=1 ./...
 
 .PHONY: test-e2e
 test-e2e: setup ## Go client against the real Python server.

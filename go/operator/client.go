@@ -21,16 +21,20 @@ const DefaultTimeout = 30 * time.Second
 // Client is an Operator served by a sigop server over gRPC. It is safe for
 // concurrent use; one Client per server (or per set of replicas) suffices.
 type Client struct {
-	conn     *grpc.ClientConn
-	stub     operatorv1.OperatorClient
-	timeout  time.Duration
-	fftModel string
+	conn       *grpc.ClientConn
+	stub       operatorv1.OperatorClient
+	timeout    time.Duration
+	fftModel   string
+	classifier string
+	topK       int
 }
 
 type options struct {
 	timeout         time.Duration
 	maxMessageBytes int
 	fftModel        string
+	classifier      string
+	topK            int
 	dialOptions     []grpc.DialOption
 }
 
@@ -46,6 +50,13 @@ func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMessageB
 
 // WithFFTModel names the server's FFT model (default "fft").
 func WithFFTModel(name string) Option { return func(o *options) { o.fftModel = name } }
+
+// WithClassifier names the server's classifier model; empty (the default)
+// works when the server has exactly one.
+func WithClassifier(name string) Option { return func(o *options) { o.classifier = name } }
+
+// WithTopK limits classifications to the k best labels (default 0: all).
+func WithTopK(k int) Option { return func(o *options) { o.topK = k } }
 
 // WithDialOptions adds gRPC dial options, e.g. transport credentials; they
 // apply after sigop's own, so they win.
@@ -72,7 +83,10 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sigop: dial %s: %w", target, err)
 	}
-	return &Client{conn: conn, stub: operatorv1.NewOperatorClient(conn), timeout: o.timeout, fftModel: o.fftModel}, nil
+	return &Client{
+		conn: conn, stub: operatorv1.NewOperatorClient(conn),
+		timeout: o.timeout, fftModel: o.fftModel, classifier: o.classifier, topK: o.topK,
+	}, nil
 }
 
 // Close closes the connection.

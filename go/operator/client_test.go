@@ -206,7 +206,9 @@ func TestClientRejectsRaggedBatchLocally(t *testing.T) {
 	}
 }
 
-type slowServer struct{ operatorv1.UnimplementedOperatorServer }
+type slowServer struct {
+	operatorv1.UnimplementedOperatorServer
+}
 
 func (slowServer) FFT(ctx context.Context, _ *operatorv1.FFTRequest) (*operatorv1.FFTResponse, error) {
 	<-ctx.Done()
@@ -227,7 +229,9 @@ func TestClientRejectsMalformedResponse(t *testing.T) {
 	}
 }
 
-type shortServer struct{ operatorv1.UnimplementedOperatorServer }
+type shortServer struct {
+	operatorv1.UnimplementedOperatorServer
+}
 
 func (shortServer) FFT(context.Context, *operatorv1.FFTRequest) (*operatorv1.FFTResponse, error) {
 	return &operatorv1.FFTResponse{Magnitude: &operatorv1.Float64Tensor{Shape: []int64{3}, Content: make([]byte, 16)}}, nil

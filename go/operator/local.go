@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/dsp/fourier"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Local computes the operators in-process with gonum's dsp/fourier. It gives
@@ -97,4 +99,20 @@ func (l *Local) SpectrumContext(ctx context.Context, input []float64) ([]complex
 		return nil, err
 	}
 	return s[0], nil
+}
+
+// errNoLocalClassifier: classifiers are TensorFlow graphs, served by a sigop server.
+var errNoLocalClassifier = status.Error(codes.Unimplemented, "sigop: Local has no classifier; classify through a Client connected to a sigop server")
+
+// Classify is not available in-process: it returns an Unimplemented error.
+func (l *Local) Classify(image []byte) ([]Class, error) { return nil, errNoLocalClassifier }
+
+// ClassifyContext is not available in-process: it returns an Unimplemented error.
+func (l *Local) ClassifyContext(context.Context, []byte) ([]Class, error) {
+	return nil, errNoLocalClassifier
+}
+
+// ClassifySignalContext is not available in-process: it returns an Unimplemented error.
+func (l *Local) ClassifySignalContext(context.Context, []float64) ([]Class, error) {
+	return nil, errNoLocalClassifier
 }
