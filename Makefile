@@ -96,9 +96,15 @@ test-e2e: setup ## Go client against the real Python server.
 
 # ---- demo and benchmarks --------------------------------------------------
 
+DEMO := out/demo
+
 .PHONY: demo
-demo: setup ## Serve the committed FFT graph, and have the Go client print an article signal's spectrum peaks.
-	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(GRAPHS)
+demo: setup ## Generate the article's data, train, export, serve; the Go client prints spectra and classifies fresh signals.
+	$(SIGOP) generate --out $(DEMO)/data --per-class 100 --seed 1
+	$(SIGOP) train --data $(DEMO)/data/signals --out $(DEMO)/graphs/article --augment-copies 3 --patience 20 \
+	  --cache-dir $(DEMO)/cache
+	rm -rf $(DEMO)/graphs/fft && cp -r $(GRAPHS)/fft $(DEMO)/graphs/fft
+	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(DEMO)/graphs --classifier article
 
 .PHONY: bench
 bench: setup ## Client->server FFT vs scipy in-process, side by side.

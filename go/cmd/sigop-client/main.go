@@ -26,8 +26,10 @@ import (
 const usage = `usage: sigop-client <command> [flags]
 
 commands:
-  fft       read a signal (whitespace-separated numbers) from a file or stdin, print its spectrum
-  generate  print article signals of a class, one per line
+  fft              read a signal (whitespace-separated numbers) from a file or stdin, print its spectrum
+  generate         print article signals of a class, one per line
+  classify         classify PNG or JPEG images with a server's classifier
+  classify-signal  classify signals (one per line, from files or stdin) with a spectrum classifier
 
 run 'sigop-client <command> -h' for a command's flags.
 `
@@ -43,6 +45,10 @@ func main() {
 		err = runFFT(os.Args[2:], os.Stdin, os.Stdout)
 	case "generate":
 		err = runGenerate(os.Args[2:], os.Stdout)
+	case "classify":
+		err = runClassify(os.Args[2:], os.Stdout)
+	case "classify-signal":
+		err = runClassifySignal(os.Args[2:], os.Stdin, os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
