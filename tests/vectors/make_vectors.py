@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the shared FFT test vectors (tests/vectors/fft.json) from numpy.
+"""Write the shared test vectors: FFT (tests/vectors/fft.json) and the
+article's class structure (tests/vectors/article.json).
 
 Inputs are sigop.testsignal.noise(n, seed), which Go's signal.Noise
 reproduces bit for bit. Small cases carry every value; large ones (over
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sigop.article import CLASSES, Params
 from sigop.testsignal import noise
 
 MAX_FULL = 4097
@@ -68,6 +70,19 @@ def main() -> int:
     }
     args.out.write_text(json.dumps(doc) + "\n")
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB, {len(CASES)} cases)")
+    p = Params()
+    article = {
+        "description": "The article's device classes and generator parameters, identical in Go (signal package) and "
+        "Python (sigop.article); the random streams differ, so equal seeds give the same class structure, not "
+        "the same samples.",
+        "classes": [{"name": c.name, "cycles": list(c.cycles)} for c in CLASSES],
+        "params": {"n": p.n, "amplitudes": list(p.amplitudes), "cycle_jitter": p.cycle_jitter,
+                   "frequency_noise": p.frequency_noise, "amplitude_noise": p.amplitude_noise,
+                   "sample_noise": p.sample_noise},
+    }
+    path = args.out.with_name("article.json")
+    path.write_text(json.dumps(article, indent=2) + "\n")
+    print(f"wrote {path}")
     return 0
 
 
