@@ -1,0 +1,90 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from sigop.article import CLASSES, generate
+from sigop.augment import Augment
+from sigop.dataset import gray_to_rgb
+from sigop.frozen import FrozenGraph
+from sigop.render import SpectrumContract, render_signal
+from sigop.tfenv import tf
+from sigop.train import TrainConfig, train
+
+
+def fresh_signals(per_class: int, seed: int):
+    rng = np.random.default_rng(seed)
+    x = np.stack([generate(c, rng) for c in CLASSES for _ in range(per_class)])
+    return x, [c.name for c in CLASSES for _ in range(per_class)]
+
+
+def test_article_task_reaches_99_percent_on_fresh_signals(article_model):
+    folder, metrics, _, _ = article_model
+    assert metrics["splits"]["train"]["count"] <= 200  # at most 100 training images per class
+    graph = FrozenGraph(folder)
+    contract = SpectrumContract.from_json(graph.manifest.details["spectrum_contract"])
+    labels = graph.manifest.details["labels"]
+    x, truth = fresh_signals(200, seed=999)
+    probs = graph(gray_to_rgb(render_signal(x, contract)), ["probabilities"])["probabilities"]
+    accuracy = np.mean([labels[i] == t for i, t in zip(probs.argmax(1), truth)])
+    graph.close()
+    assert accuracy >= 0.99, f"accuracy on 400 fresh signals: {accuracy:.4f}"
+
+
+def test_export_layout_and_report(article_model):
+    folder, metrics, _, _ = article_model
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "classifier"
+    assert manifest["inputs"]["images"]["dtype"] == "uint8" and manifest["inputs"]["images"]["shape"] == [None, 224, 224, 3]
+    assert (folder / "labels.txt").read_text().split() == ["blue", "red"] == manifest["details"]["labels"]
+    assert manifest["details"]["spectrum_contract"]["max_bin"] == 136
+    assert manifest["details"]["backbone"] == "mobilenet_v2"
+    assert set(manifest["details"]["metrics"]) == {"train", "validation", "test"}
+    report = folder / "report"
+    for name in ("confusion_matrix.png", "training_curves.png", "report.json", "misclassified.txt"):
+        assert (report / name).is_file(), name
+    assert any((report / "tensorboard").rglob("events.out.tfevents.*"))
+    assert json.loads((report / "report.json").read_text())["splits"]["test"]["count"] > 0
+
+
+def test_saved_model_matches_frozen_graph(article_model):
+    folder, _, _, _ = article_model
+    x, _ = fresh_signals(3, seed=5)
+    images = gray_to_rgb(render_signal(x, SpectrumContract(max_bin=136)))
+    graph = FrozenGraph(folder)
+    frozen = graph(images, ["probabilities"])["probabilities"]
+    graph.close()
+    serving = tf.saved_model.load(str(folder / "saved_model")).signatures["serving_default"]
+    (saved,) = serving(images=tf.constant(images)).values()
+    np.testing.assert_allclose(saved.numpy(), frozen, atol=1e-5)
+
+
+def test_second_run_reads_every_bottleneck_from_the_cache(article_model, tmp_path):
+    _, first, cache, data = article_model
+    cfg = TrainConfig(data=data / "signals", out=tmp_path / "again", dropout=0.5, epochs=3,
+                      augment=Augment(copies=3), cache_dir=cache, progress=False, saved_model=False)
+    timing = train(cfg)["timing"]
+    assert timing["cache_misses"] == 0
+    assert timing["cache_hits"] == first["timing"]["cache_hits"] + first["timing"]["cache_misses"]
+
+
+def test_training_on_rendered_images_keeps_the_contract(article_model, tmp_path):
+    _, _, cache, data = article_model
+    images = tmp_path / "images"
+    shutil.copytree(data / "images", images)
+    for cls in ("blue", "red"):  # a small subset is enough to check the plumbing
+        for p in sorted((images / cls).glob("*.png"))[15:]:
+            p.unlink()
+    cfg = TrainConfig(data=images, out=tmp_path / "from_images", epochs=3, cache_dir=cache, progress=False,
+                      saved_model=False)
+    train(cfg)
+    manifest = json.loads((tmp_path / "from_images" / "manifest.json").read_text())
+    assert manifest["details"]["spectrum_contract"]["max_bin"] == 136
+
+
+def test_a_dataset_with_one_class_is_refused(tmp_path):
+    (tmp_path / "only").mkdir()
+    np.save(tmp_path / "only" / "x.npy", np.zeros(1024))
+    with pytest.raises(ValueError, match="at least 2"):
+        train(TrainConfig(data=tmp_path, out=tmp_path / "out", cache_dir=None, progress=False))
