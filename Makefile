@@ -90,9 +90,22 @@ test-python: setup ## Python unit and server tests.
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
 	cd go && test -z "$$(gofmt -l . ../tests/e2e | tee /dev/stderr)" && go vet ./... && go test -count=1 ./...
 
+# The end-to-end server gets the committed FFT graph and a small article
+# classifier trained here (retrained when the Python sources change).
+E2E := .cache/e2e
+PY_SOURCES := $(shell find python/src -name '*.py')
+
+$(E2E)/graphs/article/manifest.json: $(VENV)/.installed $(PY_SOURCES)
+	rm -rf $(E2E)/data $(E2E)/graphs
+	$(SIGOP) generate --out $(E2E)/data --per-class 60 --seed 3
+	$(SIGOP) train --data $(E2E)/data/signals --out $(E2E)/graphs/article --patience 20 --augment-copies 2 \
+	  --cache-dir $(E2E)/bottlenecks --no-saved-model
+
 .PHONY: test-e2e
-test-e2e: setup ## Go client against the real Python server.
-	cd tests/e2e && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(GRAPHS) go test -count=1 -v ./... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+test-e2e: setup $(E2E)/graphs/article/manifest.json ## Go client against the real Python server.
+	rm -rf $(E2E)/graphs/fft && cp -r $(GRAPHS)/fft $(E2E)/graphs/fft
+	cd tests/e2e && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
+	  go test -count=1 -v ./... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 # ---- demo and benchmarks --------------------------------------------------
 

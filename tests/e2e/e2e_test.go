@@ -215,9 +215,6 @@ func TestBadInputKeepsServing(t *testing.T) {
 			}
 		})
 	}
-	if _, err := stub.Classify(ctxT(t), &operatorv1.ClassifyRequest{}); status.Code(err) != codes.Unimplemented {
-		t.Fatalf("Classify = %v; want Unimplemented until a classifier exists", err)
-	}
 }
 
 // The Go client's own error for the article's empty input carries the code.

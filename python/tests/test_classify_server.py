@@ -1,0 +1,96 @@
+import io
+import re
+import json
+import shutil
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+
+from sigop.article import CLASSES, generate
+from sigop.operator.v1 import operator_pb2 as pb
+from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
+from sigop.render import SpectrumContract, render_signal
+from sigop.server import Server, ServerConfig
+
+
+@pytest.fixture(scope="module")
+def served(article_model, fft_graph_dir, tmp_path_factory):
+    folder, _, _, _ = article_model
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(fft_graph_dir, root / "fft")
+    shutil.copytree(folder, root / "article")
+    # An image-only classifier: the same graph with the spectrum contract removed from its manifest.
+    shutil.copytree(folder, root / "plain")
+    m = json.loads((root / "plain" / "manifest.json").read_text())
+    m["name"] = "plain"
+    del m["details"]["spectrum_contract"]
+    (root / "plain" / "manifest.json").write_text(json.dumps(m))
+    server = Server(ServerConfig(graphs=root, address="127.0.0.1:0")).start()
+    yield pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    server.stop(0)
+
+
+def signals_request(x, name="article", top_k=0):
+    x = np.asarray(x, dtype="<f8")
+    return pb.ClassifySignalRequest(model_spec=pb.ModelSpec(name=name), top_k=top_k,
+                                    signals=pb.Float64Tensor(shape=list(x.shape), content=x.tobytes()))
+
+
+def png(gray: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_classify_signal_and_the_same_image_agree(served):
+    rng = np.random.default_rng(77)
+    x = np.stack([generate(c, rng) for c in CLASSES for _ in range(10)])
+    by_signal = served.ClassifySignal(signals_request(x))
+    images = [png(img) for img in render_signal(x, SpectrumContract(max_bin=136))]
+    by_image = served.Classify(pb.ClassifyRequest(model_spec=pb.ModelSpec(name="article"), images=images))
+    assert by_signal.model_spec.name == "article" and len(by_signal.classifications) == 20
+    labels = [c.classes[0].label for c in by_signal.classifications]
+    assert labels == [c.name for c in CLASSES for _ in range(10)]
+    for s, i in zip(by_signal.classifications, by_image.classifications):
+        assert [c.label for c in s.classes] == [c.label for c in i.classes]
+        assert s.classes[0].score == pytest.approx(i.classes[0].score, abs=1e-3)
+        assert sum(c.score for c in s.classes) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_top_k_and_one_d_signal(served):
+    r = served.ClassifySignal(signals_request(generate(CLASSES[0], np.random.default_rng(1)), top_k=1))
+    assert len(r.classifications) == 1 and len(r.classifications[0].classes) == 1
+
+
+@pytest.mark.parametrize(
+    "call, code, match",
+    [
+        (lambda s: s.Classify(pb.ClassifyRequest(model_spec=pb.ModelSpec(name="article"), images=[b"not an image"])),
+         grpc.StatusCode.INVALID_ARGUMENT, r"images\[0\]: not a PNG or JPEG"),
+        (lambda s: s.Classify(pb.ClassifyRequest(model_spec=pb.ModelSpec(name="article"))),
+         grpc.StatusCode.INVALID_ARGUMENT, "at least one"),
+        (lambda s: s.Classify(pb.ClassifyRequest(model_spec=pb.ModelSpec(name="nope"), images=[b"x"])),
+         grpc.StatusCode.NOT_FOUND, "not loaded"),
+        (lambda s: s.Classify(pb.ClassifyRequest(images=[b"x"])),
+         grpc.StatusCode.INVALID_ARGUMENT, "name is required"),
+        (lambda s: s.Classify(pb.ClassifyRequest(model_spec=pb.ModelSpec(name="fft"), images=[b"x"])),
+         grpc.StatusCode.INVALID_ARGUMENT, "fft model, not classifier"),
+        (lambda s: s.ClassifySignal(signals_request(np.zeros(1000))),
+         grpc.StatusCode.INVALID_ARGUMENT, "expects n=1024"),
+        (lambda s: s.ClassifySignal(signals_request([[1.0, np.nan]])),
+         grpc.StatusCode.INVALID_ARGUMENT, "finite"),
+        (lambda s: s.ClassifySignal(signals_request(np.zeros(1024), top_k=-1)),
+         grpc.StatusCode.INVALID_ARGUMENT, "top_k"),
+        (lambda s: s.ClassifySignal(signals_request(np.zeros(1024), name="plain")),
+         grpc.StatusCode.FAILED_PRECONDITION, "without a spectrum contract"),
+    ],
+)
+def test_bad_requests_get_their_codes_and_the_server_keeps_serving(served, call, code, match):
+    with pytest.raises(grpc.RpcError) as e:
+        call(served)
+    assert e.value.code() == code
+    assert re.search(match, e.value.details()), e.value.details()
+    r = served.ClassifySignal(signals_request(generate(CLASSES[1], np.random.default_rng(3)), top_k=1))
+    assert r.classifications[0].classes[0].label == "red"

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/sigop-dev/sigop/go/operator"
+	"github.com/sigop-dev/sigop/go/signal"
+)
+
+func dialClassifier(t *testing.T, opts ...operator.Option) *operator.Client {
+	t.Helper()
+	c, err := operator.Dial(addr, append([]operator.Option{operator.WithClassifier("article")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Signals generated in Go are classified by a model trained on signals that
+// Python generated: the two generators share the class structure.
+func TestClassifySignalsGeneratedInGo(t *testing.T) {
+	c := dialClassifier(t, operator.WithTopK(1))
+	g, err := signal.NewGenerator(signal.DefaultParams(), 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signals [][]float64
+	var truth []string
+	for _, class := range signal.Classes {
+		for range 50 {
+			x, _ := g.Signal(class)
+			signals, truth = append(signals, x), append(truth, class.Name)
+		}
+	}
+	ranked, err := c.ClassifySignalBatchContext(ctxT(t), signals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	for i, r := range ranked {
+		if len(r) != 1 {
+			t.Fatalf("signal %d: %d classes; want top 1", i, len(r))
+		}
+		if r[0].Label == truth[i] {
+			correct++
+		}
+	}
+	acc := float64(correct) / float64(len(signals))
+	t.Logf("accuracy on %d Go-generated signals: %.3f", len(signals), acc)
+	if acc < 0.95 {
+		t.Fatalf("accuracy %.3f < 0.95", acc)
+	}
+	one, err := c.ClassifySignal(signals[0])
+	if err != nil || one[0].Label != ranked[0][0].Label {
+		t.Fatalf("ClassifySignal(one) = %v, %v; the batch said %v", one, err, ranked[0])
+	}
+}
+
+// The article's Operator interface classifies an image the training data rendered.
+func TestOperatorClassifiesAnImage(t *testing.T) {
+	data := os.Getenv("SIGOP_E2E_DATA")
+	for _, class := range []string{"blue", "red"} {
+		files, _ := filepath.Glob(filepath.Join(data, "images", class, "*.png"))
+		if len(files) == 0 {
+			t.Fatalf("no PNG images under %s", filepath.Join(data, "images", class))
+		}
+		png, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var op operator.Operator = dialClassifier(t)
+		got, err := op.Classify(png)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Label != class || got[0].Score < got[1].Score {
+			t.Fatalf("Classify(%s) = %v; want %s first of 2", files[0], got, class)
+		}
+	}
+}
+
+func TestClassifyBadInput(t *testing.T) {
+	c := dialClassifier(t)
+	files, _ := filepath.Glob(filepath.Join(os.Getenv("SIGOP_E2E_DATA"), "images", "red", "*.png"))
+	png, _ := os.ReadFile(files[0])
+	tests := []struct {
+		name string
+		call func(context.Context) error
+		code codes.Code
+	}{
+		{"non-image bytes", func(ctx context.Context) error { _, err := c.ClassifyContext(ctx, []byte("hello")); return err }, codes.InvalidArgument},
+		{"truncated PNG", func(ctx context.Context) error { _, err := c.ClassifyContext(ctx, png[:len(png)/2]); return err }, codes.InvalidArgument},
+		{"signal of the wrong length", func(ctx context.Context) error {
+			_, err := c.ClassifySignalContext(ctx, make([]float64, 1000))
+			return err
+		}, codes.InvalidArgument},
+		{"unknown model", func(ctx context.Context) error {
+			other, err := operator.Dial(addr, operator.WithClassifier("nope"))
+			if err != nil {
+				return err
+			}
+			defer other.Close()
+			_, err = other.ClassifyContext(ctx, png)
+			return err
+		}, codes.NotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call(ctxT(t))
+			if status.Code(err) != tc.code {
+				t.Fatalf("%s: error %v; want %v", tc.name, err, tc.code)
+			}
+			t.Logf("%v: %s", status.Code(err), status.Convert(err).Message())
+		})
+	}
+}
