@@ -120,6 +120,7 @@ demo: setup ## Generate the article's data, train, export, serve; the Go client 
 	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(DEMO)/graphs --classifier article
 
 .PHONY: bench
-bench: setup ## Client->server FFT vs scipy in-process, side by side.
+bench: setup ## FFT (client->server vs scipy) and classification (server vs in-process, training cache) benchmarks.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
 	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench --rounds 5
+	$(PY) bench/classify_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench

@@ -26,39 +26,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import grpc  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
-from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
+from _server import start_server  # noqa: E402
 
 from sigop.frozen import FrozenGraph  # noqa: E402
-from sigop.server import OPERATOR_SERVICE  # noqa: E402
 from sigop.testsignal import noise  # noqa: E402
 
 TARGET_RATIO_2_20 = 3.0
 TARGET_P50_1024_MS = 2.0
-
-
-def start_server(sigop: str, graphs: str) -> tuple[subprocess.Popen, str]:
-    """Start `sigop serve` on a free port; return once health says SERVING."""
-    proc = subprocess.Popen(
-        [sigop, "serve", "--graphs", graphs, "--address", "127.0.0.1:0", "--log-level", "WARNING"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    line = proc.stdout.readline()
-    if not line.startswith("sigop: listening on "):
-        proc.kill()
-        raise RuntimeError(f"server did not start: {line!r}")
-    address = line.split()[-1]
-    with grpc.insecure_channel(address) as channel:
-        watch = health_pb2_grpc.HealthStub(channel).Watch(
-            health_pb2.HealthCheckRequest(service=OPERATOR_SERVICE), timeout=300, wait_for_ready=True
-        )
-        for reply in watch:
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                watch.cancel()
-                break
-    return proc, address
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -88,7 +64,7 @@ def main() -> int:
             last = r == args.rounds - 1
             print(f"round {r + 1}/{args.rounds}: Go client -> server, then in-process baselines", file=sys.stderr)
             go = subprocess.run(
-                [args.bench_bin, "--addr", address, "--latency-calls", "2000" if last else "0"],
+                [args.bench_bin, "fft", "--addr", address, "--latency-calls", "2000" if last else "0"],
                 check=True, stdout=subprocess.PIPE, text=True,
             )
             report = json.loads(go.stdout)

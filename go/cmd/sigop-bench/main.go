@@ -1,6 +1,9 @@
 // Command sigop-bench times the Go client calling a real sigop server and
-// prints JSON; bench/fft_bench.py runs it beside in-process baselines
-// measured in the same run and prints the comparison (`make bench`).
+// prints JSON; bench/*.py run it beside in-process baselines measured in the
+// same run and print the comparison (`make bench`).
+//
+//	sigop-bench fft [--addr A | --sigop BIN --graphs DIR]
+//	sigop-bench classify --addr A --model NAME --images DIR
 package main
 
 import (
@@ -45,6 +48,16 @@ type report struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "classify" {
+		if err := runClassify(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "sigop-bench classify:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "fft" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+	}
 	sigop := flag.String("sigop", ".venv/bin/sigop", "the sigop executable")
 	graphs := flag.String("graphs", "graphs", "folder of exported graphs")
 	calls := flag.Int("latency-calls", 2000, "sequential 1024-point calls for the latency percentiles (0: skip)")
@@ -134,3 +147,5 @@ func timeCalls(call func() error, n int) ([]float64, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+func sortFloats(x []float64) { slices.Sort(x) }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sigop-dev/sigop/go/operator"
+)
+
+// ClassifyResult is images per second of Classify calls at one batch size.
+type ClassifyResult struct {
+	Batch        int     `json:"batch"`
+	Calls        int     `json:"calls"`
+	ImagesPerSec float64 `json:"images_per_second"`
+	P50          float64 `json:"p50_seconds"`
+}
+
+func runClassify(args []string) error {
+	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+	addr := fs.String("addr", "", "sigop server address")
+	model := fs.String("model", "", "classifier model")
+	dir := fs.String("images", "", "folder searched recursively for PNG images")
+	calls := fs.Int("calls", 60, "single-image calls; batch-32 calls are calls/10")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var images [][]byte
+	err := filepath.WalkDir(*dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && filepath.Ext(path) == ".png" && len(images) < 32 {
+			b, err := os.ReadFile(path)
+			images = append(images, b)
+			return err
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(images) < 32 {
+		return fmt.Errorf("need 32 PNG images under %s, found %d", *dir, len(images))
+	}
+	c, err := operator.Dial(*addr, operator.WithClassifier(*model), operator.WithTopK(1))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var out []ClassifyResult
+	for _, batch := range []int{1, 32} {
+		n := *calls
+		if batch > 1 {
+			n = max(3, *calls/10)
+		}
+		call := func(i int) error {
+			start := (i * batch) % len(images)
+			_, err := c.ClassifyBatchContext(ctx, images[start:start+batch])
+			return err
+		}
+		if err := call(0); err != nil { // warm-up
+			return err
+		}
+		times := make([]float64, n)
+		begin := time.Now()
+		for i := range times {
+			t0 := time.Now()
+			if err := call(i); err != nil {
+				return err
+			}
+			times[i] = time.Since(t0).Seconds()
+		}
+		total := time.Since(begin).Seconds()
+		sorted := append([]float64(nil), times...)
+		sortFloats(sorted)
+		out = append(out, ClassifyResult{Batch: batch, Calls: n, ImagesPerSec: float64(n*batch) / total, P50: sorted[n/2]})
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
