@@ -74,7 +74,7 @@ graphs: $(VENV)/.installed ## Re-export the committed frozen TensorFlow graphs i
 	$(SIGOP) export-fft --out $(GRAPHS)/fft
 
 .PHONY: vectors
-vectors: $(VENV)/.installed ## Regenerate the shared FFT test vectors from numpy.
+vectors: $(VENV)/.installed ## Regenerate the shared test vectors (FFT from numpy, article classes).
 	$(PY) tests/vectors/make_vectors.py --out tests/vectors/fft.json
 
 # ---- tests ----------------------------------------------------------------
