@@ -88,3 +88,31 @@ def test_a_dataset_with_one_class_is_refused(tmp_path):
     np.save(tmp_path / "only" / "x.npy", np.zeros(1024))
     with pytest.raises(ValueError, match="at least 2"):
         train(TrainConfig(data=tmp_path, out=tmp_path / "out", cache_dir=None, progress=False))
+
+
+def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):
+    from sigop.backbones import get_backbone
+    from sigop.dataset import scan
+    from sigop.train import _fine_tune, _head
+
+    _, _, _, data = article_model
+    images = tmp_path / "images"
+    shutil.copytree(data / "images", images)
+    for cls in ("blue", "red"):
+        for p in sorted((images / cls).glob("*.png"))[8:]:
+            p.unlink()
+    ds = scan(images, validation_pct=0, test_pct=0)
+    backbone = get_backbone("mobilenet_v2")
+    base = backbone.build()
+    head = _head(backbone.features, 2, 0.2)
+    layer = {l.name: l for l in base.layers}
+    before = {n: [w.copy() for w in layer[n].get_weights()] for n in ("features.0.0", "features.18.0", "features.18.1")}
+    cfg = TrainConfig(data=images, out=tmp_path / "ft", fine_tune_epochs=1, batch_size=8, progress=False)
+    history = _fine_tune(cfg, ds, backbone, base, head, {}, 224)
+    assert len(history["loss"]) == 1
+    after = {n: layer[n].get_weights() for n in before}
+    np.testing.assert_array_equal(after["features.0.0"][0], before["features.0.0"][0])  # early block frozen
+    assert not np.array_equal(after["features.18.0"][0], before["features.18.0"][0])  # last block trained
+    # BatchNorm's moving statistics stay as ImageNet left them: the backbone runs in inference mode.
+    np.testing.assert_array_equal(after["features.18.1"][2], before["features.18.1"][2])
+    np.testing.assert_array_equal(after["features.18.1"][3], before["features.18.1"][3])

@@ -189,8 +189,12 @@ def _images(ds: Dataset, items: list[Item], size: int) -> np.ndarray:
 def _fine_tune(cfg, ds, backbone, base, head, history, size):
     """Stage 2: unfreeze the backbone's last block, train with the head at a lower rate."""
     prefixes = {"mobilenet_v2": ("features.17", "features.18"), "inception_v3": ("mixed10",), "vgg16": ("block5",)}
+    # BatchNorm stays frozen even inside the last block: a frozen BatchNormalization
+    # runs in inference mode in Keras 3, keeping ImageNet's moving statistics
+    # (training=False on the nested call alone did not stop them moving).
     for layer in _walk(base):
-        layer.trainable = layer.name.startswith(prefixes[backbone.name]) or not layer.weights
+        layer.trainable = (layer.name.startswith(prefixes[backbone.name])
+                           and not isinstance(layer, keras.layers.BatchNormalization)) or not layer.weights
     base.trainable = True
     full = _full_model(base, head, size)
     full.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate * cfg.fine_tune_lr_factor),
