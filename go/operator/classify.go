@@ -61,19 +61,13 @@ func (c *Client) ClassifySignalBatchContext(ctx context.Context, signals [][]flo
 }
 
 func (c *Client) classifySignals(ctx context.Context, signals [][]float64, oneD bool) ([][]Class, error) {
-	n := 0
-	if len(signals) > 0 {
-		n = len(signals[0])
-	}
-	if len(signals) > 1 {
-		var err error
-		if n, err = checkBatch(signals); err != nil {
-			return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
-		}
+	tensor, _, err := signalsTensor(signals, oneD)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
 	resp, err := c.stub.ClassifySignal(ctx, &operatorv1.ClassifySignalRequest{
 		ModelSpec: &operatorv1.ModelSpec{Name: c.classifier},
-		Signals:   encodeSignals(signals, n, oneD),
+		Signals:   tensor,
 		TopK:      int32(c.topK),
 	})
 	if err != nil {

@@ -146,20 +146,13 @@ type spectra struct{ magnitude, real, imag [][]float64 }
 
 func (c *Client) fft(ctx context.Context, inputs [][]float64, oneD bool, want operatorv1.Spectrum) (spectra, error) {
 	var out spectra
-	// A ragged batch cannot be encoded; every other check is the server's.
-	n := 0
-	if len(inputs) > 0 {
-		n = len(inputs[0])
-	}
-	if len(inputs) > 1 {
-		var err error
-		if n, err = checkBatch(inputs); err != nil {
-			return out, fmt.Errorf("sigop: FFT: %w", err)
-		}
+	signals, n, err := signalsTensor(inputs, oneD)
+	if err != nil {
+		return out, fmt.Errorf("sigop: FFT: %w", err)
 	}
 	resp, err := c.stub.FFT(ctx, &operatorv1.FFTRequest{
 		ModelSpec: &operatorv1.ModelSpec{Name: c.fftModel},
-		Signals:   encodeSignals(inputs, n, oneD),
+		Signals:   signals,
 		Spectra:   []operatorv1.Spectrum{want},
 	})
 	if err != nil {

@@ -49,6 +49,23 @@ func encodeSignals(inputs [][]float64, n int, oneD bool) *operatorv1.Float64Tens
 	return &operatorv1.Float64Tensor{Shape: shape, Content: content}
 }
 
+// signalsTensor encodes signals for a request. A ragged batch cannot be
+// encoded, so it is refused here with the server's code; every other check
+// (empty, non-finite, too long) is the server's.
+func signalsTensor(inputs [][]float64, oneD bool) (*operatorv1.Float64Tensor, int, error) {
+	n := 0
+	if len(inputs) > 0 {
+		n = len(inputs[0])
+	}
+	if len(inputs) > 1 {
+		var err error
+		if n, err = checkBatch(inputs); err != nil {
+			return nil, 0, err
+		}
+	}
+	return encodeSignals(inputs, n, oneD), n, nil
+}
+
 // decodeRows unpacks a [rows, cols] (or [cols] when rows is 1) tensor, checking
 // that its size is the one expected.
 func decodeRows(t *operatorv1.Float64Tensor, rows, cols int) ([][]float64, error) {

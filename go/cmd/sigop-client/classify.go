@@ -29,8 +29,29 @@ func (f *classifyFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "deadline of the call")
 }
 
-func (f *classifyFlags) dial() (*operator.Client, error) {
-	return operator.Dial(f.addr, operator.WithClassifier(f.model), operator.WithTopK(f.topK))
+// run dials the server, makes one classification call and prints a ranking
+// per input, named by names.
+func (f *classifyFlags) run(stdout io.Writer, names []string,
+	call func(context.Context, *operator.Client) ([][]operator.Class, error)) error {
+	c, err := operator.Dial(f.addr, operator.WithClassifier(f.model), operator.WithTopK(f.topK))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	ranked, err := call(ctx, c)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	for i, classes := range ranked {
+		if err := printRanking(w, names[i], classes, f.asJSON); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func printRanking(w io.Writer, name string, classes []operator.Class, asJSON bool) error {
@@ -67,25 +88,9 @@ func runClassify(args []string, stdout io.Writer) error {
 		}
 		images[i] = b
 	}
-	c, err := f.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	ranked, err := c.ClassifyBatchContext(ctx, images)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(stdout)
-	defer w.Flush()
-	for i, classes := range ranked {
-		if err := printRanking(w, fs.Arg(i), classes, f.asJSON); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
+		return c.ClassifyBatchContext(ctx, images)
+	})
 }
 
 func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
@@ -138,23 +143,7 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(signals) == 0 {
 		return fmt.Errorf("classify-signal: no signals read")
 	}
-	c, err := f.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	ranked, err := c.ClassifySignalBatchContext(ctx, signals)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(stdout)
-	defer w.Flush()
-	for i, classes := range ranked {
-		if err := printRanking(w, names[i], classes, f.asJSON); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f.run(stdout, names, func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
+		return c.ClassifySignalBatchContext(ctx, signals)
+	})
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+
+	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+)
+
+// fakeClassifier ranks "blue" first for inputs whose first value is positive.
+type fakeClassifier struct {
+	operatorv1.UnimplementedOperatorServer
+}
+
+func rank(blue bool) *operatorv1.Classification {
+	first, second := "red", "blue"
+	if blue {
+		first, second = second, first
+	}
+	return &operatorv1.Classification{Classes: []*operatorv1.Class{{Label: first, Score: 0.9}, {Label: second, Score: 0.1}}}
+}
+
+func (fakeClassifier) ClassifySignal(_ context.Context, req *operatorv1.ClassifySignalRequest) (*operatorv1.ClassifySignalResponse, error) {
+	shape := req.GetSignals().GetShape()
+	rows, n := 1, int(shape[len(shape)-1])
+	if len(shape) == 2 {
+		rows = int(shape[0])
+	}
+	out := &operatorv1.ClassifySignalResponse{}
+	for r := range rows {
+		last := req.Signals.Content[8*r*n+7] // sign bit of the row's first little-endian float64
+		out.Classifications = append(out.Classifications, rank(last&0x80 == 0))
+	}
+	return out, nil
+}
+
+func (fakeClassifier) Classify(_ context.Context, req *operatorv1.ClassifyRequest) (*operatorv1.ClassifyResponse, error) {
+	out := &operatorv1.ClassifyResponse{}
+	for _, img := range req.GetImages() {
+		out.Classifications = append(out.Classifications, rank(string(img) == "blue"))
+	}
+	return out, nil
+}
+
+func serveFake(t *testing.T) string {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	operatorv1.RegisterOperatorServer(s, fakeClassifier{})
+	go s.Serve(lis)
+	t.Cleanup(s.Stop)
+	return lis.Addr().String()
+}
+
+func TestClassifySignalPrintsOneRankingPerLine(t *testing.T) {
+	addr := serveFake(t)
+	var out bytes.Buffer
+	err := runClassifySignal([]string{"--addr", addr, "--top", "1"}, strings.NewReader("1 2 3\n\n-1 2 3\n"), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "stdin:1\tblue 0.9000\tred 0.1000\nstdin:3\tred 0.9000\tblue 0.1000\n"
+	if out.String() != want {
+		t.Fatalf("classify-signal printed %q; want %q", out.String(), want)
+	}
+}
+
+func TestClassifyNamesEachImage(t *testing.T) {
+	addr := serveFake(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	os.WriteFile(a, []byte("blue"), 0o644)
+	os.WriteFile(b, []byte("other"), 0o644)
+	var out bytes.Buffer
+	if err := runClassify([]string{"--addr", addr, "--json", a, b}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"input":"`+a) || !strings.Contains(lines[0], `{"Label":"blue","Score":0.9}`) ||
+		!strings.Contains(lines[1], `{"Label":"red","Score":0.9}`) {
+		t.Fatalf("classify --json printed %q", out.String())
+	}
+	if err := runClassifySignal([]string{"--addr", addr}, strings.NewReader("1 x 2"), &bytes.Buffer{}); err == nil {
+		t.Fatal("classify-signal accepted a non-number")
+	}
+}
