@@ -88,7 +88,9 @@ test-python: setup ## Python unit and server tests.
 
 .PHONY: test-go
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
-	cd go && test -z "$$(gofmt -l . ../tests/e2e | tee /dev/stderr)" && go vet ./... && go test -count=1 ./...
+	cd go && unformatted=$$(gofmt -l . ../tests/e2e) && \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted: $$unformatted"; exit 1; fi
+	cd go && go vet ./... && go test -count=1 ./...
 
 # The end-to-end server gets the committed FFT graph and a small article
 # classifier trained here (retrained when the Python sources change).
