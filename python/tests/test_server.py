@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from sigop.models import load_models
+from sigop.models import ModelRepository
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
 from sigop.server import OPERATOR_SERVICE, Server, ServerConfig
@@ -76,7 +76,7 @@ def test_message_larger_than_grpc_default_4mib(server):
 
 def test_graceful_shutdown_finishes_in_flight_call(graphs):
     server = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", grace_seconds=30)).start()
-    model = server.models["fft"]
+    model, _ = server.models.get("fft")
     entered, release = threading.Event(), threading.Event()
     real_call = model.__call__
 
@@ -89,7 +89,8 @@ def test_graceful_shutdown_finishes_in_flight_call(graphs):
         def __getattr__(self, name):
             return getattr(model, name)
 
-    server.models["fft"] = Gate()
+    gate = Gate()
+    server.models.get = lambda name, version=0: (gate, 1)
     channel, op, health = stubs(server.address)
     result = {}
     caller = threading.Thread(target=lambda: result.update(r=op.FFT(fft_request([1.0, 0, 0, 0]))))
@@ -110,22 +111,24 @@ def test_graceful_shutdown_finishes_in_flight_call(graphs):
     assert values(result["r"].magnitude).tolist() == [1.0, 1.0, 1.0]
 
 
-def test_load_models_skips_a_broken_folder(graphs, caplog):
+def test_repository_records_a_broken_folder_and_serves_the_rest(graphs, caplog):
     broken = graphs / "broken"
     shutil.copytree(graphs / "fft", broken)
     (broken / "graph.pb").write_bytes(b"garbage")
-    models = load_models(graphs)
-    assert list(models) == ["fft"]
-    assert "skipping" in caplog.text and "sha256" in caplog.text
-    for m in models.values():
-        m.close()
+    repo = ModelRepository(graphs)
+    repo.refresh()
+    assert repo.names() == ["fft"]
+    status = repo.status()["broken"][1]
+    assert status.state == "FAILED" and "sha256" in status.message
+    assert "not loaded" in caplog.text
+    repo.close()
 
 
-def test_load_models_needs_one_graph(tmp_path):
+def test_a_server_needs_one_graph(tmp_path):
     with pytest.raises(FileNotFoundError, match="no loadable graph"):
-        load_models(tmp_path)
+        Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0")).start()
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_models(tmp_path / "missing")
+        ModelRepository(tmp_path / "missing")
 
 
 def test_message_over_the_configured_limit_is_resource_exhausted(graphs):

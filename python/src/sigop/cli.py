@@ -33,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
         grace_seconds=args.grace,
         intra_op_threads=args.intra_op_threads,
         inter_op_threads=args.inter_op_threads,
+        poll_seconds=args.poll_seconds,
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch),
     )
     return serve(config)
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls get at shutdown (default: 30)")
     s.add_argument("--intra-op-threads", type=int, default=0, help="TensorFlow intra-op threads (0: all cores)")
     s.add_argument("--inter-op-threads", type=int, default=0, help="TensorFlow inter-op threads (0: all cores)")
+    s.add_argument("--poll-seconds", type=float, default=10.0,
+                   help="rescan --graphs for new and removed versions this often; 0: only on SIGHUP (default: 10)")
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)")
     s.set_defaults(func=_serve)
     return p

@@ -1,42 +1,172 @@
-"""Find and load every exported graph under a graphs directory."""
+"""The model repository: every exported graph under a graphs directory, by
+name and version, reloaded while serving.
+
+Layout: ``graphs/<name>/<version>/manifest.json`` (version a positive
+integer), or ``graphs/<name>/manifest.json``, which counts as version 1. The
+folder names the model. A request without a version gets the newest one.
+
+``refresh()`` (on a timer or SIGHUP) loads new versions — warmed up before
+anyone can reach them — and forgets removed ones; in-flight calls keep their
+reference to a removed graph, so it drains instead of failing. A new version
+that does not load (bad manifest, sha256 mismatch, unreadable graph) is logged
+and recorded as FAILED; whatever served before keeps serving.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .frozen import FrozenGraph
-from .manifest import MANIFEST_FILE, ManifestError
+import numpy as np
 
-__all__ = ["load_models"]
+from .frozen import FrozenGraph
+from .manifest import MANIFEST_FILE
+
+__all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "warm_up"]
 
 log = logging.getLogger(__name__)
 
 
-def load_models(root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0) -> dict[str, FrozenGraph]:
-    """Load each folder below ``root`` that holds a manifest, keyed by model name.
+class ModelNotFound(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message
+        return str(self.args[0])
 
-    A folder whose manifest or graph is broken is logged and skipped, so one
-    bad export does not take the others down; no loadable model is an error.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"graphs directory {root} does not exist")
-    models: dict[str, FrozenGraph] = {}
-    for manifest_path in sorted(root.rglob(MANIFEST_FILE)):
-        folder = manifest_path.parent
+
+@dataclass
+class VersionStatus:
+    version: int
+    folder: Path
+    state: str  # "AVAILABLE" or "FAILED"
+    message: str = ""
+    model: FrozenGraph | None = None
+    stamp: tuple = ()
+    failed_stamp: tuple = field(default=(), repr=False)
+
+
+def warm_up(model: FrozenGraph) -> None:
+    """Run a graph once per call shape the service uses: the first call is several times slower."""
+    if model.manifest.kind == "fft":
+        x = np.zeros((2, 64))
+        for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
+            model(x, outputs)
+    elif model.manifest.kind == "classifier":
+        size = model.manifest.details["image_size"]
+        model(np.zeros((1, size, size, 3), dtype=np.uint8), ["probabilities"])
+
+
+def _stamp(folder: Path) -> tuple:
+    st = (folder / MANIFEST_FILE).stat()
+    return (st.st_mtime_ns, st.st_size)
+
+
+def discover(root: Path) -> dict[str, dict[int, Path]]:
+    """{name: {version: folder}} for every manifest in the layout above."""
+    found: dict[str, dict[int, Path]] = {}
+    for model_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        versions = {int(v.name): v for v in model_dir.iterdir()
+                    if v.is_dir() and v.name.isdigit() and int(v.name) > 0 and (v / MANIFEST_FILE).is_file()}
+        if (model_dir / MANIFEST_FILE).is_file():
+            if 1 in versions:
+                log.warning("%s: both a manifest and a version folder 1; using %s", model_dir, versions[1])
+            else:
+                versions[1] = model_dir
+        if versions:
+            found[model_dir.name] = versions
+    return found
+
+
+class ModelRepository:
+    def __init__(self, root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"graphs directory {self.root} does not exist")
+        self._threads = (intra_op_threads, inter_op_threads)
+        self._lock = threading.Lock()  # guards _models; loading happens outside it
+        self._refresh_lock = threading.Lock()  # one refresh at a time
+        self._models: dict[str, dict[int, VersionStatus]] = {}
+
+    def refresh(self) -> bool:
+        """Load new or changed versions, forget removed ones; True if what serves changed."""
+        with self._refresh_lock:
+            found = discover(self.root)
+            changed = False
+            with self._lock:
+                current = {n: dict(vs) for n, vs in self._models.items()}
+            for name, versions in found.items():
+                for version, folder in sorted(versions.items()):
+                    old = current.get(name, {}).get(version)
+                    try:
+                        stamp = _stamp(folder)
+                    except OSError:
+                        continue  # removed while scanning
+                    if old is not None and stamp in (old.stamp, old.failed_stamp):
+                        continue
+                    status = self._load(name, version, folder, stamp, old)
+                    changed |= status.model is not (old.model if old else None)
+                    current.setdefault(name, {})[version] = status
+            for name in list(current):
+                for version in list(current[name]):
+                    if version not in found.get(name, {}):
+                        log.info("model %s version %d removed; in-flight calls finish on it", name, version)
+                        del current[name][version]
+                        changed = True
+                if not current[name]:
+                    del current[name]
+            with self._lock:
+                self._models = current
+            return changed
+
+    def _load(self, name: str, version: int, folder: Path, stamp: tuple, old: VersionStatus | None) -> VersionStatus:
         try:
-            model = FrozenGraph(folder, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads)
-        except (ManifestError, OSError, ValueError) as e:
-            log.error("skipping %s: %s", folder, e)
-            continue
-        name = model.manifest.name
-        if name in models:
-            log.error("skipping %s: model name %r already loaded from %s", folder, name, models[name].folder)
-            model.close()
-            continue
-        models[name] = model
-        log.info("loaded model %r (%s) from %s", name, model.manifest.kind, folder)
-    if not models:
-        raise FileNotFoundError(f"no loadable graph (folder with {MANIFEST_FILE}) under {root}")
-    return models
+            model = FrozenGraph(folder, intra_op_threads=self._threads[0], inter_op_threads=self._threads[1])
+            warm_up(model)
+        except Exception as e:  # any broken export: bad JSON, hash, GraphDef, tensors
+            message = f"{type(e).__name__}: {e}"
+            if old is not None and old.model is not None:
+                log.error("model %s version %d: new files in %s rejected, previous load keeps serving: %s",
+                          name, version, folder, message)
+                return VersionStatus(version, folder, "AVAILABLE", f"reload rejected: {message}", old.model,
+                                     old.stamp, stamp)
+            log.error("model %s version %d in %s not loaded: %s", name, version, folder, message)
+            return VersionStatus(version, folder, "FAILED", message, None, (), stamp)
+        if model.manifest.name != name:
+            log.info("model folder %s holds a manifest named %r; serving it as %r", folder, model.manifest.name, name)
+        log.info("loaded model %s version %d (%s) from %s", name, version, model.manifest.kind, folder)
+        return VersionStatus(version, folder, "AVAILABLE", "", model, stamp)
+
+    def get(self, name: str, version: int = 0) -> tuple[FrozenGraph, int]:
+        """The model and its version: the newest available one when version is 0."""
+        with self._lock:
+            versions = self._models.get(name)
+            names = sorted(self._models)
+        if not versions:
+            raise ModelNotFound(f"model {name!r} is not loaded; loaded: {names}")
+        available = {v: s for v, s in versions.items() if s.model is not None}
+        if version == 0:
+            if not available:
+                raise ModelNotFound(f"model {name!r} has no version that loaded")
+            version = max(available)
+        if version not in available:
+            raise ModelNotFound(f"model {name!r} has no available version {version}; available: {sorted(available)}")
+        return available[version].model, version
+
+    def names(self, kind: str | None = None) -> list[str]:
+        with self._lock:
+            models = dict(self._models)
+        return sorted(n for n, vs in models.items()
+                      if any(s.model is not None and (kind is None or s.model.manifest.kind == kind)
+                             for s in vs.values()))
+
+    def status(self) -> dict[str, dict[int, VersionStatus]]:
+        with self._lock:
+            return {n: dict(vs) for n, vs in self._models.items()}
+
+    def close(self) -> None:
+        with self._lock:
+            for versions in self._models.values():
+                for s in versions.values():
+                    if s.model is not None:
+                        s.model.close()
+            self._models = {}

@@ -21,8 +21,7 @@ import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from .frozen import FrozenGraph
-from .models import load_models
+from .models import ModelRepository
 from .operator.v1 import operator_pb2 as pb
 from .operator.v1 import operator_pb2_grpc as pb_grpc
 from .service import Limits, OperatorService
@@ -44,19 +43,8 @@ class ServerConfig:
     grace_seconds: float = 30.0
     intra_op_threads: int = 0
     inter_op_threads: int = 0
+    poll_seconds: float = 10.0  # how often graphs/ is rescanned for new or removed versions (0: never)
     limits: Limits = field(default_factory=Limits)
-
-
-def _warm_up(models: dict[str, FrozenGraph]) -> None:
-    """Run each graph once per call shape the service uses: the first call is slow."""
-    for model in models.values():
-        if model.manifest.kind == "fft":
-            x = np.zeros((2, 64))
-            for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
-                model(x, outputs)
-        elif model.manifest.kind == "classifier":
-            size = model.manifest.details["image_size"]
-            model(np.zeros((1, size, size, 3), dtype=np.uint8), ["probabilities"])
 
 
 class Server:
@@ -64,7 +52,7 @@ class Server:
 
     def __init__(self, config: ServerConfig):
         self.config = config
-        self.models = load_models(
+        self.models = ModelRepository(
             config.graphs, intra_op_threads=config.intra_op_threads, inter_op_threads=config.inter_op_threads
         )
         options = [
@@ -85,6 +73,7 @@ class Server:
         host = config.address.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
         self._stopped = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def _set_health(self, status: int) -> None:
         for name in ("", OPERATOR_SERVICE):
@@ -99,10 +88,28 @@ class Server:
         self._grpc.start()
         if on_listening is not None:
             on_listening(self.address)
-        _warm_up(self.models)
+        self.models.refresh()  # loads and warms up every graph
+        if not self.models.names():
+            self.stop(0)
+            raise FileNotFoundError(f"no loadable graph (folder with manifest.json) under {self.config.graphs}")
         self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving %s on %s", ", ".join(sorted(self.models)), self.address)
+        log.info("serving %s on %s", ", ".join(self.models.names()), self.address)
+        if self.config.poll_seconds > 0:
+            self._poller = threading.Thread(target=self._poll, name="graphs-poller", daemon=True)
+            self._poller.start()
         return self
+
+    def reload(self) -> None:
+        """Rescan graphs/ now (SIGHUP, or the poller)."""
+        try:
+            if self.models.refresh():
+                log.info("models now: %s", ", ".join(self.models.names()))
+        except Exception:  # a reload must never take the server down
+            log.exception("reloading %s failed; serving what was loaded", self.config.graphs)
+
+    def _poll(self) -> None:
+        while not self._stopped.wait(self.config.poll_seconds):
+            self.reload()
 
     def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish within ``grace`` seconds."""
@@ -111,8 +118,7 @@ class Server:
         self._stopped.set()
         self.health.enter_graceful_shutdown()
         self._grpc.stop(self.config.grace_seconds if grace is None else grace).wait()
-        for model in self.models.values():
-            model.close()
+        self.models.close()
         log.info("stopped")
 
     def wait(self) -> None:
@@ -130,6 +136,8 @@ def serve(config: ServerConfig) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # SIGHUP rescans graphs/ at once instead of waiting for the next poll.
+    signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=server.reload, daemon=True).start())
     # One machine-readable line on stdout; everything else is logged to stderr.
     server.start(on_listening=lambda addr: print(f"sigop: listening on {addr}", flush=True))
     done.wait()

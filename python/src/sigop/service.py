@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 
 from .dataset import decode_image, gray_to_rgb
 from .frozen import FrozenGraph
+from .models import ModelNotFound, ModelRepository
 from .operator.v1 import operator_pb2 as pb
 from .operator.v1 import operator_pb2_grpc as pb_grpc
 from .render import SpectrumContract, magnitude_to_image
@@ -39,28 +41,23 @@ class Limits:
 
 
 class OperatorService(pb_grpc.OperatorServicer):
-    def __init__(self, models: dict[str, FrozenGraph], limits: Limits = Limits()):
+    def __init__(self, models: ModelRepository, limits: Limits = Limits()):
         self._models = models
         self._limits = limits
 
-    def _model(self, spec: pb.ModelSpec, default: str, kind: str, context: grpc.ServicerContext) -> FrozenGraph:
+    def _model(self, spec: pb.ModelSpec, default: str, kind: str, context: grpc.ServicerContext) -> tuple[FrozenGraph, pb.ModelSpec]:
+        """The model a request names, and the spec (with concrete version) to answer with."""
         name = spec.name or default
-        model = self._models.get(name)
-        if model is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"model {name!r} is not loaded; loaded: {sorted(self._models)}")
+        try:
+            model, version = self._models.get(name, spec.version)
+        except ModelNotFound as e:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(e))
         if model.manifest.kind != kind:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, f"model {name!r} is a {model.manifest.kind} model, not {kind}"
-            )
-        if spec.version not in (0, model.manifest.version):
-            context.abort(
-                grpc.StatusCode.NOT_FOUND,
-                f"model {name!r} has no version {spec.version}; loaded version: {model.manifest.version}",
-            )
-        return model
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"model {name!r} is a {model.manifest.kind} model, not {kind}")
+        return model, pb.ModelSpec(name=name, version=version)
 
     def FFT(self, request: pb.FFTRequest, context: grpc.ServicerContext) -> pb.FFTResponse:
-        model = self._model(request.model_spec, DEFAULT_FFT_MODEL, "fft", context)
+        model, answered = self._model(request.model_spec, DEFAULT_FFT_MODEL, "fft", context)
         outputs: list[str] = []
         for s in request.spectra or [pb.SPECTRUM_MAGNITUDE]:
             if s not in _SPECTRUM_OUTPUTS:
@@ -76,20 +73,20 @@ class OperatorService(pb_grpc.OperatorServicer):
         t1 = time.perf_counter()
         result = model(x, outputs)
         t2 = time.perf_counter()
-        response = pb.FFTResponse(model_spec=_spec(model))
+        response = pb.FFTResponse(model_spec=answered)
         for name, values in result.items():
             encode_into(getattr(response, name), values, one_d)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "FFT model=%s shape=%s outputs=%s decode_ms=%.3f compute_ms=%.3f encode_ms=%.3f",
-                model.manifest.name, list(x.shape), ",".join(outputs),
+                "FFT model=%s version=%d shape=%s outputs=%s decode_ms=%.3f compute_ms=%.3f encode_ms=%.3f",
+                answered.name, answered.version, list(x.shape), ",".join(outputs),
                 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (time.perf_counter() - t2),
             )
         return response
 
-    def _classifier(self, spec: pb.ModelSpec, context: grpc.ServicerContext) -> FrozenGraph:
+    def _classifier(self, spec: pb.ModelSpec, context: grpc.ServicerContext) -> tuple[FrozenGraph, pb.ModelSpec]:
         if not spec.name:
-            names = sorted(n for n, m in self._models.items() if m.manifest.kind == "classifier")
+            names = self._models.names("classifier")
             if len(names) != 1:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                               f"model_spec.name is required: this server has classifiers {names}")
@@ -109,7 +106,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         return out
 
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
-        model = self._classifier(request.model_spec, context)
+        model, answered = self._classifier(request.model_spec, context)
         if not request.images:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "images: empty; expected at least one PNG or JPEG image")
         if len(request.images) > self._limits.max_batch:
@@ -122,22 +119,25 @@ class OperatorService(pb_grpc.OperatorServicer):
                 batch[i] = decode_image(data, size)
             except ValueError as e:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"images[{i}]: {e}")
-        return pb.ClassifyResponse(model_spec=_spec(model),
+        return pb.ClassifyResponse(model_spec=answered,
                                    classifications=self._ranked(model, batch, request.top_k, context))
 
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
-        model = self._classifier(request.model_spec, context)
+        model, answered = self._classifier(request.model_spec, context)
         details = model.manifest.details
         if "spectrum_contract" not in details:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"model {model.manifest.name!r} was trained on images without a spectrum contract; "
+                          f"model {answered.name!r} was trained on images without a spectrum contract; "
                           f"send images with Classify")
         contract = SpectrumContract.from_json(details["spectrum_contract"])
         fft_name = details.get("fft_model", DEFAULT_FFT_MODEL)
-        fft = self._models.get(fft_name)
+        try:
+            fft, _ = self._models.get(fft_name)
+        except ModelNotFound:
+            fft = None
         if fft is None or fft.manifest.kind != "fft":
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"model {model.manifest.name!r} needs the FFT model {fft_name!r}, which is not loaded")
+                          f"model {answered.name!r} needs the FFT model {fft_name!r}, which is not loaded")
         try:
             x, _ = decode_signals(request.signals, max_length=self._limits.max_signal_length,
                                   max_batch=self._limits.max_batch)
@@ -145,13 +145,26 @@ class OperatorService(pb_grpc.OperatorServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         if x.shape[1] != contract.n:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"signals: length n={x.shape[1]} does not fit model {model.manifest.name!r}, whose spectrum "
+                          f"signals: length n={x.shape[1]} does not fit model {answered.name!r}, whose spectrum "
                           f"contract expects n={contract.n} samples per signal")
         magnitude = fft(x, ["magnitude"])["magnitude"]
         images = gray_to_rgb(magnitude_to_image(magnitude, contract))
-        return pb.ClassifySignalResponse(model_spec=_spec(model),
+        return pb.ClassifySignalResponse(model_spec=answered,
                                          classifications=self._ranked(model, images, request.top_k, context))
 
-
-def _spec(model: FrozenGraph) -> pb.ModelSpec:
-    return pb.ModelSpec(name=model.manifest.name, version=model.manifest.version)
+    def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
+        status = self._models.status()
+        if request.name and request.name not in status:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"model {request.name!r} is not known; known: {sorted(status)}")
+        out = pb.ListModelsResponse()
+        for name in sorted(status) if not request.name else [request.name]:
+            m = out.models.add(name=name)
+            for version in sorted(status[name], reverse=True):
+                s = status[name][version]
+                v = m.versions.add(version=version, message=s.message,
+                                   state=pb.MODEL_STATE_AVAILABLE if s.model is not None else pb.MODEL_STATE_FAILED)
+                if s.model is not None:
+                    v.kind = s.model.manifest.kind
+                    v.labels.extend(s.model.manifest.details.get("labels", []))
+                    v.manifest_json = json.dumps(s.model.manifest.to_json())
+        return out

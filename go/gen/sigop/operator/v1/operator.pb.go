@@ -85,6 +85,58 @@ func (Spectrum) EnumDescriptor() ([]byte, []int) {
 	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{0}
 }
 
+// ModelState is where a version stands.
+type ModelState int32
+
+const (
+	ModelState_MODEL_STATE_UNSPECIFIED ModelState = 0
+	// Loaded and warmed up: requests can use it.
+	ModelState_MODEL_STATE_AVAILABLE ModelState = 1
+	// Its files did not load; message says why. Nothing is served from it.
+	ModelState_MODEL_STATE_FAILED ModelState = 2
+)
+
+// Enum value maps for ModelState.
+var (
+	ModelState_name = map[int32]string{
+		0: "MODEL_STATE_UNSPECIFIED",
+		1: "MODEL_STATE_AVAILABLE",
+		2: "MODEL_STATE_FAILED",
+	}
+	ModelState_value = map[string]int32{
+		"MODEL_STATE_UNSPECIFIED": 0,
+		"MODEL_STATE_AVAILABLE":   1,
+		"MODEL_STATE_FAILED":      2,
+	}
+)
+
+func (x ModelState) Enum() *ModelState {
+	p := new(ModelState)
+	*p = x
+	return p
+}
+
+func (x ModelState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ModelState) Descriptor() protoreflect.EnumDescriptor {
+	return file_sigop_operator_v1_operator_proto_enumTypes[1].Descriptor()
+}
+
+func (ModelState) Type() protoreflect.EnumType {
+	return &file_sigop_operator_v1_operator_proto_enumTypes[1]
+}
+
+func (x ModelState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ModelState.Descriptor instead.
+func (ModelState) EnumDescriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{1}
+}
+
 // ModelSpec names the graph a request runs against.
 type ModelSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -674,6 +726,241 @@ func (x *ClassifySignalResponse) GetClassifications() []*Classification {
 	return nil
 }
 
+type ListModelsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this model; empty lists all of them. An unknown name is NOT_FOUND.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsRequest) Reset() {
+	*x = ListModelsRequest{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsRequest) ProtoMessage() {}
+
+func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
+func (*ListModelsRequest) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListModelsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListModelsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by name.
+	Models        []*ModelStatus `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsResponse) Reset() {
+	*x = ListModelsResponse{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsResponse) ProtoMessage() {}
+
+func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
+func (*ListModelsResponse) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListModelsResponse) GetModels() []*ModelStatus {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+// ModelStatus is one model and its versions.
+type ModelStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Versions found under graphs/<name>/, newest first. Requests without a
+	// version go to the newest AVAILABLE one.
+	Versions      []*ModelVersionStatus `protobuf:"bytes,2,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelStatus) Reset() {
+	*x = ModelStatus{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelStatus) ProtoMessage() {}
+
+func (x *ModelStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelStatus.ProtoReflect.Descriptor instead.
+func (*ModelStatus) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ModelStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ModelStatus) GetVersions() []*ModelVersionStatus {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+type ModelVersionStatus struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	State   ModelState             `protobuf:"varint,2,opt,name=state,proto3,enum=sigop.operator.v1.ModelState" json:"state,omitempty"`
+	// Why it failed, or why newer files for it were rejected while the
+	// previously loaded ones keep serving.
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// "fft" or "classifier".
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// A classifier's labels in output order.
+	Labels []string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty"`
+	// The version's manifest.json: input and output tensors, backbone,
+	// spectrum contract, metrics.
+	ManifestJson  string `protobuf:"bytes,6,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelVersionStatus) Reset() {
+	*x = ModelVersionStatus{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelVersionStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelVersionStatus) ProtoMessage() {}
+
+func (x *ModelVersionStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelVersionStatus.ProtoReflect.Descriptor instead.
+func (*ModelVersionStatus) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ModelVersionStatus) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ModelVersionStatus) GetState() ModelState {
+	if x != nil {
+		return x.State
+	}
+	return ModelState_MODEL_STATE_UNSPECIFIED
+}
+
+func (x *ModelVersionStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ModelVersionStatus) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ModelVersionStatus) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *ModelVersionStatus) GetManifestJson() string {
+	if x != nil {
+		return x.ManifestJson
+	}
+	return ""
+}
+
 var File_sigop_operator_v1_operator_proto protoreflect.FileDescriptor
 
 const file_sigop_operator_v1_operator_proto_rawDesc = "" +
@@ -719,15 +1006,36 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x16ClassifySignalResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12K\n" +
-	"\x0fclassifications\x18\x02 \x03(\v2!.sigop.operator.v1.ClassificationR\x0fclassifications*R\n" +
+	"\x0fclassifications\x18\x02 \x03(\v2!.sigop.operator.v1.ClassificationR\x0fclassifications\"'\n" +
+	"\x11ListModelsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"L\n" +
+	"\x12ListModelsResponse\x126\n" +
+	"\x06models\x18\x01 \x03(\v2\x1e.sigop.operator.v1.ModelStatusR\x06models\"d\n" +
+	"\vModelStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
+	"\bversions\x18\x02 \x03(\v2%.sigop.operator.v1.ModelVersionStatusR\bversions\"\xce\x01\n" +
+	"\x12ModelVersionStatus\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x123\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1d.sigop.operator.v1.ModelStateR\x05state\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06labels\x18\x05 \x03(\tR\x06labels\x12#\n" +
+	"\rmanifest_json\x18\x06 \x01(\tR\fmanifestJson*R\n" +
 	"\bSpectrum\x12\x18\n" +
 	"\x14SPECTRUM_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SPECTRUM_MAGNITUDE\x10\x01\x12\x14\n" +
-	"\x10SPECTRUM_COMPLEX\x10\x022\x8c\x02\n" +
+	"\x10SPECTRUM_COMPLEX\x10\x02*\\\n" +
+	"\n" +
+	"ModelState\x12\x1b\n" +
+	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15MODEL_STATE_AVAILABLE\x10\x01\x12\x16\n" +
+	"\x12MODEL_STATE_FAILED\x10\x022\xe7\x02\n" +
 	"\bOperator\x12D\n" +
 	"\x03FFT\x12\x1d.sigop.operator.v1.FFTRequest\x1a\x1e.sigop.operator.v1.FFTResponse\x12S\n" +
 	"\bClassify\x12\".sigop.operator.v1.ClassifyRequest\x1a#.sigop.operator.v1.ClassifyResponse\x12e\n" +
-	"\x0eClassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponseB@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
+	"\x0eClassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponse\x12Y\n" +
+	"\n" +
+	"ListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponseB@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
 
 var (
 	file_sigop_operator_v1_operator_proto_rawDescOnce sync.Once
@@ -741,48 +1049,58 @@ func file_sigop_operator_v1_operator_proto_rawDescGZIP() []byte {
 	return file_sigop_operator_v1_operator_proto_rawDescData
 }
 
-var file_sigop_operator_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_sigop_operator_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_sigop_operator_v1_operator_proto_goTypes = []any{
 	(Spectrum)(0),                  // 0: sigop.operator.v1.Spectrum
-	(*ModelSpec)(nil),              // 1: sigop.operator.v1.ModelSpec
-	(*Float64Tensor)(nil),          // 2: sigop.operator.v1.Float64Tensor
-	(*FFTRequest)(nil),             // 3: sigop.operator.v1.FFTRequest
-	(*FFTResponse)(nil),            // 4: sigop.operator.v1.FFTResponse
-	(*ClassifyRequest)(nil),        // 5: sigop.operator.v1.ClassifyRequest
-	(*Class)(nil),                  // 6: sigop.operator.v1.Class
-	(*Classification)(nil),         // 7: sigop.operator.v1.Classification
-	(*ClassifyResponse)(nil),       // 8: sigop.operator.v1.ClassifyResponse
-	(*ClassifySignalRequest)(nil),  // 9: sigop.operator.v1.ClassifySignalRequest
-	(*ClassifySignalResponse)(nil), // 10: sigop.operator.v1.ClassifySignalResponse
+	(ModelState)(0),                // 1: sigop.operator.v1.ModelState
+	(*ModelSpec)(nil),              // 2: sigop.operator.v1.ModelSpec
+	(*Float64Tensor)(nil),          // 3: sigop.operator.v1.Float64Tensor
+	(*FFTRequest)(nil),             // 4: sigop.operator.v1.FFTRequest
+	(*FFTResponse)(nil),            // 5: sigop.operator.v1.FFTResponse
+	(*ClassifyRequest)(nil),        // 6: sigop.operator.v1.ClassifyRequest
+	(*Class)(nil),                  // 7: sigop.operator.v1.Class
+	(*Classification)(nil),         // 8: sigop.operator.v1.Classification
+	(*ClassifyResponse)(nil),       // 9: sigop.operator.v1.ClassifyResponse
+	(*ClassifySignalRequest)(nil),  // 10: sigop.operator.v1.ClassifySignalRequest
+	(*ClassifySignalResponse)(nil), // 11: sigop.operator.v1.ClassifySignalResponse
+	(*ListModelsRequest)(nil),      // 12: sigop.operator.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),     // 13: sigop.operator.v1.ListModelsResponse
+	(*ModelStatus)(nil),            // 14: sigop.operator.v1.ModelStatus
+	(*ModelVersionStatus)(nil),     // 15: sigop.operator.v1.ModelVersionStatus
 }
 var file_sigop_operator_v1_operator_proto_depIdxs = []int32{
-	1,  // 0: sigop.operator.v1.FFTRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	2,  // 1: sigop.operator.v1.FFTRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
+	2,  // 0: sigop.operator.v1.FFTRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	3,  // 1: sigop.operator.v1.FFTRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
 	0,  // 2: sigop.operator.v1.FFTRequest.spectra:type_name -> sigop.operator.v1.Spectrum
-	1,  // 3: sigop.operator.v1.FFTResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	2,  // 4: sigop.operator.v1.FFTResponse.magnitude:type_name -> sigop.operator.v1.Float64Tensor
-	2,  // 5: sigop.operator.v1.FFTResponse.real:type_name -> sigop.operator.v1.Float64Tensor
-	2,  // 6: sigop.operator.v1.FFTResponse.imag:type_name -> sigop.operator.v1.Float64Tensor
-	1,  // 7: sigop.operator.v1.ClassifyRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	6,  // 8: sigop.operator.v1.Classification.classes:type_name -> sigop.operator.v1.Class
-	1,  // 9: sigop.operator.v1.ClassifyResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	7,  // 10: sigop.operator.v1.ClassifyResponse.classifications:type_name -> sigop.operator.v1.Classification
-	1,  // 11: sigop.operator.v1.ClassifySignalRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	2,  // 12: sigop.operator.v1.ClassifySignalRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
-	1,  // 13: sigop.operator.v1.ClassifySignalResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	7,  // 14: sigop.operator.v1.ClassifySignalResponse.classifications:type_name -> sigop.operator.v1.Classification
-	3,  // 15: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
-	5,  // 16: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
-	9,  // 17: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
-	4,  // 18: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
-	8,  // 19: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
-	10, // 20: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
-	18, // [18:21] is the sub-list for method output_type
-	15, // [15:18] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	2,  // 3: sigop.operator.v1.FFTResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	3,  // 4: sigop.operator.v1.FFTResponse.magnitude:type_name -> sigop.operator.v1.Float64Tensor
+	3,  // 5: sigop.operator.v1.FFTResponse.real:type_name -> sigop.operator.v1.Float64Tensor
+	3,  // 6: sigop.operator.v1.FFTResponse.imag:type_name -> sigop.operator.v1.Float64Tensor
+	2,  // 7: sigop.operator.v1.ClassifyRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	7,  // 8: sigop.operator.v1.Classification.classes:type_name -> sigop.operator.v1.Class
+	2,  // 9: sigop.operator.v1.ClassifyResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	8,  // 10: sigop.operator.v1.ClassifyResponse.classifications:type_name -> sigop.operator.v1.Classification
+	2,  // 11: sigop.operator.v1.ClassifySignalRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	3,  // 12: sigop.operator.v1.ClassifySignalRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
+	2,  // 13: sigop.operator.v1.ClassifySignalResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	8,  // 14: sigop.operator.v1.ClassifySignalResponse.classifications:type_name -> sigop.operator.v1.Classification
+	14, // 15: sigop.operator.v1.ListModelsResponse.models:type_name -> sigop.operator.v1.ModelStatus
+	15, // 16: sigop.operator.v1.ModelStatus.versions:type_name -> sigop.operator.v1.ModelVersionStatus
+	1,  // 17: sigop.operator.v1.ModelVersionStatus.state:type_name -> sigop.operator.v1.ModelState
+	4,  // 18: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
+	6,  // 19: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
+	10, // 20: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
+	12, // 21: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
+	5,  // 22: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
+	9,  // 23: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
+	11, // 24: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
+	13, // 25: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_sigop_operator_v1_operator_proto_init() }
@@ -795,8 +1113,8 @@ func file_sigop_operator_v1_operator_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sigop_operator_v1_operator_proto_rawDesc), len(file_sigop_operator_v1_operator_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	Operator_FFT_FullMethodName            = "/sigop.operator.v1.Operator/FFT"
 	Operator_Classify_FullMethodName       = "/sigop.operator.v1.Operator/Classify"
 	Operator_ClassifySignal_FullMethodName = "/sigop.operator.v1.Operator/ClassifySignal"
+	Operator_ListModels_FullMethodName     = "/sigop.operator.v1.Operator/ListModels"
 )
 
 // OperatorClient is the client API for Operator service.
@@ -51,6 +52,9 @@ type OperatorClient interface {
 	// the model's own preprocessing contract (from its manifest), exactly as its
 	// training images were drawn, then classifies the images.
 	ClassifySignal(ctx context.Context, in *ClassifySignalRequest, opts ...grpc.CallOption) (*ClassifySignalResponse, error)
+	// ListModels describes the models the server knows: versions, state, kind,
+	// labels and the manifest (tensors, preprocessing contract, metrics).
+	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
 }
 
 type operatorClient struct {
@@ -91,6 +95,16 @@ func (c *operatorClient) ClassifySignal(ctx context.Context, in *ClassifySignalR
 	return out, nil
 }
 
+func (c *operatorClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListModelsResponse)
+	err := c.cc.Invoke(ctx, Operator_ListModels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperatorServer is the server API for Operator service.
 // All implementations must embed UnimplementedOperatorServer
 // for forward compatibility.
@@ -107,6 +121,9 @@ type OperatorServer interface {
 	// the model's own preprocessing contract (from its manifest), exactly as its
 	// training images were drawn, then classifies the images.
 	ClassifySignal(context.Context, *ClassifySignalRequest) (*ClassifySignalResponse, error)
+	// ListModels describes the models the server knows: versions, state, kind,
+	// labels and the manifest (tensors, preprocessing contract, metrics).
+	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
 	mustEmbedUnimplementedOperatorServer()
 }
 
@@ -125,6 +142,9 @@ func (UnimplementedOperatorServer) Classify(context.Context, *ClassifyRequest) (
 }
 func (UnimplementedOperatorServer) ClassifySignal(context.Context, *ClassifySignalRequest) (*ClassifySignalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClassifySignal not implemented")
+}
+func (UnimplementedOperatorServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
 }
 func (UnimplementedOperatorServer) mustEmbedUnimplementedOperatorServer() {}
 func (UnimplementedOperatorServer) testEmbeddedByValue()                  {}
@@ -201,6 +221,24 @@ func _Operator_ClassifySignal_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Operator_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListModelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServer).ListModels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Operator_ListModels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServer).ListModels(ctx, req.(*ListModelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Operator_ServiceDesc is the grpc.ServiceDesc for Operator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -219,6 +257,10 @@ var Operator_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClassifySignal",
 			Handler:    _Operator_ClassifySignal_Handler,
+		},
+		{
+			MethodName: "ListModels",
+			Handler:    _Operator_ListModels_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

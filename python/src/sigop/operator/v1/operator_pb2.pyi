@@ -12,9 +12,18 @@ class Spectrum(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SPECTRUM_UNSPECIFIED: _ClassVar[Spectrum]
     SPECTRUM_MAGNITUDE: _ClassVar[Spectrum]
     SPECTRUM_COMPLEX: _ClassVar[Spectrum]
+
+class ModelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_STATE_UNSPECIFIED: _ClassVar[ModelState]
+    MODEL_STATE_AVAILABLE: _ClassVar[ModelState]
+    MODEL_STATE_FAILED: _ClassVar[ModelState]
 SPECTRUM_UNSPECIFIED: Spectrum
 SPECTRUM_MAGNITUDE: Spectrum
 SPECTRUM_COMPLEX: Spectrum
+MODEL_STATE_UNSPECIFIED: ModelState
+MODEL_STATE_AVAILABLE: ModelState
+MODEL_STATE_FAILED: ModelState
 
 class ModelSpec(_message.Message):
     __slots__ = ("name", "version")
@@ -103,3 +112,39 @@ class ClassifySignalResponse(_message.Message):
     model_spec: ModelSpec
     classifications: _containers.RepeatedCompositeFieldContainer[Classification]
     def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., classifications: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelStatus]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelStatus, _Mapping]]] = ...) -> None: ...
+
+class ModelStatus(_message.Message):
+    __slots__ = ("name", "versions")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    versions: _containers.RepeatedCompositeFieldContainer[ModelVersionStatus]
+    def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[ModelVersionStatus, _Mapping]]] = ...) -> None: ...
+
+class ModelVersionStatus(_message.Message):
+    __slots__ = ("version", "state", "message", "kind", "labels", "manifest_json")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    state: ModelState
+    message: str
+    kind: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    manifest_json: str
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ...) -> None: ...

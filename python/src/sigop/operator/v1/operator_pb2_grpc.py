@@ -50,6 +50,11 @@ class OperatorStub:
                 request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.SerializeToString,
                 response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.FromString,
                 _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/sigop.operator.v1.Operator/ListModels',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServicer:
@@ -81,6 +86,14 @@ class OperatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListModels(self, request, context):
+        """ListModels describes the models the server knows: versions, state, kind,
+        labels and the manifest (tensors, preprocessing contract, metrics).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +111,11 @@ def add_OperatorServicer_to_server(servicer, server):
                     servicer.ClassifySignal,
                     request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.FromString,
                     response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -182,6 +200,33 @@ class Operator:
             '/sigop.operator.v1.Operator/ClassifySignal',
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.SerializeToString,
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sigop.operator.v1.Operator/ListModels',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,86 @@
+import json
+import shutil
+
+import grpc
+import numpy as np
+import pytest
+
+from sigop.models import ModelRepository
+from sigop.operator.v1 import operator_pb2 as pb
+from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
+from sigop.server import Server, ServerConfig
+
+
+def fft_call(stub, version=0):
+    x = np.array([1.0, 0, 0, 0], dtype="<f8")
+    return stub.FFT(pb.FFTRequest(model_spec=pb.ModelSpec(name="fft", version=version),
+                                  signals=pb.Float64Tensor(shape=[4], content=x.tobytes())))
+
+
+@pytest.fixture
+def versioned(tmp_path, fft_graph_dir):
+    for v in (1, 2):
+        shutil.copytree(fft_graph_dir, tmp_path / "fft" / str(v))
+    return tmp_path
+
+
+def test_newest_version_by_default_any_version_on_request(versioned):
+    server = Server(ServerConfig(graphs=versioned, address="127.0.0.1:0", poll_seconds=0)).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        assert fft_call(stub).model_spec.version == 2
+        assert fft_call(stub, 1).model_spec.version == 1
+        with pytest.raises(grpc.RpcError) as e:
+            fft_call(stub, 7)
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND and "available: [1, 2]" in e.value.details()
+        listed = stub.ListModels(pb.ListModelsRequest()).models
+        assert [m.name for m in listed] == ["fft"]
+        assert [v.version for v in listed[0].versions] == [2, 1]
+        assert all(v.state == pb.MODEL_STATE_AVAILABLE and v.kind == "fft" for v in listed[0].versions)
+        assert json.loads(listed[0].versions[0].manifest_json)["outputs"]["magnitude"]["dtype"] == "float64"
+        with pytest.raises(grpc.RpcError) as e:
+            stub.ListModels(pb.ListModelsRequest(name="nope"))
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        server.stop(0)
+
+
+def test_plain_folder_is_version_one(tmp_path, fft_graph_dir):
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    repo = ModelRepository(tmp_path)
+    repo.refresh()
+    assert repo.get("fft")[1] == 1
+    repo.close()
+
+
+def test_hot_reload_adds_rejects_keeps_and_drains(versioned, fft_graph_dir):
+    repo = ModelRepository(versioned)
+    assert repo.refresh()
+    old2, _ = repo.get("fft", 2)
+
+    shutil.copytree(fft_graph_dir, versioned / "fft" / "3")
+    assert repo.refresh()
+    assert repo.get("fft")[1] == 3  # new version served once loaded
+
+    bad = versioned / "fft" / "4"
+    shutil.copytree(fft_graph_dir, bad)
+    (bad / "graph.pb").write_bytes(b"not a graph")
+    assert not repo.refresh()  # a corrupt version changes nothing that serves
+    assert repo.get("fft")[1] == 3
+    assert repo.status()["fft"][4].state == "FAILED"
+    assert not repo.refresh()  # and is not retried until its files change
+
+    # New, broken files for a loaded version: the loaded graph keeps serving.
+    m = json.loads((versioned / "fft" / "2" / "manifest.json").read_text())
+    m["sha256"] = "0" * 64
+    (versioned / "fft" / "2" / "manifest.json").write_text(json.dumps(m))
+    repo.refresh()
+    assert repo.get("fft", 2)[0] is old2
+    assert "reload rejected" in repo.status()["fft"][2].message
+
+    shutil.rmtree(versioned / "fft" / "3")
+    assert repo.refresh()
+    assert repo.get("fft")[1] == 2
+    # A caller still holding the removed graph can finish with it.
+    assert old2(np.ones((1, 4)), ["magnitude"])["magnitude"].tolist() == [[4.0, 0.0, 0.0]]
+    repo.close()
