@@ -15,7 +15,7 @@ import (
 // complex spectrum does not fit gRPC's own 4 MiB default.
 const DefaultMaxMessageBytes = 64 << 20
 
-// DefaultTimeout bounds calls made without a context (FFT).
+// DefaultTimeout bounds calls made without a context (FFT, Classify).
 const DefaultTimeout = 30 * time.Second
 
 // Client is an Operator served by a sigop server over gRPC. It is safe for
@@ -35,6 +35,11 @@ type options struct {
 	fftModel        string
 	classifier      string
 	topK            int
+	tls             bool
+	caFile          string
+	certFile        string
+	keyFile         string
+	token           string
 	dialOptions     []grpc.DialOption
 }
 
@@ -66,11 +71,16 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 
 // Dial creates a Client for target (host:port, or any gRPC target such as
 // dns:///name:port). Like grpc.NewClient it does not connect until the first
-// call. Without WithDialOptions credentials the connection is plaintext.
+// call. Without WithTLS (or credentials in WithDialOptions) the connection is
+// plaintext.
 func Dial(target string, opts ...Option) (*Client, error) {
 	o := options{timeout: DefaultTimeout, maxMessageBytes: DefaultMaxMessageBytes, fftModel: "fft"}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	security, err := o.securityDialOptions()
+	if err != nil {
+		return nil, err
 	}
 	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -78,7 +88,8 @@ func Dial(target string, opts ...Option) (*Client, error) {
 			grpc.MaxCallRecvMsgSize(o.maxMessageBytes),
 			grpc.MaxCallSendMsgSize(o.maxMessageBytes),
 		),
-	}, o.dialOptions...)
+	}, security...)
+	dialOpts = append(dialOpts, o.dialOptions...)
 	conn, err := grpc.NewClient(target, dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sigop: dial %s: %w", target, err)

@@ -45,6 +45,9 @@ type Config struct {
 	// Stderr receives the server's log; nil keeps only the last lines, which
 	// errors quote.
 	Stderr io.Writer
+	// DialOptions for the health check, e.g. TLS credentials when Args
+	// include --tls-cert; default plaintext.
+	DialOptions []grpc.DialOption
 }
 
 // Server is a running sigop server process.
@@ -102,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.Kill()
 		return nil, fmt.Errorf("serverproc: server did not listen: %w; its log:\n%s", ctx.Err(), s.log)
 	}
-	if err := s.waitServing(ctx); err != nil {
+	if err := s.waitServing(ctx, cfg.DialOptions); err != nil {
 		s.Kill()
 		return nil, err
 	}
@@ -110,8 +113,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // waitServing follows the health service's Watch stream until SERVING.
-func (s *Server) waitServing(ctx context.Context) error {
-	conn, err := grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func (s *Server) waitServing(ctx context.Context, opts []grpc.DialOption) error {
+	conn, err := grpc.NewClient(s.Addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 	if err != nil {
 		return err
 	}

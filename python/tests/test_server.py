@@ -142,3 +142,26 @@ def test_message_over_the_configured_limit_is_resource_exhausted(graphs):
         assert values(r.magnitude).tolist() == [1.0, 1.0]
     finally:
         server.stop(0)
+
+
+def test_token_guards_every_service_but_health(graphs):
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    server = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", token="t0k", poll_seconds=0)).start()
+    try:
+        channel, op, health = stubs(server.address)
+        with pytest.raises(grpc.RpcError) as e:
+            op.FFT(fft_request([1.0]))
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED and "Bearer" in e.value.details()
+        with pytest.raises(grpc.RpcError) as e:
+            op.FFT(fft_request([1.0]), metadata=[("authorization", "Bearer t0K")])
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED and "invalid" in e.value.details()
+        r = op.FFT(fft_request([1.0, 0.0]), metadata=[("authorization", "Bearer t0k")])
+        assert values(r.magnitude).tolist() == [1.0, 1.0]
+        refl = reflection_pb2_grpc.ServerReflectionStub(channel)
+        with pytest.raises(grpc.RpcError) as e:  # a streaming method is refused the same way
+            list(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        server.stop(0)

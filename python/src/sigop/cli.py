@@ -21,6 +21,7 @@ def _export_fft(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .security import read_token
     from .server import ServerConfig, configure_logging, serve
     from .service import Limits
 
@@ -34,6 +35,8 @@ def _serve(args: argparse.Namespace) -> int:
         intra_op_threads=args.intra_op_threads,
         inter_op_threads=args.inter_op_threads,
         poll_seconds=args.poll_seconds,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
+        token=read_token(Path(args.token_file)) if args.token_file else None,
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch),
     )
     return serve(config)
@@ -140,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--inter-op-threads", type=int, default=0, help="TensorFlow inter-op threads (0: all cores)")
     s.add_argument("--poll-seconds", type=float, default=10.0,
                    help="rescan --graphs for new and removed versions this often; 0: only on SIGHUP (default: 10)")
+    s.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
+    s.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    s.add_argument("--tls-client-ca", type=Path, help="PEM CA: require client certificates it signed (mutual TLS)")
+    s.add_argument("--token-file", help="file holding a bearer token every call but health must carry")
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)")
     s.set_defaults(func=_serve)
     return p

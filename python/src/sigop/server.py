@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from .models import ModelRepository
 from .operator.v1 import operator_pb2 as pb
 from .operator.v1 import operator_pb2_grpc as pb_grpc
+from .security import TokenAuth, server_credentials
 from .service import Limits, OperatorService
 
 __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
@@ -44,6 +45,10 @@ class ServerConfig:
     intra_op_threads: int = 0
     inter_op_threads: int = 0
     poll_seconds: float = 10.0  # how often graphs/ is rescanned for new or removed versions (0: never)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
+    token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
     limits: Limits = field(default_factory=Limits)
 
 
@@ -59,7 +64,9 @@ class Server:
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
         ]
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=options)
+        interceptors = [TokenAuth(config.token)] if config.token else []
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=options,
+                                 interceptors=interceptors)
         pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -67,7 +74,15 @@ class Server:
             (OPERATOR_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), self._grpc
         )
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.port = self._grpc.add_insecure_port(config.address)
+        if config.tls_cert or config.tls_key:
+            if not (config.tls_cert and config.tls_key):
+                raise ValueError("TLS needs both a certificate and its key")
+            creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+            self.port = self._grpc.add_secure_port(config.address, creds)
+        elif config.tls_client_ca:
+            raise ValueError("a client CA (mutual TLS) needs the server's own certificate and key too")
+        else:
+            self.port = self._grpc.add_insecure_port(config.address)
         if self.port == 0:
             raise OSError(f"cannot listen on {config.address}")
         host = config.address.rsplit(":", 1)[0]
