@@ -165,3 +165,24 @@ def test_token_guards_every_service_but_health(graphs):
         assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
     finally:
         server.stop(0)
+
+
+def test_prometheus_metrics_count_calls_codes_and_compute(graphs):
+    import urllib.request
+
+    server = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", metrics_address="127.0.0.1:0",
+                                 poll_seconds=0)).start()
+    try:
+        _, op, _ = stubs(server.address)
+        op.FFT(fft_request([1.0, 2.0]))
+        op.FFT(fft_request([3.0]))
+        with pytest.raises(grpc.RpcError):
+            op.FFT(fft_request([np.nan]))
+        text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).read().decode()
+    finally:
+        server.stop(0)
+    assert 'sigop_requests_total{code="OK",method="FFT"} 2.0' in text
+    assert 'sigop_requests_total{code="INVALID_ARGUMENT",method="FFT"} 1.0' in text
+    assert 'sigop_compute_seconds_count{method="FFT",model="fft"} 2.0' in text
+    assert 'sigop_request_seconds_count{method="FFT"} 3.0' in text
+    assert "sigop_models_loaded 1.0" in text

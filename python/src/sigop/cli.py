@@ -37,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         poll_seconds=args.poll_seconds,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         token=read_token(Path(args.token_file)) if args.token_file else None,
+        metrics_address=args.metrics_address,
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch),
     )
     return serve(config)
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     s.add_argument("--tls-client-ca", type=Path, help="PEM CA: require client certificates it signed (mutual TLS)")
     s.add_argument("--token-file", help="file holding a bearer token every call but health must carry")
+    s.add_argument("--metrics-address", default="",
+                   help="host:port to expose Prometheus /metrics on, e.g. 127.0.0.1:9464 (default: off)")
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)")
     s.set_defaults(func=_serve)
     return p

@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 
 from .models import ModelRepository
 from .operator.v1 import operator_pb2 as pb
+from .metrics import Metrics, MetricsInterceptor
 from .operator.v1 import operator_pb2_grpc as pb_grpc
 from .security import TokenAuth, server_credentials
 from .service import Limits, OperatorService
@@ -49,6 +50,7 @@ class ServerConfig:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
     token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
+    metrics_address: str = ""  # host:port for Prometheus /metrics; empty: not exposed
     limits: Limits = field(default_factory=Limits)
 
 
@@ -64,10 +66,12 @@ class Server:
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
         ]
-        interceptors = [TokenAuth(config.token)] if config.token else []
+        self.metrics = Metrics()
+        # Outermost first: the metrics see every call, refused ones included.
+        interceptors = [MetricsInterceptor(self.metrics)] + ([TokenAuth(config.token)] if config.token else [])
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=options,
                                  interceptors=interceptors)
-        pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits), self._grpc)
+        pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits, self.metrics), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         reflection.enable_server_reflection(
@@ -107,6 +111,10 @@ class Server:
         if not self.models.names():
             self.stop(0)
             raise FileNotFoundError(f"no loadable graph (folder with manifest.json) under {self.config.graphs}")
+        self._count_models()
+        if self.config.metrics_address:
+            self.metrics_port = self.metrics.serve_http(self.config.metrics_address)
+            log.info("metrics on http://%s:%d/metrics", self.config.metrics_address.rsplit(":", 1)[0], self.metrics_port)
         self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving %s on %s", ", ".join(self.models.names()), self.address)
         if self.config.poll_seconds > 0:
@@ -119,8 +127,13 @@ class Server:
         try:
             if self.models.refresh():
                 log.info("models now: %s", ", ".join(self.models.names()))
+                self._count_models()
         except Exception:  # a reload must never take the server down
             log.exception("reloading %s failed; serving what was loaded", self.config.graphs)
+
+    def _count_models(self) -> None:
+        self.metrics.models_loaded.set(
+            sum(s.model is not None for versions in self.models.status().values() for s in versions.values()))
 
     def _poll(self) -> None:
         while not self._stopped.wait(self.config.poll_seconds):
@@ -134,6 +147,7 @@ class Server:
         self.health.enter_graceful_shutdown()
         self._grpc.stop(self.config.grace_seconds if grace is None else grace).wait()
         self.models.close()
+        self.metrics.close()
         log.info("stopped")
 
     def wait(self) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .dataset import decode_image, gray_to_rgb
 from .frozen import FrozenGraph
+from .metrics import Metrics
 from .models import ModelNotFound, ModelRepository
 from .operator.v1 import operator_pb2 as pb
 from .operator.v1 import operator_pb2_grpc as pb_grpc
@@ -41,9 +42,16 @@ class Limits:
 
 
 class OperatorService(pb_grpc.OperatorServicer):
-    def __init__(self, models: ModelRepository, limits: Limits = Limits()):
+    def __init__(self, models: ModelRepository, limits: Limits = Limits(), metrics: Metrics | None = None):
         self._models = models
         self._limits = limits
+        self._metrics = metrics or Metrics()
+
+    def _run(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, x: np.ndarray, outputs) -> dict:
+        start = time.perf_counter()
+        out = model(x, outputs)
+        self._metrics.compute.labels(spec.name, method).observe(time.perf_counter() - start)
+        return out
 
     def _model(self, spec: pb.ModelSpec, default: str, kind: str, context: grpc.ServicerContext) -> tuple[FrozenGraph, pb.ModelSpec]:
         """The model a request names, and the spec (with concrete version) to answer with."""
@@ -71,7 +79,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         except InvalidInput as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         t1 = time.perf_counter()
-        result = model(x, outputs)
+        result = self._run(model, answered, "FFT", x, outputs)
         t2 = time.perf_counter()
         response = pb.FFTResponse(model_spec=answered)
         for name, values in result.items():
@@ -93,10 +101,11 @@ class OperatorService(pb_grpc.OperatorServicer):
             spec = pb.ModelSpec(name=names[0], version=spec.version)
         return self._model(spec, "", "classifier", context)
 
-    def _ranked(self, model: FrozenGraph, images: np.ndarray, top_k: int, context) -> list[pb.Classification]:
+    def _ranked(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, images: np.ndarray, top_k: int,
+                context) -> list[pb.Classification]:
         if top_k < 0:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"top_k is {top_k}; expected 0 (all labels) or more")
-        probs = model(images, ["probabilities"])["probabilities"]
+        probs = self._run(model, spec, method, images, ["probabilities"])["probabilities"]
         labels = model.manifest.details["labels"]
         k = len(labels) if top_k == 0 else min(top_k, len(labels))
         out = []
@@ -120,7 +129,7 @@ class OperatorService(pb_grpc.OperatorServicer):
             except ValueError as e:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"images[{i}]: {e}")
         return pb.ClassifyResponse(model_spec=answered,
-                                   classifications=self._ranked(model, batch, request.top_k, context))
+                                   classifications=self._ranked(model, answered, "Classify", batch, request.top_k, context))
 
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         model, answered = self._classifier(request.model_spec, context)
@@ -147,10 +156,11 @@ class OperatorService(pb_grpc.OperatorServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           f"signals: length n={x.shape[1]} does not fit model {answered.name!r}, whose spectrum "
                           f"contract expects n={contract.n} samples per signal")
-        magnitude = fft(x, ["magnitude"])["magnitude"]
+        magnitude = self._run(fft, pb.ModelSpec(name=fft_name), "ClassifySignal", x, ["magnitude"])["magnitude"]
         images = gray_to_rgb(magnitude_to_image(magnitude, contract))
         return pb.ClassifySignalResponse(model_spec=answered,
-                                         classifications=self._ranked(model, images, request.top_k, context))
+                                         classifications=self._ranked(model, answered, "ClassifySignal", images, request.top_k,
+                                                                     context))
 
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
         status = self._models.status()

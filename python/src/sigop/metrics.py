@@ -1,0 +1,98 @@
+"""Prometheus metrics and one structured log line per call.
+
+Exposed on their own HTTP port (sigop serve --metrics-address):
+
+- ``sigop_requests_total{method,code}``: calls by RPC and status code;
+- ``sigop_request_seconds{method}``: whole-call latency;
+- ``sigop_compute_seconds{model,method}``: time inside a graph;
+- ``sigop_queue_seconds{model}``: time a request waited for a batch;
+- ``sigop_batch_size{model}``: requests merged into one graph call;
+- ``sigop_models_loaded``: model versions serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+__all__ = ["Metrics", "MetricsInterceptor"]
+
+log = logging.getLogger("sigop.requests")
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("sigop_requests", "Calls by RPC and status code", ["method", "code"], registry=r)
+        self.latency = Histogram("sigop_request_seconds", "Whole-call latency", ["method"], buckets=_LATENCY_BUCKETS,
+                                 registry=r)
+        self.compute = Histogram("sigop_compute_seconds", "Time inside a graph", ["model", "method"],
+                                 buckets=_LATENCY_BUCKETS, registry=r)
+        self.queue = Histogram("sigop_queue_seconds", "Time a request waited for a batch", ["model"],
+                               buckets=_LATENCY_BUCKETS, registry=r)
+        self.batch_size = Histogram("sigop_batch_size", "Requests merged into one graph call", ["model"],
+                                    buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
+        self.models_loaded = Gauge("sigop_models_loaded", "Model versions serving", registry=r)
+        self._http = None
+
+    def serve_http(self, address: str) -> int:
+        """Expose /metrics on host:port (port 0 picks one); returns the port."""
+        host, port = address.rsplit(":", 1)
+        self._http, _ = start_http_server(int(port), addr=host, registry=self.registry)
+        return self._http.server_port
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+
+
+def _code_name(context: grpc.ServicerContext, raised: bool) -> str:
+    code = context.code()
+    if code is None:
+        return "UNKNOWN" if raised else "OK"
+    return code.name
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Counts and times every unary call; logs each at DEBUG and every failure at WARNING."""
+
+    def __init__(self, metrics: Metrics):
+        self._m = metrics
+
+    def intercept_service(self, continuation, details):
+        handler = continuation(details)
+        if handler is None or handler.request_streaming or handler.response_streaming:
+            return handler
+        method = details.method.rsplit("/", 1)[-1]
+        inner = handler.unary_unary
+
+        def observed(request, context):
+            start = time.perf_counter()
+            raised = False
+            try:
+                return inner(request, context)
+            except BaseException:
+                raised = True
+                raise
+            finally:
+                seconds = time.perf_counter() - start
+                code = _code_name(context, raised)
+                self._m.requests.labels(method, code).inc()
+                self._m.latency.labels(method).observe(seconds)
+                if code != "OK":
+                    log.warning("rpc=%s code=%s ms=%.3f peer=%s details=%r", method, code, 1e3 * seconds,
+                                context.peer(), context.details())
+                elif log.isEnabledFor(logging.DEBUG):
+                    log.debug("rpc=%s code=OK ms=%.3f peer=%s", method, 1e3 * seconds, context.peer())
+
+        return grpc.unary_unary_rpc_method_handler(
+            observed, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
