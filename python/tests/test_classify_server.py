@@ -94,3 +94,31 @@ def test_bad_requests_get_their_codes_and_the_server_keeps_serving(served, call,
     assert re.search(match, e.value.details()), e.value.details()
     r = served.ClassifySignal(signals_request(generate(CLASSES[1], np.random.default_rng(3)), top_k=1))
     assert r.classifications[0].classes[0].label == "red"
+
+
+def test_batching_server_gives_the_same_answers_under_concurrency(article_model, fft_graph_dir, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sigop.batching import BatchConfig
+
+    folder, _, _, _ = article_model
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    shutil.copytree(folder, tmp_path / "article")
+    server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0, metrics_address="127.0.0.1:0",
+                                 batching=BatchConfig(max_batch=16, max_delay=0.02))).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        rng = np.random.default_rng(8)
+        signals = [generate(c, rng) for c in CLASSES for _ in range(12)]
+        want = [c.name for c in CLASSES for _ in range(12)]
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda x: stub.ClassifySignal(signals_request(x, top_k=1)).classifications[0]
+                                .classes[0].label, signals))
+        assert got == want
+        import urllib.request
+
+        text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).read().decode()
+        assert 'sigop_queue_seconds_count{model="article"} 24.0' in text
+        assert 'sigop_batch_size_count{model="article"}' in text
+    finally:
+        server.stop(0)

@@ -21,6 +21,7 @@ def _export_fft(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .batching import BatchConfig
     from .security import read_token
     from .server import ServerConfig, configure_logging, serve
     from .service import Limits
@@ -38,6 +39,8 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         token=read_token(Path(args.token_file)) if args.token_file else None,
         metrics_address=args.metrics_address,
+        batching=BatchConfig(max_batch=args.batch_max_size, max_delay=args.batch_timeout_ms / 1000,
+                             max_queue=args.batch_max_queue),
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch),
     )
     return serve(config)
@@ -148,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     s.add_argument("--tls-client-ca", type=Path, help="PEM CA: require client certificates it signed (mutual TLS)")
     s.add_argument("--token-file", help="file holding a bearer token every call but health must carry")
+    s.add_argument("--batch-max-size", type=int, default=0,
+                   help="dynamic batching for Classify/ClassifySignal: images per graph call (default: 0, off)")
+    s.add_argument("--batch-timeout-ms", type=float, default=2.0,
+                   help="longest a request waits for others to fill its batch (default: 2)")
+    s.add_argument("--batch-max-queue", type=int, default=512,
+                   help="images waiting at most; beyond it calls get RESOURCE_EXHAUSTED (default: 512)")
     s.add_argument("--metrics-address", default="",
                    help="host:port to expose Prometheus /metrics on, e.g. 127.0.0.1:9464 (default: off)")
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)")

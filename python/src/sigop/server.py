@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 
 from .models import ModelRepository
 from .operator.v1 import operator_pb2 as pb
+from .batching import BatchConfig
 from .metrics import Metrics, MetricsInterceptor
 from .operator.v1 import operator_pb2_grpc as pb_grpc
 from .security import TokenAuth, server_credentials
@@ -51,6 +52,7 @@ class ServerConfig:
     tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
     token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
     metrics_address: str = ""  # host:port for Prometheus /metrics; empty: not exposed
+    batching: BatchConfig = field(default_factory=BatchConfig)  # for Classify and ClassifySignal
     limits: Limits = field(default_factory=Limits)
 
 
@@ -71,7 +73,7 @@ class Server:
         interceptors = [MetricsInterceptor(self.metrics)] + ([TokenAuth(config.token)] if config.token else [])
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=options,
                                  interceptors=interceptors)
-        pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits, self.metrics), self._grpc)
+        pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits, self.metrics, config.batching), self._grpc)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         reflection.enable_server_reflection(

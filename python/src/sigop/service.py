@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import grpc
 import numpy as np
 
 from .dataset import decode_image, gray_to_rgb
+from .batching import BatchConfig, Batcher, Expired, QueueFull
 from .frozen import FrozenGraph
 from .metrics import Metrics
 from .models import ModelNotFound, ModelRepository
@@ -42,10 +44,46 @@ class Limits:
 
 
 class OperatorService(pb_grpc.OperatorServicer):
-    def __init__(self, models: ModelRepository, limits: Limits = Limits(), metrics: Metrics | None = None):
+    def __init__(self, models: ModelRepository, limits: Limits = Limits(), metrics: Metrics | None = None,
+                 batching: BatchConfig = BatchConfig()):
         self._models = models
         self._limits = limits
         self._metrics = metrics or Metrics()
+        self._batching = batching
+        self._batchers: dict[tuple[str, int], tuple[FrozenGraph, Batcher]] = {}
+        self._batchers_lock = threading.Lock()
+
+    def _batcher(self, model: FrozenGraph, spec: pb.ModelSpec) -> Batcher:
+        """One batcher per loaded classifier version (a reloaded version gets a new one)."""
+        key = (spec.name, spec.version)
+        with self._batchers_lock:
+            entry = self._batchers.get(key)
+            if entry is None or entry[0] is not model:
+                queue, size = self._metrics.queue.labels(spec.name), self._metrics.batch_size.labels(spec.name)
+
+                def observe(waits: list[float], images: int) -> None:
+                    for w in waits:
+                        queue.observe(w)
+                    size.observe(images)
+
+                run = lambda x: self._run(model, spec, "batch", x, ["probabilities"])["probabilities"]  # noqa: E731
+                entry = (model, Batcher(run, self._batching, observe, name=f"batcher-{spec.name}-{spec.version}"))
+                self._batchers[key] = entry
+            return entry[1]
+
+    def _probabilities(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, images: np.ndarray,
+                       context: grpc.ServicerContext) -> np.ndarray:
+        if not self._batching.enabled:
+            return self._run(model, spec, method, images, ["probabilities"])["probabilities"]
+        remaining = context.time_remaining()  # no deadline: None or a huge number, depending on the version
+        deadline = None if remaining is None or remaining > 1e6 else time.monotonic() + remaining
+        try:
+            return self._batcher(model, spec).submit(images, deadline, context.is_active)
+        except QueueFull as e:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+        except Expired as e:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
+                          str(e))
 
     def _run(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, x: np.ndarray, outputs) -> dict:
         start = time.perf_counter()
@@ -105,7 +143,7 @@ class OperatorService(pb_grpc.OperatorServicer):
                 context) -> list[pb.Classification]:
         if top_k < 0:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"top_k is {top_k}; expected 0 (all labels) or more")
-        probs = self._run(model, spec, method, images, ["probabilities"])["probabilities"]
+        probs = self._probabilities(model, spec, method, images, context)
         labels = model.manifest.details["labels"]
         k = len(labels) if top_k == 0 else min(top_k, len(labels))
         out = []

@@ -1,0 +1,129 @@
+"""Dynamic batching: concurrent requests for one model merged into one graph call.
+
+A request's images wait in a queue until the batch is full (max_batch images)
+or the oldest request has waited max_delay; the worker then runs the graph
+once and hands each request its rows. A request whose deadline passes, or
+whose client cancels, while it waits is dropped before it costs any model
+time. A full queue refuses new work at once instead of growing without bound.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Batcher", "BatchConfig", "QueueFull", "Expired"]
+
+
+class QueueFull(Exception):
+    """More images are queued than the batcher allows (RESOURCE_EXHAUSTED)."""
+
+
+class Expired(Exception):
+    """The request's deadline passed or it was cancelled while queued."""
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    max_batch: int = 0  # images per graph call; 0 turns batching off
+    max_delay: float = 0.002  # seconds the oldest request may wait for others
+    max_queue: int = 512  # images waiting at most
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_batch > 1
+
+
+@dataclass
+class _Request:
+    images: np.ndarray
+    deadline: float | None  # time.monotonic() value
+    is_active: Callable[[], bool]
+    enqueued: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: np.ndarray | None = None
+    error: BaseException | None = None
+    abandoned: bool = False  # the caller stopped waiting
+
+    def expired(self, now: float) -> bool:
+        return self.abandoned or (self.deadline is not None and now >= self.deadline) or not self.is_active()
+
+
+class Batcher:
+    def __init__(self, run: Callable[[np.ndarray], np.ndarray], config: BatchConfig,
+                 observe: Callable[[list[float], int], None] = lambda waits, size: None, name: str = "batcher"):
+        """run maps images [n, ...] to outputs [n, ...]; observe(each request's queue seconds, images in the
+        batch) is called once per graph call, for metrics."""
+        self._run, self._config, self._observe = run, config, observe
+        self._queue: deque[_Request] = deque()
+        self._queued_images = 0
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, images: np.ndarray, deadline: float | None = None,
+               is_active: Callable[[], bool] = lambda: True) -> np.ndarray:
+        """Queue images, wait for their outputs; raises QueueFull or Expired."""
+        req = _Request(images, deadline, is_active)
+        with self._cond:
+            if self._queued_images + len(images) > self._config.max_queue:
+                raise QueueFull(f"{self._queued_images} images are queued for this model; the limit is "
+                                f"{self._config.max_queue}: retry later or with a longer deadline")
+            self._queue.append(req)
+            self._queued_images += len(images)
+            self._cond.notify()
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not req.done.wait(timeout):
+            with self._cond:
+                if not req.done.is_set():
+                    req.abandoned = True  # the worker drops it unrun
+                    raise Expired("deadline exceeded while queued for a batch")
+        if req.error is not None:
+            raise req.error
+        return req.result
+
+    def _take(self) -> list[_Request]:
+        """Wait for work, then collect a batch: full, or the oldest request's delay is up."""
+        with self._cond:
+            while not self._queue:
+                self._cond.wait()
+            while self._queued_images < self._config.max_batch:
+                left = self._queue[0].enqueued + self._config.max_delay - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            batch, size, now = [], 0, time.monotonic()
+            while self._queue and (not batch or size + len(self._queue[0].images) <= self._config.max_batch):
+                req = self._queue.popleft()
+                self._queued_images -= len(req.images)
+                if req.expired(now):
+                    req.error = Expired("deadline exceeded or call cancelled while queued for a batch")
+                    req.done.set()
+                    continue
+                batch.append(req)
+                size += len(req.images)
+            return batch
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._take()
+            if not batch:
+                continue
+            now = time.monotonic()
+            self._observe([now - r.enqueued for r in batch], sum(len(r.images) for r in batch))
+            try:
+                out = self._run(np.concatenate([r.images for r in batch]))
+                start = 0
+                for req in batch:
+                    req.result = out[start:start + len(req.images)]
+                    start += len(req.images)
+            except BaseException as e:  # every waiting caller gets the graph's error
+                for req in batch:
+                    req.error = e
+            for req in batch:
+                req.done.set()

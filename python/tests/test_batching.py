@@ -1,0 +1,98 @@
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from sigop.batching import BatchConfig, Batcher, Expired, QueueFull
+
+
+class GatedRun:
+    """A 'graph' that records batch sizes and holds its first call until released."""
+
+    def __init__(self):
+        self.sizes, self.entered, self.release = [], threading.Event(), threading.Event()
+
+    def __call__(self, x):
+        self.sizes.append(len(x))
+        if len(self.sizes) == 1:
+            self.entered.set()
+            assert self.release.wait(30)
+        return x * 2
+
+
+def submit_in_thread(batcher, images, results, key, **kw):
+    def go():
+        try:
+            results[key] = batcher.submit(images, **kw)
+        except Exception as e:  # noqa: BLE001 - the test inspects it
+            results[key] = e
+
+    t = threading.Thread(target=go)
+    t.start()
+    return t
+
+
+def wait_queued(batcher, images):
+    with batcher._cond:
+        while batcher._queued_images < images:
+            batcher._cond.wait(0.01)
+
+
+def test_requests_that_arrive_while_the_graph_runs_share_one_call():
+    run = GatedRun()
+    b = Batcher(run, BatchConfig(max_batch=8, max_delay=0.0, max_queue=64))
+    results = {}
+    first = submit_in_thread(b, np.array([[0.0]]), results, "first")
+    assert run.entered.wait(30)
+    threads = [submit_in_thread(b, np.array([[float(i)]]), results, i) for i in range(1, 8)]
+    wait_queued(b, 7)
+    run.release.set()
+    for t in [first, *threads]:
+        t.join(30)
+    assert run.sizes == [1, 7]
+    for i in range(1, 8):
+        assert results[i].tolist() == [[2.0 * i]]  # each caller gets its own rows back
+
+
+def test_full_queue_is_refused_at_once():
+    run = GatedRun()
+    b = Batcher(run, BatchConfig(max_batch=4, max_delay=0.0, max_queue=3))
+    results = {}
+    submit_in_thread(b, np.zeros((1, 1)), results, "busy")
+    assert run.entered.wait(30)
+    submit_in_thread(b, np.zeros((3, 1)), results, "queued")
+    wait_queued(b, 3)
+    with pytest.raises(QueueFull, match="limit is 3"):
+        b.submit(np.zeros((1, 1)))
+    run.release.set()
+
+
+def test_expired_and_cancelled_requests_cost_no_model_time():
+    run = GatedRun()
+    b = Batcher(run, BatchConfig(max_batch=8, max_delay=0.0, max_queue=64))
+    results = {}
+    first = submit_in_thread(b, np.zeros((1, 1)), results, "first")
+    assert run.entered.wait(30)
+    late = submit_in_thread(b, np.zeros((2, 1)), results, "late", deadline=time.monotonic() + 0.05)
+    late.join(30)  # its caller gave up while the graph was busy
+    cancelled = {"active": True}
+    gone = submit_in_thread(b, np.zeros((3, 1)), results, "gone", is_active=lambda: cancelled["active"])
+    kept = submit_in_thread(b, np.ones((1, 1)), results, "kept")
+    wait_queued(b, 6)
+    cancelled["active"] = False
+    run.release.set()
+    for t in (first, gone, kept):
+        t.join(30)
+    assert isinstance(results["late"], Expired) and isinstance(results["gone"], Expired)
+    assert results["kept"].tolist() == [[2.0]]
+    assert run.sizes == [1, 1]  # neither the late nor the cancelled rows reached the graph
+
+
+def test_graph_errors_reach_every_caller_in_the_batch():
+    def broken(x):
+        raise RuntimeError("graph failed")
+
+    b = Batcher(broken, BatchConfig(max_batch=4, max_delay=0.0))
+    with pytest.raises(RuntimeError, match="graph failed"):
+        b.submit(np.zeros((1, 1)))
