@@ -70,8 +70,9 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 }
 
 // Dial creates a Client for target (host:port, or any gRPC target such as
-// dns:///name:port). Like grpc.NewClient it does not connect until the first
-// call. Without WithTLS (or credentials in WithDialOptions) the connection is
+// dns:///name:port, whose addresses it balances over round-robin, skipping
+// replicas that are not SERVING and retrying UNAVAILABLE on another). Like
+// grpc.NewClient it does not connect until the first call. Without WithTLS (or credentials in WithDialOptions) the connection is
 // plaintext.
 func Dial(target string, opts ...Option) (*Client, error) {
 	o := options{timeout: DefaultTimeout, maxMessageBytes: DefaultMaxMessageBytes, fftModel: "fft"}
@@ -84,6 +85,7 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	}
 	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(o.maxMessageBytes),
 			grpc.MaxCallSendMsgSize(o.maxMessageBytes),

@@ -38,8 +38,12 @@ type Config struct {
 	Command string
 	// Graphs is the folder of exported graphs to serve.
 	Graphs string
-	// Host to listen on; default 127.0.0.1. The port is always chosen free.
+	// Host to listen on; default 127.0.0.1.
 	Host string
+	// Port to listen on; 0 (the default) lets the server pick a free one.
+	// Restarting a killed replica on its old port looks, to clients, like
+	// the same server coming back.
+	Port int
 	// Args are further `sigop serve` flags.
 	Args []string
 	// Stderr receives the server's log; nil keeps only the last lines, which
@@ -66,7 +70,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	args := append([]string{"serve", "--graphs", cfg.Graphs, "--address", host + ":0"}, cfg.Args...)
+	args := append([]string{"serve", "--graphs", cfg.Graphs, "--address", fmt.Sprintf("%s:%d", host, cfg.Port)}, cfg.Args...)
 	cmd := exec.Command(cfg.Command, args...)
 	cmd.Env = append(os.Environ(), "TF_CPP_MIN_LOG_LEVEL=2", "PYTHONUNBUFFERED=1")
 	s := &Server{cmd: cmd, log: &tail{max: 40}, done: make(chan struct{})}
@@ -157,6 +161,9 @@ func (s *Server) Stop(timeout time.Duration) error {
 		return fmt.Errorf("serverproc: server ignored SIGTERM for %v and was killed; its log:\n%s", timeout, s.log)
 	}
 }
+
+// Signal sends sig to the server, e.g. syscall.SIGHUP to rescan its graphs.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
 
 // Kill ends the server at once (SIGKILL) and waits for it.
 func (s *Server) Kill() {
