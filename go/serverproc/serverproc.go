@@ -162,6 +162,9 @@ func (s *Server) Stop(timeout time.Duration) error {
 	}
 }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Signal sends sig to the server, e.g. syscall.SIGHUP to rescan its graphs.
 func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
 

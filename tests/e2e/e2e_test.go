@@ -11,6 +11,8 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +35,10 @@ import (
 // (2^20) fits, one sample more does not.
 const maxSignalLength = 1 << 20
 
-var addr string
+var (
+	addr   string
+	server *serverproc.Server
+)
 
 func TestMain(m *testing.M) {
 	bin, graphs := os.Getenv("SIGOP_BIN"), os.Getenv("SIGOP_GRAPHS")
@@ -51,7 +56,7 @@ func TestMain(m *testing.M) {
 		fmt.Println(err)
 		os.Exit(1)
 	}
-	addr = srv.Addr
+	addr, server = srv.Addr, srv
 	code := m.Run()
 	if err := srv.Stop(time.Minute); err != nil {
 		fmt.Println("e2e: server did not shut down cleanly:", err)
@@ -201,20 +206,57 @@ func TestBadInputKeepsServing(t *testing.T) {
 		{"unknown version", &operatorv1.FFTRequest{ModelSpec: &operatorv1.ModelSpec{Version: 42}, Signals: &operatorv1.Float64Tensor{Shape: []int64{1}, Content: f64(1)}}, codes.NotFound},
 	}
 	client := dial(t)
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := stub.FFT(ctxT(t), tc.req)
-			st, _ := status.FromError(err)
-			if st.Code() != tc.code || st.Message() == "" {
-				t.Fatalf("FFT(%s) = %v; want code %v with a message", tc.name, err, tc.code)
-			}
-			t.Logf("%v: %s", st.Code(), st.Message())
-			got, err := client.FFT([]float64{1, 0, 0, 0})
-			if err != nil || !slices.Equal(got, []float64{1, 1, 1}) {
-				t.Fatalf("after %s: FFT(impulse) = %v, %v; want [1 1 1]", tc.name, got, err)
-			}
-		})
+	rssBefore := rssMiB(t, server.Pid())
+	for round := range 10 {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := stub.FFT(ctxT(t), tc.req)
+				st, _ := status.FromError(err)
+				if st.Code() != tc.code || st.Message() == "" {
+					t.Fatalf("FFT(%s) = %v; want code %v with a message", tc.name, err, tc.code)
+				}
+				if round == 0 {
+					t.Logf("%v: %s", st.Code(), st.Message())
+				}
+				got, err := client.FFT([]float64{1, 0, 0, 0})
+				if err != nil || !slices.Equal(got, []float64{1, 1, 1}) {
+					t.Fatalf("after %s: FFT(impulse) = %v, %v; want [1 1 1]", tc.name, got, err)
+				}
+			})
+		}
 	}
+	// A deadline that passes while the server computes: DeadlineExceeded, and it keeps serving.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := client.FFTBatchContext(ctx, [][]float64{make([]float64, 1<<20), make([]float64, 1<<20)}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("FFT with a 1 ms deadline = %v; want DeadlineExceeded", err)
+	}
+	if got, err := client.FFT([]float64{1, 0}); err != nil || !slices.Equal(got, []float64{1, 1}) {
+		t.Fatalf("after an expired deadline: FFT = %v, %v", got, err)
+	}
+	// Ten rounds of bad input, over-long signals among them, leave memory where it was.
+	rssAfter := rssMiB(t, server.Pid())
+	t.Logf("server RSS %d MiB before the sweep, %d MiB after", rssBefore, rssAfter)
+	if rssAfter-rssBefore > 100 {
+		t.Fatalf("server RSS grew by %d MiB over the bad-input sweep", rssAfter-rssBefore)
+	}
+}
+
+// rssMiB reads a process's resident set size from /proc.
+func rssMiB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc to read memory from: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.Atoi(f[1])
+			return kb / 1024
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
 }
 
 // The Go client's own error for the article's empty input carries the code.
