@@ -12,10 +12,10 @@ from sigop.server import OPERATOR_SERVICE
 __all__ = ["start_server"]
 
 
-def start_server(sigop: str, graphs: str) -> tuple[subprocess.Popen, str]:
-    """Start `sigop serve` on a free port; return once health says SERVING."""
+def start_server(sigop: str, graphs: str, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """Start `sigop serve` (with extra flags) on a free port; return once health says SERVING."""
     proc = subprocess.Popen(
-        [sigop, "serve", "--graphs", graphs, "--address", "127.0.0.1:0", "--log-level", "WARNING"],
+        [sigop, "serve", "--graphs", graphs, "--address", "127.0.0.1:0", "--log-level", "WARNING", *extra],
         stdout=subprocess.PIPE, text=True,
     )
     line = proc.stdout.readline()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Classification benchmark: training time with and without the bottleneck
-cache, and Classify images/s through the server (Go client) beside the same
-frozen graph called in-process at batch 1 and 32, all in one run.
+cache, Classify images/s through the server (Go client) beside the same
+frozen graph called in-process at batch 1 and 32, and a load of 8 and 16
+concurrent single-image clients with dynamic batching off and on, all in one run.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> int:
     ap.add_argument("--graphs", required=True, help="folder with the committed fft graph")
     ap.add_argument("--bench-bin", required=True)
     ap.add_argument("--per-class", type=int, default=100)
+    ap.add_argument("--load-seconds", type=float, default=10.0, help="length of each concurrent-load run")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sigop-bench-") as tmp:
@@ -74,6 +76,21 @@ def main() -> int:
             proc.wait(60)
         served = {r["batch"]: r for r in json.loads(go.stdout)}
 
+        load = {}
+        for mode, extra in (("off", ()), ("on", ("--batch-max-size", "32", "--batch-timeout-ms", "5"))):
+            proc, address = start_server(args.sigop, str(root / "graphs"), extra)
+            try:
+                for clients in (8, 16):
+                    print(f"load: batching {mode}, {clients} clients ...", file=sys.stderr)
+                    go = subprocess.run([args.bench_bin, "load", "--addr", address, "--model", "article",
+                                         "--images", str(root / "data" / "images"), "--clients", str(clients),
+                                         "--duration", f"{args.load_seconds}s"],
+                                        check=True, stdout=subprocess.PIPE, text=True)
+                    load[mode, clients] = json.loads(go.stdout)
+            finally:
+                proc.terminate()
+                proc.wait(60)
+
     cold, warm = times["cold cache"], times["warm cache"]
     examples = cold[1]["cache_misses"] + cold[1]["cache_hits"]
     print(f"\nTraining on {2 * args.per_class} article signals + 3 augmented copies per training signal "
@@ -81,13 +98,27 @@ def main() -> int:
     print(f"  cold cache: {cold[0]:6.1f} s  (bottlenecks {cold[1]['bottleneck_seconds']} s, head {cold[1]['head_seconds']} s)")
     print(f"  warm cache: {warm[0]:6.1f} s  (bottlenecks {warm[1]['bottleneck_seconds']} s, head {warm[1]['head_seconds']} s)")
     print(f"  cache speed-up: {cold[0] / warm[0]:.1f}x")
-    print("\nClassify, images/s (MobileNetV2 224x224, frozen graph):")
+    print("\nClassify, sequential calls (MobileNetV2 224x224, frozen graph):")
     print(f"{'batch':>6} {'in-process':>12} {'Go->server':>12} {'server/in-process':>18} {'server p50/call':>16}")
     for b in (1, 32):
         print(f"{b:>6} {local[b]:>12.1f} {served[b]['images_per_second']:>12.1f} "
               f"{served[b]['images_per_second'] / local[b]:>17.2f}x {served[b]['p50_seconds'] * 1e3:>13.1f} ms")
+    extra_ms = served[1]["p50_seconds"] * 1e3 - 1e3 / local[1]
+    print(f"batch-1 latency over in-process: {extra_ms:+.1f} ms (goal <= 2 ms: {'met' if extra_ms <= 2 else 'MISSED'})")
+
+    print(f"\nConcurrent single-image Classify clients, {args.load_seconds:g} s each "
+          f"(batching on: --batch-max-size 32 --batch-timeout-ms 5):")
+    print(f"{'batching':>8} {'clients':>7} {'images/s':>9} {'of in-process b32':>18} {'p50':>9} {'p95':>9} {'p99':>9} {'failed':>6}")
+    for (mode, clients), r in load.items():
+        print(f"{mode:>8} {clients:>7} {r['images_per_second']:>9.1f} {r['images_per_second'] / local[32]:>17.0%} "
+              f"{r['p50_seconds'] * 1e3:>7.1f}ms {r['p95_seconds'] * 1e3:>7.1f}ms {r['p99_seconds'] * 1e3:>7.1f}ms "
+              f"{r['failed']:>6}")
+    best = max(r["images_per_second"] for (mode, _), r in load.items() if mode == "on")
+    print(f"goal: batching on reaches >= 90% of in-process batch-32 throughput: {best / local[32]:.0%} "
+          f"({'met' if best >= 0.9 * local[32] else 'MISSED'})")
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/sigop-dev/sigop/go/operator"
@@ -29,15 +28,7 @@ func runClassify(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var images [][]byte
-	err := filepath.WalkDir(*dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && filepath.Ext(path) == ".png" && len(images) < 32 {
-			b, err := os.ReadFile(path)
-			images = append(images, b)
-			return err
-		}
-		return err
-	})
+	images, err := pngs(*dir, 32)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 //
 //	sigop-bench fft [--addr A | --sigop BIN --graphs DIR]
 //	sigop-bench classify --addr A --model NAME --images DIR
+//	sigop-bench load --addr A --model NAME --images DIR --clients N --duration T
 package main
 
 import (
@@ -51,6 +52,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "classify" {
 		if err := runClassify(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "sigop-bench classify:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "load" {
+		if err := runLoad(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "sigop-bench load:", err)
 			os.Exit(1)
 		}
 		return
