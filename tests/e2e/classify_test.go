@@ -86,6 +86,20 @@ func TestOperatorClassifiesAnImage(t *testing.T) {
 	}
 }
 
+func TestModelsListsWhatIsServed(t *testing.T) {
+	models, err := dial(t).Models(ctxT(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, fft := models["article"], models["fft"]
+	if len(art) != 1 || !art[0].Available || art[0].Kind != "classifier" || len(art[0].Labels) != 2 || art[0].Labels[0] != "blue" {
+		t.Fatalf("article = %+v", art)
+	}
+	if len(fft) != 1 || fft[0].Version != 1 || fft[0].Kind != "fft" {
+		t.Fatalf("fft = %+v", fft)
+	}
+}
+
 func TestClassifyBadInput(t *testing.T) {
 	c := dialClassifier(t)
 	files, _ := filepath.Glob(filepath.Join(os.Getenv("SIGOP_E2E_DATA"), "images", "red", "*.png"))

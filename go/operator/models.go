@@ -1,0 +1,37 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+
+	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+)
+
+// ModelVersion describes one version of a served model.
+type ModelVersion struct {
+	Version   int64
+	Available bool   // loaded and warmed up; false: its files did not load
+	Message   string // why it failed, or why newer files for it were rejected
+	Kind      string // "fft" or "classifier"
+	Labels    []string
+	Manifest  string // the version's manifest.json
+}
+
+// Models lists the server's models and their versions, newest first; name
+// empty lists all of them.
+func (c *Client) Models(ctx context.Context, name string) (map[string][]ModelVersion, error) {
+	resp, err := c.stub.ListModels(ctx, &operatorv1.ListModelsRequest{Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ListModels: %w", err)
+	}
+	out := make(map[string][]ModelVersion, len(resp.GetModels()))
+	for _, m := range resp.GetModels() {
+		for _, v := range m.GetVersions() {
+			out[m.GetName()] = append(out[m.GetName()], ModelVersion{
+				Version: v.GetVersion(), Available: v.GetState() == operatorv1.ModelState_MODEL_STATE_AVAILABLE,
+				Message: v.GetMessage(), Kind: v.GetKind(), Labels: v.GetLabels(), Manifest: v.GetManifestJson(),
+			})
+		}
+	}
+	return out, nil
+}
