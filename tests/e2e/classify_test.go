@@ -63,26 +63,36 @@ func TestClassifySignalsGeneratedInGo(t *testing.T) {
 	}
 }
 
-// The article's Operator interface classifies an image the training data rendered.
+// The article's Operator interface classifies images the training data rendered.
 func TestOperatorClassifiesAnImage(t *testing.T) {
 	data := os.Getenv("SIGOP_E2E_DATA")
+	var op operator.Operator = dialClassifier(t)
+	correct, total := 0, 0
 	for _, class := range []string{"blue", "red"} {
 		files, _ := filepath.Glob(filepath.Join(data, "images", class, "*.png"))
-		if len(files) == 0 {
-			t.Fatalf("no PNG images under %s", filepath.Join(data, "images", class))
+		if len(files) < 5 {
+			t.Fatalf("fewer than 5 PNG images under %s", filepath.Join(data, "images", class))
 		}
-		png, err := os.ReadFile(files[0])
-		if err != nil {
-			t.Fatal(err)
+		for _, f := range files[:5] {
+			png, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := op.Classify(png)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || got[0].Score < got[1].Score {
+				t.Fatalf("Classify(%s) = %v; want 2 labels, best first", f, got)
+			}
+			total++
+			if got[0].Label == class {
+				correct++
+			}
 		}
-		var op operator.Operator = dialClassifier(t)
-		got, err := op.Classify(png)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 2 || got[0].Label != class || got[0].Score < got[1].Score {
-			t.Fatalf("Classify(%s) = %v; want %s first of 2", files[0], got, class)
-		}
+	}
+	if correct < total-1 { // the model may err on one image; more means something is broken
+		t.Fatalf("%d of %d images classified right", correct, total)
 	}
 }
 
