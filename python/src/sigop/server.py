@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 import grpc
-import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
