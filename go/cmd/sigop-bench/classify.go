@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/sigop-dev/sigop/go/operator"
@@ -66,7 +67,7 @@ func runClassify(args []string) error {
 		}
 		total := time.Since(begin).Seconds()
 		sorted := append([]float64(nil), times...)
-		sortFloats(sorted)
+		slices.Sort(sorted)
 		out = append(out, ClassifyResult{Batch: batch, Calls: n, ImagesPerSec: float64(n*batch) / total, P50: sorted[n/2]})
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)

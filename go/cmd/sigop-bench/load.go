@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,7 +79,7 @@ func runLoad(args []string) error {
 	if len(latencies) == 0 {
 		return fmt.Errorf("no call succeeded (%d failed)", failed)
 	}
-	sortFloats(latencies)
+	slices.Sort(latencies)
 	q := func(p float64) float64 { return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))] }
 	return json.NewEncoder(os.Stdout).Encode(LoadResult{
 		Clients: *clients, Seconds: elapsed, Calls: len(latencies), Failed: failed,

@@ -155,5 +155,3 @@ func timeCalls(call func() error, n int) ([]float64, error) {
 	slices.Sort(out)
 	return out, nil
 }
-
-func sortFloats(x []float64) { slices.Sort(x) }

@@ -33,12 +33,19 @@ class BottleneckCache:
         self.weights_id = backbone.weights_id(weights)
         self.dir = None if cache_dir is None else Path(cache_dir) / self.weights_id.replace(":", "-")
         self.batch_size = batch_size
+        self._keras = None
         self._fn = None
         self.hits = self.misses = 0
 
+    def backbone_model(self):
+        """The backbone as a Keras model, built (weights loaded) once and shared with the caller."""
+        if self._keras is None:
+            self._keras = self.backbone.build(self.weights)
+        return self._keras
+
     def _model(self):
         if self._fn is None:
-            model = self.backbone.build(self.weights)
+            model = self.backbone_model()
             self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         return self._fn
 

@@ -38,11 +38,14 @@ class ModelNotFound(KeyError):
 class VersionStatus:
     version: int
     folder: Path
-    state: str  # "AVAILABLE" or "FAILED"
     message: str = ""
-    model: FrozenGraph | None = None
+    model: FrozenGraph | None = None  # None: its files did not load
     stamp: tuple = ()
     failed_stamp: tuple = field(default=(), repr=False)
+
+    @property
+    def state(self) -> str:
+        return "AVAILABLE" if self.model is not None else "FAILED"
 
 
 def warm_up(model: FrozenGraph) -> None:
@@ -127,14 +130,14 @@ class ModelRepository:
             if old is not None and old.model is not None:
                 log.error("model %s version %d: new files in %s rejected, previous load keeps serving: %s",
                           name, version, folder, message)
-                return VersionStatus(version, folder, "AVAILABLE", f"reload rejected: {message}", old.model,
+                return VersionStatus(version, folder, f"reload rejected: {message}", old.model,
                                      old.stamp, stamp)
             log.error("model %s version %d in %s not loaded: %s", name, version, folder, message)
-            return VersionStatus(version, folder, "FAILED", message, None, (), stamp)
+            return VersionStatus(version, folder, message, None, (), stamp)
         if model.manifest.name != name:
             log.info("model folder %s holds a manifest named %r; serving it as %r", folder, model.manifest.name, name)
         log.info("loaded model %s version %d (%s) from %s", name, version, model.manifest.kind, folder)
-        return VersionStatus(version, folder, "AVAILABLE", "", model, stamp)
+        return VersionStatus(version, folder, "", model, stamp)
 
     def get(self, name: str, version: int = 0) -> tuple[FrozenGraph, int]:
         """The model and its version: the newest available one when version is 0."""

@@ -210,7 +210,7 @@ class OperatorService(pb_grpc.OperatorServicer):
             for version in sorted(status[name], reverse=True):
                 s = status[name][version]
                 v = m.versions.add(version=version, message=s.message,
-                                   state=pb.MODEL_STATE_AVAILABLE if s.model is not None else pb.MODEL_STATE_FAILED)
+                                   state=pb.ModelState.Value(f"MODEL_STATE_{s.state}"))
                 if s.model is not None:
                     v.kind = s.model.manifest.kind
                     v.labels.extend(s.model.manifest.details.get("labels", []))

@@ -106,7 +106,8 @@ def train(cfg: TrainConfig) -> dict:
 
     cache = BottleneckCache(backbone, cfg.weights, cfg.cache_dir)
     contract_id = json.dumps(contract.to_json(), sort_keys=True)
-    keys = [content_key(cache.weights_id, e[0].path.read_bytes(), contract_id if e[0].is_signal else str(size),
+    digests = {item.path: content_key(item.path.read_bytes()) for item in ds.items}  # each file read once
+    keys = [content_key(cache.weights_id, digests[e[0].path], contract_id if e[0].is_signal else str(size),
                         f"aug{e[1]}:{cfg.augment.describe()}:{cfg.seed}" if e[1] else "") for e in examples]
     t0 = time.perf_counter()
     feats = cache.features(keys, lambda i: _image_of(*examples[i], ds, cfg.augment, size, cfg.seed), cfg.progress)
@@ -136,7 +137,8 @@ def train(cfg: TrainConfig) -> dict:
     head_seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
 
-    base = backbone.build(cfg.weights) if cfg.fine_tune_epochs else None
+    # The cache's backbone (built at most once per run) is fine-tuned in place and exported.
+    base = cache.backbone_model() if cfg.fine_tune_epochs else None
     if base is not None:
         history = _fine_tune(cfg, ds, backbone, base, head, history, size)
 
@@ -155,7 +157,7 @@ def train(cfg: TrainConfig) -> dict:
         idx = [i for i, it in enumerate(orig_items) if it.split == s]
         splits[s] = (labels[originals][idx], predicted[idx], [str(orig_items[i].path.relative_to(ds.root)) for i in idx])
 
-    model = _full_model(base if base is not None else backbone.build(cfg.weights), head, size)
+    model = _full_model(base if base is not None else cache.backbone_model(), head, size)
     name = cfg.name or Path(cfg.out).name
     timing = {"bottleneck_seconds": round(bottleneck_seconds, 2), "cache_hits": cache.hits,
               "cache_misses": cache.misses, "head_seconds": round(head_seconds, 2),
