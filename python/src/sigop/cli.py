@@ -60,18 +60,28 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import logging
 
+    from .audio_augment import AudioAugment
     from .augment import Augment
     from .train import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    waveform = args.front_end != "spectrum_image"
     cfg = TrainConfig(
-        data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name, backbone=args.backbone,
+        data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name,
+        model=args.model, front_end=args.front_end, sample_rate=args.sample_rate, duration=args.duration,
+        group=args.group, backbone=args.backbone,
         weights=args.weights, validation_pct=args.validation_pct, test_pct=args.test_pct,
         signal_length=args.signal_length, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, dropout=args.dropout, patience=args.patience,
         fine_tune_epochs=args.fine_tune_epochs,
-        augment=Augment(copies=args.augment_copies, noise=args.augment_noise, amplitude=args.augment_amplitude,
-                        max_shift_bins=args.augment_shift_bins),
+        augment=Augment(copies=0 if waveform else args.augment_copies, noise=args.augment_noise,
+                        amplitude=args.augment_amplitude, max_shift_bins=args.augment_shift_bins),
+        audio_augment=AudioAugment(
+            copies=args.augment_copies if waveform else 0,
+            noise_snr_db=tuple(args.augment_snr_db) if args.augment_snr_db else None,
+            shift_seconds=args.augment_time_shift, stretch=args.augment_stretch,
+            pitch_semitones=args.augment_pitch, freq_masks=args.freq_masks, freq_mask_width=args.freq_mask_width,
+            time_masks=args.time_masks, time_mask_width=args.time_mask_width),
         cache_dir=None if args.no_cache else Path(args.cache_dir), seed=args.seed,
         saved_model=not args.no_saved_model,
     )
@@ -79,9 +89,32 @@ def _train(args: argparse.Namespace) -> int:
     for split, m in metrics["splits"].items():
         print(f"{split:<10} accuracy {m['accuracy']:.4f}  ({m['count']} files)")
     t = metrics["timing"]
-    print(f"bottlenecks {t['bottleneck_seconds']}s ({t['cache_hits']} cached, {t['cache_misses']} computed), "
-          f"head {t['head_seconds']}s, total {t['total_seconds']}s")
+    if "cache_hits" in t:
+        print(f"bottlenecks {t['bottleneck_seconds']}s ({t['cache_hits']} cached, {t['cache_misses']} computed), "
+              f"training {t.get('head_seconds', t.get('train_seconds'))}s, total {t['total_seconds']}s")
+    else:
+        print(f"training {t['train_seconds']}s, total {t['total_seconds']}s")
     print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json, saved_model/); report in {args.out}/report")
+    return 0
+
+
+def _digits(args: argparse.Namespace) -> int:
+    from . import digits
+
+    accents = args.accents.split(",") if args.accents else digits.ACCENTS
+    variants = args.variants.split(",") if args.variants else digits.VARIANTS
+    count = digits.make_digits(Path(args.out), accents=accents, variants=variants, takes=args.takes, seed=args.seed)
+    print(f"wrote {count} WAV files ({len(accents) * len(variants)} speakers x 10 digits x {args.takes} takes) to "
+          f"{args.out}; split by speaker with: sigop train --group '{digits.SPEAKER_GROUP}'")
+    return 0
+
+
+def _shifted(args: argparse.Namespace) -> int:
+    from .shifted import make_shifted
+
+    counts = make_shifted(Path(args.out), per_class=args.per_class, test_per_class=args.test_per_class,
+                          spread=args.spread, seed=args.seed)
+    print(f"wrote {counts} signals to {args.out}/{{train,test-centred,test-shifted}}")
     return 0
 
 
@@ -104,14 +137,45 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--signals-only", action="store_true", help="write signals without rendering images")
     g.set_defaults(func=_generate)
 
+    d = sub.add_parser("digits", help="speak the digits 0-9 with espeak-ng in many voices (development audio)")
+    d.add_argument("--out", required=True, help="output folder (gets <digit>/<speaker>_<take>.wav)")
+    d.add_argument("--accents", default="", help="comma-separated espeak-ng English voices (default: all 8)")
+    d.add_argument("--variants", default="", help="comma-separated voice variants, e.g. m1,f2,croak (default: 14)")
+    d.add_argument("--takes", type=int, default=2, help="takes per speaker and digit, each a random speed and pitch")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=_digits)
+
+    h = sub.add_parser("shifted-spectra", help="seed 002's experiment: 4 spectral shapes, trained centred, "
+                       "tested centred and shifted")
+    h.add_argument("--out", required=True, help="output folder (gets train/, test-centred/, test-shifted/)")
+    h.add_argument("--per-class", type=int, default=200, help="training signals per class (default: 200)")
+    h.add_argument("--test-per-class", type=int, default=100, help="test signals per class and set (default: 100)")
+    h.add_argument("--spread", type=float, default=150.0, help="training centres lie within ± this of 1 kHz")
+    h.add_argument("--seed", type=int, default=0)
+    h.set_defaults(func=_shifted)
+
     from .backbones import BACKBONES, DEFAULT_BACKBONE
     from .bottlenecks import default_cache_dir
+    from .frontend import KINDS
+    from .signalnets import NETWORKS
 
-    t = sub.add_parser("train", help="transfer learning on a folder of class subfolders; exports a frozen graph")
-    t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg) or signals "
-                   "(.npy/.csv/.txt/.wav)")
+    t = sub.add_parser("train", help="train a classifier on a folder of class subfolders; exports a frozen graph")
+    t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg), signals "
+                   "(.npy/.csv/.txt) or sound files (.wav/.flac/.ogg)")
     t.add_argument("--out", required=True, help="export folder, e.g. graphs/article")
     t.add_argument("--name", default="", help="model name (default: the --out folder's name)")
+    t.add_argument("--front-end", default="spectrum_image", choices=("spectrum_image", *KINDS),
+                   help="spectrum_image: the article's FFT pictures (images or signals in, via the FFT graph); "
+                   "the others put a TensorFlow front end in the graph and take waveforms (default: spectrum_image)")
+    t.add_argument("--model", default="transfer", choices=NETWORKS,
+                   help="transfer: ImageNet backbone + head; cnn: strided CNN with a global pooling head "
+                   "(shift-invariant); dense: conv + flatten + dense baseline (default: transfer)")
+    t.add_argument("--sample-rate", type=int, default=0, help="waveform models: resample to this rate in Hz "
+                   "(default: the data's signals.json, else 16000)")
+    t.add_argument("--duration", type=float, default=0.0, help="waveform models: seconds per example, padded or "
+                   "truncated (default: signals.json's samples, else the longest file)")
+    t.add_argument("--group", default=None, help="regex on file names: files sharing its match share a split "
+                   "(e.g. '^[^_]+' for <speaker>_<take>.wav: a speaker-disjoint split)")
     t.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES))
     t.add_argument("--weights", default="imagenet", help="imagenet, a weights file, or none (random init)")
     t.add_argument("--validation-pct", type=float, default=10)
@@ -124,11 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=0.2)
     t.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
     t.add_argument("--fine-tune-epochs", type=int, default=0, help="stage 2: fine-tune the last block (0: off)")
-    t.add_argument("--augment-copies", type=int, default=0, help="augmented copies per training signal")
+    t.add_argument("--augment-copies", type=int, default=0, help="augmented copies per training signal or sound")
     t.add_argument("--augment-noise", type=float, default=0.05, help="added noise, fraction of the signal's std")
     t.add_argument("--augment-amplitude", type=float, default=0.1, help="std of the relative amplitude change")
     t.add_argument("--augment-shift-bins", type=int, default=0,
                    help="random frequency shift up to ± bins; only if shifts don't change the class (default: 0)")
+    t.add_argument("--augment-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="waveform models: add white noise at an SNR drawn from LOW..HIGH dB")
+    t.add_argument("--augment-time-shift", type=float, default=0.0, help="waveform models: shift by up to ± seconds")
+    t.add_argument("--augment-stretch", type=float, default=0.0,
+                   help="waveform models: time-stretch by a rate in 1±this, pitch kept")
+    t.add_argument("--augment-pitch", type=float, default=0.0,
+                   help="waveform models: pitch-shift by up to ± semitones, duration kept")
+    t.add_argument("--freq-masks", type=int, default=0, help="SpecAugment frequency masks per example")
+    t.add_argument("--freq-mask-width", type=int, default=8, help="widest frequency mask, bands or bins")
+    t.add_argument("--time-masks", type=int, default=0, help="SpecAugment time masks per example (2-D front ends)")
+    t.add_argument("--time-mask-width", type=int, default=10, help="widest time mask, frames")
     t.add_argument("--cache-dir", default=str(default_cache_dir()), help="bottleneck cache")
     t.add_argument("--no-cache", action="store_true", help="compute every bottleneck, store none")
     t.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel export")

@@ -4,7 +4,9 @@ A dataset is a folder of class subfolders. Each file is either an image
 (.png, .jpg, .jpeg) used as it is, or a signal (.npy, .csv, .txt, .wav) that
 the spectrum renderer turns into an image. The split into train, validation
 and test is decided per file by a hash of its path inside the dataset, so it
-never changes when files are added and is the same on every machine.
+never changes when files are added and is the same on every machine. With a
+group pattern, the hash is of the group a file belongs to instead (e.g. its
+speaker), so a group never straddles two splits: a speaker-disjoint split.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,10 +72,27 @@ def split_of(relative: str, validation_pct: float, test_pct: float) -> str:
     return "train"
 
 
+def group_of(relative: str, pattern: re.Pattern | None) -> str:
+    """The split key of a file: its path, or the first match of ``pattern`` in its file name."""
+    if pattern is None:
+        return relative
+    name = relative.rsplit("/", 1)[-1]
+    m = pattern.search(name)
+    if m is None:
+        raise ValueError(f"{relative}: file name does not match the group pattern {pattern.pattern!r}")
+    return m.group(1) if pattern.groups else m.group(0)
+
+
 def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contract: SpectrumContract | None = None,
-         min_per_split: int = 2) -> Dataset:
-    """List a folder of class subfolders; warn about classes with too few files."""
+         min_per_split: int = 2, group: str | None = None) -> Dataset:
+    """List a folder of class subfolders; warn about classes with too few files.
+
+    ``group``: a regular expression whose first match in a file name (its
+    first capture group, if it has one) keys the split, e.g. ``^[^_]+`` for
+    files named ``<speaker>_<take>.wav``.
+    """
     root = Path(root)
+    pattern = re.compile(group) if group else None
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(classes) < 2:
         raise ValueError(f"{root}: found {len(classes)} class folder(s); expected at least 2 subfolders, one per class")
@@ -85,16 +105,14 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
         if not files:
             raise ValueError(f"{root / name}: no images ({sorted(IMAGE_SUFFIXES)}) or signals ({sorted(SIGNAL_SUFFIXES)})")
         for p in files:
-            items.append(Item(p, label, split_of(p.relative_to(root).as_posix(), validation_pct, test_pct)))
+            items.append(Item(p, label, split_of(group_of(p.relative_to(root).as_posix(), pattern),
+                                                 validation_pct, test_pct)))
         counts = {s: sum(1 for i in items if i.label == label and i.split == s) for s in SPLITS}
         thin = [s for s in SPLITS if counts[s] < min_per_split and (s == "train" or {"validation": validation_pct, "test": test_pct}[s] > 0)]
         if thin:
             log.warning("class %r has few files: %s (splits are %.0f/%.0f/%.0f %%)", name, counts,
                         100 - validation_pct - test_pct, validation_pct, test_pct)
-    ds = Dataset(root, classes, items, contract)
-    if ds.has_signals and ds.contract is None:
-        raise ValueError(f"{root}: holds signals but no spectrum contract was given")
-    return ds
+    return Dataset(root, classes, items, contract)
 
 
 def load_signal(path: Path) -> np.ndarray:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .audio_augment import AudioAugment
 from .augment import Augment
 from .backbones import DEFAULT_BACKBONE, get_backbone
 from .bottlenecks import BottleneckCache, content_key, default_cache_dir
@@ -39,6 +40,11 @@ class TrainConfig:
     data: Path
     out: Path
     name: str = ""
+    model: str = "transfer"  # transfer | cnn | dense (signalnets)
+    front_end: str = "spectrum_image"  # the article's FFT pictures, or a waveform front end (frontend.KINDS)
+    sample_rate: int = 0  # waveform models: the rate files are resampled to (0: signals.json, else 16000)
+    duration: float = 0.0  # waveform models: seconds per example (0: signals.json, else the longest file)
+    group: str | None = None  # regex keying the split on part of each file name (e.g. the speaker)
     backbone: str = DEFAULT_BACKBONE
     weights: str = "imagenet"
     validation_pct: float = 10
@@ -52,6 +58,7 @@ class TrainConfig:
     fine_tune_epochs: int = 0
     fine_tune_lr_factor: float = 0.03
     augment: Augment = field(default_factory=Augment)
+    audio_augment: AudioAugment = field(default_factory=AudioAugment)
     cache_dir: Path | None = field(default_factory=default_cache_dir)
     seed: int = 0
     progress: bool = True
@@ -92,12 +99,19 @@ def _image_of(item: Item, k: int, ds: Dataset, aug: Augment, size: int, seed: in
 
 def train(cfg: TrainConfig) -> dict:
     """Train, evaluate, export to cfg.out; returns the report's metrics."""
+    if cfg.front_end != "spectrum_image":
+        from .train_waveform import train_waveform
+
+        return train_waveform(cfg)
+    if cfg.model != "transfer":
+        raise ValueError(f"--model {cfg.model} trains on waveforms; choose a waveform --front-end "
+                         f"(power_spectrum, log_mel, mfcc), or --model transfer for spectrum images")
     started = time.perf_counter()
     keras.utils.set_random_seed(cfg.seed)
     backbone = get_backbone(cfg.backbone)
     size = backbone.input_size
     contract = _contract(cfg, size, cfg.data)
-    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract)
+    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract, group=cfg.group)
     if not ds.has_signals and cfg.augment.copies:
         log.warning("augmentation applies to signals only; this dataset holds images, so none is done")
     examples = _examples(ds, cfg.augment)
@@ -164,11 +178,13 @@ def train(cfg: TrainConfig) -> dict:
               "total_seconds": round(time.perf_counter() - started, 2)}
     metrics = write_report(report_dir, ds.classes, splits, history, {
         "backbone": cfg.backbone, "weights": cache.weights_id, "timing": timing,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k != "augment"},
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
+                   if k not in ("augment", "audio_augment")},
         "augment": asdict(cfg.augment),
     })
     details = {
-        "backbone": cfg.backbone, "weights": cache.weights_id, "fft_model": "fft",
+        "model": "transfer", "shift_invariant": False, "backbone": cfg.backbone, "weights": cache.weights_id,
+        "fft_model": "fft",
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
     if ds.contract is not None:

@@ -1,0 +1,110 @@
+"""Waveform front ends as TensorFlow ops, inside every exported waveform model.
+
+A model that takes waveforms carries its front end in its graph, so the
+server, TensorFlow Serving and training all compute features with the same
+ops. Each front end scales its output to [0, 1] per example:
+
+- ``power_spectrum``: the Hann-windowed one-sided power spectrum of the whole
+  signal in dB below its own peak, clipped at ``top_db`` — shape [bins, 1];
+  the 1-D spectral CNN's input (seed 002).
+- ``log_mel``: STFT power on ``mel_bins`` mel bands, in dB below the clip's
+  peak, clipped at ``top_db`` — shape [frames, mel_bins, 1].
+- ``mfcc``: the first ``mfccs`` cepstral coefficients of the natural-log mel
+  spectrogram (seed 001 uses 13), each normalised over time (mean 0, std 1;
+  CMVN) and mapped from [-3, 3] to [0, 1] — shape [frames, mfccs, 1].
+
+``to_image`` draws a 2-D feature as seed 001 does for an ImageNet backbone:
+frequency up the rows (low at the bottom), time across, resized bilinearly to
+size x size, replicated to three channels, values 0-255.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from .tfenv import tf
+
+__all__ = ["FrontEnd", "KINDS"]
+
+KINDS = ("power_spectrum", "log_mel", "mfcc")
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    kind: str = "log_mel"
+    sample_rate: int = 16000
+    samples: int = 16000  # every waveform is padded or truncated to this length first
+    frame_length: int = 400  # 25 ms at 16 kHz
+    frame_step: int = 160  # 10 ms
+    fft_length: int = 512
+    mel_bins: int = 64
+    mfccs: int = 13
+    fmin: float = 20.0
+    fmax: float = 0.0  # 0: the Nyquist frequency
+    top_db: float = 80.0
+    version: int = 1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"front end {self.kind!r} is not one of {KINDS}")
+        if self.samples < 1 or self.sample_rate < 1:
+            raise ValueError(f"front end needs samples >= 1 and sample_rate >= 1, got {self.samples}, {self.sample_rate}")
+        if self.kind != "power_spectrum" and self.samples < self.frame_length:
+            raise ValueError(f"{self.samples} samples are fewer than one {self.frame_length}-sample frame")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FrontEnd":
+        fe = cls(**d)
+        if fe.version != 1:
+            raise ValueError(f"front end version {fe.version} is not supported (this sigop computes version 1)")
+        return fe
+
+    def with_(self, **changes) -> "FrontEnd":
+        return replace(self, **changes)
+
+    @property
+    def frames(self) -> int:
+        return 1 + (self.samples - self.frame_length) // self.frame_step
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example's features, channel last."""
+        if self.kind == "power_spectrum":
+            return (self.samples // 2 + 1, 1)
+        return (self.frames, self.mel_bins if self.kind == "log_mel" else self.mfccs, 1)
+
+    def __call__(self, waveforms: tf.Tensor) -> tf.Tensor:
+        """float32 [batch, samples] -> features [batch, *shape] in [0, 1]."""
+        x = tf.convert_to_tensor(waveforms, tf.float32)
+        if self.kind == "power_spectrum":
+            window = tf.signal.hann_window(self.samples, periodic=True)
+            power = tf.square(tf.abs(tf.signal.rfft(x * window)))
+            return _db_below_peak(power, self.top_db, axes=[1])[..., None]
+        stft = tf.signal.stft(x, self.frame_length, self.frame_step, self.fft_length,
+                              window_fn=tf.signal.hann_window, pad_end=False)
+        mel = tf.signal.linear_to_mel_weight_matrix(self.mel_bins, self.fft_length // 2 + 1, self.sample_rate,
+                                                    self.fmin, self.fmax or self.sample_rate / 2)
+        mel_power = tf.tensordot(tf.square(tf.abs(stft)), mel, 1)  # [batch, frames, mel_bins]
+        if self.kind == "log_mel":
+            return _db_below_peak(mel_power, self.top_db, axes=[1, 2])[..., None]
+        mfcc = tf.signal.mfccs_from_log_mel_spectrograms(tf.math.log(mel_power + 1e-6))[..., :self.mfccs]
+        mean, var = tf.nn.moments(mfcc, axes=[1], keepdims=True)
+        z = (mfcc - mean) / tf.sqrt(var + 1e-6)
+        return tf.clip_by_value((z + 3.0) / 6.0, 0.0, 1.0)[..., None]
+
+    def to_image(self, features: tf.Tensor, size: int) -> tf.Tensor:
+        """2-D features [batch, frames, bands, 1] -> RGB images [batch, size, size, 3] in [0, 255]."""
+        if self.kind == "power_spectrum":
+            raise ValueError("the power_spectrum front end is 1-D; draw it with the spectrum renderer instead")
+        upright = tf.reverse(tf.transpose(features, [0, 2, 1, 3]), axis=[1])  # [batch, bands (high first), frames, 1]
+        image = tf.image.resize(upright, [size, size], method="bilinear") * 255.0
+        return tf.tile(image, [1, 1, 1, 3])
+
+
+def _db_below_peak(power: tf.Tensor, top_db: float, axes: list[int]) -> tf.Tensor:
+    db = 10.0 * tf.math.log(power + 1e-20) / tf.math.log(10.0)
+    below = db - tf.reduce_max(db, axis=axes, keepdims=True)
+    return (tf.maximum(below, -top_db) + top_db) / top_db

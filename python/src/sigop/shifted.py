@@ -1,0 +1,74 @@
+"""Seed 002's experiment: four spectral shapes, trained centred, tested shifted.
+
+Each class is a shape in the power spectrum — one narrow peak, two peaks a
+fixed distance apart, a flat plateau, a ramp rising 30 dB and dropping sharply —
+drawn with jittered width and level over a noise floor, with random phases,
+then made a real signal by the inverse FFT (unit RMS). Training and the
+"centred" test set put the shape's centre within ``spread`` Hz of ``centre``;
+the "shifted" test set puts it anywhere across the band. A model that keys on
+where the shape sits fails the shifted set; one that keys on the shape does not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .render import SpectrumContract
+
+__all__ = ["CLASSES", "SETS", "spectrum_shape", "shifted_signal", "make_shifted"]
+
+CLASSES = ("peak", "plateau", "ramp", "twin")
+SETS = ("train", "test-centred", "test-shifted")
+
+
+def spectrum_shape(kind: str, offset_hz: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Magnitude of class ``kind`` at frequencies ``offset_hz`` from its centre (peak ~1)."""
+    scale = rng.uniform(0.85, 1.15)
+    f = offset_hz / scale
+    if kind == "peak":
+        return np.exp(-0.5 * (f / 12.0) ** 2)
+    if kind == "twin":
+        return np.exp(-0.5 * ((f - 80.0) / 12.0) ** 2) + np.exp(-0.5 * ((f + 80.0) / 12.0) ** 2)
+    if kind == "plateau":
+        return 1.0 / (1.0 + (np.abs(f) / 120.0) ** 16)
+    if kind == "ramp":
+        rising_db = np.clip(30.0 * ((f + 120.0) / 240.0 - 1.0), -60.0, 0.0)  # -30 dB up to 0 dB across the band
+        return np.where((f > -120.0) & (f < 120.0), 10 ** (rising_db / 20), 0.0)
+    raise ValueError(f"unknown shape {kind!r}; expected one of {CLASSES}")
+
+
+def shifted_signal(kind: str, centre_hz: float, rng: np.random.Generator, *, n: int = 2048,
+                   rate: int = 8000, floor: float = 0.02) -> np.ndarray:
+    """One unit-RMS signal of n samples whose spectrum has shape ``kind`` centred at ``centre_hz``."""
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
+    level = rng.uniform(0.5, 1.0)
+    magnitude = level * spectrum_shape(kind, freqs - centre_hz, rng) + floor * rng.rayleigh(1.0, freqs.size)
+    x = np.fft.irfft(magnitude * np.exp(2j * np.pi * rng.random(freqs.size)), n=n)
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+def make_shifted(out: Path, *, per_class: int = 200, test_per_class: int = 100, n: int = 2048, rate: int = 8000,
+                 centre: float = 1000.0, spread: float = 150.0, margin: float = 300.0, seed: int = 0,
+                 progress: bool = True) -> dict[str, int]:
+    """Write train/, test-centred/ and test-shifted/ (class folders of .npy) with signals.json and contract.json."""
+    rng = np.random.default_rng(seed)
+    counts = {}
+    for name in SETS:
+        count = per_class if name == "train" else test_per_class
+        root = Path(out) / name
+        jobs = [(kind, i) for kind in CLASSES for i in range(count)]
+        for kind, i in tqdm(jobs, desc=name, unit="signal", disable=not progress):
+            if name == "test-shifted":
+                c = rng.uniform(margin, rate / 2 - margin)
+            else:
+                c = rng.uniform(centre - spread, centre + spread)
+            (root / kind).mkdir(parents=True, exist_ok=True)
+            np.save(root / kind / f"{i:04d}.npy", shifted_signal(kind, c, rng, n=n, rate=rate))
+        (root / "signals.json").write_text(json.dumps({"sample_rate": rate, "samples": n}) + "\n")
+        (root / "contract.json").write_text(json.dumps(SpectrumContract(n=n, max_bin=0).to_json()) + "\n")
+        counts[name] = len(jobs)
+    return counts
