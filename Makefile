@@ -38,8 +38,16 @@ $(BIN)/.tools: go/go.mod go/go.sum
 	cd tests/e2e && go mod download
 	touch $@
 
+# Debian packages: espeak-ng speaks the development audio (sigop digits).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: system-packages
+system-packages: ## Install the Debian packages the tests use (espeak-ng), if missing.
+	@command -v espeak-ng > /dev/null || { $(SUDO) apt-get install -y -q espeak-ng > /dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q > /dev/null && $(SUDO) apt-get install -y -q espeak-ng > /dev/null; }; }
+	@command -v espeak-ng > /dev/null
+
 .PHONY: setup
-setup: $(VENV)/.installed $(BIN)/.tools ## Set everything up: venv, Go modules, pinned protoc plugins.
+setup: system-packages $(VENV)/.installed $(BIN)/.tools ## Set everything up: Debian packages, venv, Go modules, pinned protoc plugins.
 
 # ---- generated code and graphs --------------------------------------------
 

@@ -48,3 +48,35 @@ def article_model(tmp_path_factory):
                       augment=Augment(copies=3), cache_dir=root / "cache", progress=False)
     metrics = train(cfg)
     return root / "graphs" / "article", metrics, root / "cache", root / "data"
+
+
+@pytest.fixture(scope="session")
+def shifted_models(tmp_path_factory):
+    """Seed 002's experiment, small: the global-pooling CNN and the flatten+dense
+    baseline trained on centred spectra. Returns ({model: folder}, data dir)."""
+    from sigop.shifted import make_shifted
+    from sigop.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("shifted")
+    make_shifted(root / "data", per_class=100, test_per_class=50, seed=5, progress=False)
+    folders = {}
+    for model in ("cnn", "dense"):
+        folders[model] = root / "graphs" / model
+        train(TrainConfig(data=root / "data" / "train", out=folders[model], model=model, front_end="power_spectrum",
+                          epochs=40, patience=8, progress=False, saved_model=False, cache_dir=None))
+    return folders, root / "data"
+
+
+@pytest.fixture(scope="session")
+def digits_model(tmp_path_factory):
+    """A log-mel CNN trained on espeak-ng digits, split by speaker. Returns (model folder, metrics, data dir)."""
+    from sigop.digits import SPEAKER_GROUP, make_digits
+    from sigop.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("digits")
+    make_digits(root / "data", accents=("en-us", "en-gb", "en-gb-scotland", "en-029"),
+                variants=("m1", "m3", "f2", "f4", "croak"), takes=2, seed=3, progress=False)
+    metrics = train(TrainConfig(data=root / "data", out=root / "graphs" / "digits", model="cnn", front_end="log_mel",
+                                group=SPEAKER_GROUP, duration=1.0, epochs=60, patience=10, progress=False,
+                                saved_model=False, cache_dir=None))
+    return root / "graphs" / "digits", metrics, root / "data"

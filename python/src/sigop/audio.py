@@ -29,7 +29,8 @@ def read_audio(source: bytes | Path | str) -> tuple[np.ndarray, int]:
         data, rate = soundfile.read(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source,
                                     dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioError(f"{what}: not a sound file libsndfile can read (WAV, FLAC, OGG): {e}") from None
+        reason = str(e).rsplit(": ", 1)[-1]  # libsndfile's reason, without its repr of our buffer
+        raise AudioError(f"{what}: not a sound file libsndfile can read (WAV, FLAC, OGG): {reason}") from None
     if data.shape[0] == 0:
         raise AudioError(f"{what}: the sound file holds no samples")
     x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]

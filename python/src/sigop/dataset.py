@@ -5,8 +5,9 @@ A dataset is a folder of class subfolders. Each file is either an image
 the spectrum renderer turns into an image. The split into train, validation
 and test is decided per file by a hash of its path inside the dataset, so it
 never changes when files are added and is the same on every machine. With a
-group pattern, the hash is of the group a file belongs to instead (e.g. its
-speaker), so a group never straddles two splits: a speaker-disjoint split.
+group pattern, whole groups (e.g. speakers) are split instead: ranked by the
+hash of their name, the first test_pct % of them (at least one) go to test,
+the next validation_pct % to validation, so no group straddles two splits.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-SIGNAL_SUFFIXES = {".npy", ".csv", ".txt", ".wav"}
+SIGNAL_SUFFIXES = {".npy", ".csv", ".txt", ".wav", ".flac", ".ogg"}
 CONTRACT_FILE = "contract.json"  # beside class folders of images that sigop rendered
 SPLITS = ("train", "validation", "test")
 
@@ -62,9 +63,13 @@ class Dataset:
         return any(i.is_signal for i in self.items)
 
 
+def _hash(key: str) -> int:
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16)
+
+
 def split_of(relative: str, validation_pct: float, test_pct: float) -> str:
     """Stable split from the hash of a file's path inside the dataset."""
-    bucket = int(hashlib.sha1(relative.encode()).hexdigest()[:8], 16) % 10000 / 100.0
+    bucket = _hash(relative) % 10000 / 100.0
     if bucket < test_pct:
         return "test"
     if bucket < test_pct + validation_pct:
@@ -83,6 +88,17 @@ def group_of(relative: str, pattern: re.Pattern | None) -> str:
     return m.group(1) if pattern.groups else m.group(0)
 
 
+def group_splits(groups: set[str], validation_pct: float, test_pct: float) -> dict[str, str]:
+    """Whole groups to splits: ranked by hash, test first, then validation; each asked-for split gets one or more."""
+    ranked = sorted(groups, key=lambda g: (_hash(g), g))
+    n_test = max(1, round(len(ranked) * test_pct / 100)) if test_pct > 0 else 0
+    n_val = max(1, round(len(ranked) * validation_pct / 100)) if validation_pct > 0 else 0
+    if n_test + n_val >= len(ranked):
+        raise ValueError(f"{len(ranked)} groups cannot fill test ({test_pct}%), validation ({validation_pct}%) "
+                         f"and train; the split needs more groups")
+    return {g: "test" if i < n_test else "validation" if i < n_test + n_val else "train" for i, g in enumerate(ranked)}
+
+
 def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contract: SpectrumContract | None = None,
          min_per_split: int = 2, group: str | None = None) -> Dataset:
     """List a folder of class subfolders; warn about classes with too few files.
@@ -99,14 +115,21 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
     saved = root / CONTRACT_FILE
     if contract is None and saved.is_file():
         contract = SpectrumContract.from_json(json.loads(saved.read_text()))
+    files = {}
+    for name in classes:
+        files[name] = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES)
+        if not files[name]:
+            raise ValueError(f"{root / name}: no images ({sorted(IMAGE_SUFFIXES)}) or signals ({sorted(SIGNAL_SUFFIXES)})")
+    if pattern is None:
+        split = lambda rel: split_of(rel, validation_pct, test_pct)  # noqa: E731
+    else:
+        keys = {p: group_of(p.relative_to(root).as_posix(), pattern) for fs in files.values() for p in fs}
+        by_group = group_splits(set(keys.values()), validation_pct, test_pct)
+        split = lambda rel: by_group[keys[root / rel]]  # noqa: E731
     items = []
     for label, name in enumerate(classes):
-        files = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES)
-        if not files:
-            raise ValueError(f"{root / name}: no images ({sorted(IMAGE_SUFFIXES)}) or signals ({sorted(SIGNAL_SUFFIXES)})")
-        for p in files:
-            items.append(Item(p, label, split_of(group_of(p.relative_to(root).as_posix(), pattern),
-                                                 validation_pct, test_pct)))
+        for p in files[name]:
+            items.append(Item(p, label, split(p.relative_to(root).as_posix())))
         counts = {s: sum(1 for i in items if i.label == label and i.split == s) for s in SPLITS}
         thin = [s for s in SPLITS if counts[s] < min_per_split and (s == "train" or {"validation": validation_pct, "test": test_pct}[s] > 0)]
         if thin:
@@ -123,6 +146,10 @@ def load_signal(path: Path) -> np.ndarray:
     elif suffix in (".csv", ".txt"):
         text = path.read_text().replace(",", " ")
         x = np.array(text.split(), dtype=np.float64)
+    elif suffix in (".flac", ".ogg"):
+        from .audio import read_audio
+
+        x = read_audio(path)[0]
     elif suffix == ".wav":
         from scipy.io import wavfile
 

@@ -54,6 +54,8 @@ def warm_up(model: FrozenGraph) -> None:
         x = np.zeros((2, 64))
         for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
             model(x, outputs)
+    elif "signals" in model.manifest.inputs:  # a waveform classifier
+        model(np.zeros((1, model.manifest.details["front_end"]["samples"]), dtype=np.float32), ["probabilities"])
     elif model.manifest.kind == "classifier":
         size = model.manifest.details["image_size"]
         model(np.zeros((1, size, size, 3), dtype=np.uint8), ["probabilities"])

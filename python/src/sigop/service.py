@@ -12,6 +12,8 @@ import grpc
 
 import numpy as np
 
+from .audio import AudioError, fit_length, read_audio, resample
+from .classifier import SIGNAL_INPUT
 from .dataset import decode_image, gray_to_rgb
 from .batching import BatchConfig, Batcher, Expired, QueueFull
 from .frozen import FrozenGraph
@@ -172,6 +174,25 @@ class OperatorService(pb_grpc.OperatorServicer):
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         model, answered = self._classifier(request.model_spec, context)
         details = model.manifest.details
+        if SIGNAL_INPUT in model.manifest.inputs:
+            try:
+                x, _ = decode_signals(request.signals, max_length=self._limits.max_signal_length,
+                                      max_batch=self._limits.max_batch)
+            except InvalidInput as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            rate = request.sample_rate or details["front_end"]["sample_rate"]
+            if not rate > 0:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"sample_rate is {request.sample_rate}; expected a rate in Hz > 0, or 0 for the "
+                              f"model's own {details['front_end']['sample_rate']} Hz")
+            waves = self._waveforms(model, [(row, rate) for row in x], "signals", context)
+            return pb.ClassifySignalResponse(
+                model_spec=answered,
+                classifications=self._ranked(model, answered, "ClassifySignal", waves, request.top_k, context))
+        if request.sample_rate:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"sample_rate is {request.sample_rate:g} Hz, but model {answered.name!r} draws spectra by "
+                          f"FFT bin and has no sample rate; send 0")
         if "spectrum_contract" not in details:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                           f"model {answered.name!r} was trained on images without a spectrum contract; "
@@ -199,6 +220,47 @@ class OperatorService(pb_grpc.OperatorServicer):
         return pb.ClassifySignalResponse(model_spec=answered,
                                          classifications=self._ranked(model, answered, "ClassifySignal", images, request.top_k,
                                                                      context))
+
+    def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
+        model, answered = self._classifier(request.model_spec, context)
+        if SIGNAL_INPUT not in model.manifest.inputs:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                          f"model {answered.name!r} takes {', '.join(model.manifest.inputs)}, not waveforms; "
+                          f"ClassifyAudio needs a model trained with a waveform front end (log_mel, mfcc, "
+                          f"power_spectrum)")
+        if not request.audio:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "audio: empty; expected at least one WAV, FLAC or OGG file")
+        if len(request.audio) > self._limits.max_batch:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"audio: {len(request.audio)} files exceed this server's limit of {self._limits.max_batch} per call")
+        decoded = []
+        for i, data in enumerate(request.audio):
+            try:
+                x, rate = read_audio(data)
+            except AudioError as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"audio[{i}]: {e}")
+            if x.size > self._limits.max_signal_length:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"audio[{i}]: {x.size} samples exceed this server's limit of "
+                              f"{self._limits.max_signal_length} per signal")
+            decoded.append((x, rate))
+        waves = self._waveforms(model, decoded, "audio", context)
+        return pb.ClassifyAudioResponse(
+            model_spec=answered,
+            classifications=self._ranked(model, answered, "ClassifyAudio", waves, request.top_k, context))
+
+    @staticmethod
+    def _waveforms(model: FrozenGraph, signals: list[tuple[np.ndarray, float]], field: str,
+                   context: grpc.ServicerContext) -> np.ndarray:
+        """Signals at their rates -> the model's float32 [batch, samples] at its rate."""
+        fe = model.manifest.details["front_end"]
+        out = np.empty((len(signals), fe["samples"]), dtype=np.float32)
+        for i, (x, rate) in enumerate(signals):
+            try:
+                out[i] = fit_length(resample(x, rate, fe["sample_rate"]), fe["samples"])
+            except AudioError as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field}[{i}]: {e}")
+        return out
 
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
         status = self._models.status()

@@ -612,11 +612,17 @@ type ClassifySignalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Which classifier to run, as in ClassifyRequest.
 	ModelSpec *ModelSpec `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
-	// Real time-domain signals, shape [batch, n] or [n]; n must equal the
-	// model's spectrum contract (see the model's manifest), all values finite.
+	// Real time-domain signals, shape [batch, n] or [n], all values finite. For
+	// a spectrum-image classifier n must equal its spectrum contract's n; a
+	// waveform classifier takes any n >= 1 (see the model's manifest).
 	Signals *Float64Tensor `protobuf:"bytes,2,opt,name=signals,proto3" json:"signals,omitempty"`
 	// How many labels to return per signal; 0 means all of them.
-	TopK          int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	TopK int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	// The signals' sample rate in Hz, for waveform classifiers: signals at
+	// another rate than the model's front_end.sample_rate are resampled. 0 means
+	// the model's own rate. Spectrum-image classifiers index spectra by FFT bin,
+	// have no rate and accept only 0.
+	SampleRate    float64 `protobuf:"fixed64,4,opt,name=sample_rate,json=sampleRate,proto3" json:"sample_rate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -668,6 +674,13 @@ func (x *ClassifySignalRequest) GetSignals() *Float64Tensor {
 func (x *ClassifySignalRequest) GetTopK() int32 {
 	if x != nil {
 		return x.TopK
+	}
+	return 0
+}
+
+func (x *ClassifySignalRequest) GetSampleRate() float64 {
+	if x != nil {
+		return x.SampleRate
 	}
 	return 0
 }
@@ -726,6 +739,124 @@ func (x *ClassifySignalResponse) GetClassifications() []*Classification {
 	return nil
 }
 
+type ClassifyAudioRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which classifier to run, as in ClassifyRequest; it must take waveforms.
+	ModelSpec *ModelSpec `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
+	// Encoded sound files, one classification each: WAV (PCM 8/16/24/32-bit or
+	// float), FLAC or OGG Vorbis, as libsndfile reads them.
+	Audio [][]byte `protobuf:"bytes,2,rep,name=audio,proto3" json:"audio,omitempty"`
+	// How many labels to return per file; 0 means all of them.
+	TopK          int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassifyAudioRequest) Reset() {
+	*x = ClassifyAudioRequest{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassifyAudioRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassifyAudioRequest) ProtoMessage() {}
+
+func (x *ClassifyAudioRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassifyAudioRequest.ProtoReflect.Descriptor instead.
+func (*ClassifyAudioRequest) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ClassifyAudioRequest) GetModelSpec() *ModelSpec {
+	if x != nil {
+		return x.ModelSpec
+	}
+	return nil
+}
+
+func (x *ClassifyAudioRequest) GetAudio() [][]byte {
+	if x != nil {
+		return x.Audio
+	}
+	return nil
+}
+
+func (x *ClassifyAudioRequest) GetTopK() int32 {
+	if x != nil {
+		return x.TopK
+	}
+	return 0
+}
+
+type ClassifyAudioResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model that answered, with its concrete version.
+	ModelSpec *ModelSpec `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
+	// One entry per file, in request order.
+	Classifications []*Classification `protobuf:"bytes,2,rep,name=classifications,proto3" json:"classifications,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ClassifyAudioResponse) Reset() {
+	*x = ClassifyAudioResponse{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassifyAudioResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassifyAudioResponse) ProtoMessage() {}
+
+func (x *ClassifyAudioResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassifyAudioResponse.ProtoReflect.Descriptor instead.
+func (*ClassifyAudioResponse) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ClassifyAudioResponse) GetModelSpec() *ModelSpec {
+	if x != nil {
+		return x.ModelSpec
+	}
+	return nil
+}
+
+func (x *ClassifyAudioResponse) GetClassifications() []*Classification {
+	if x != nil {
+		return x.Classifications
+	}
+	return nil
+}
+
 type ListModelsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only this model; empty lists all of them. An unknown name is NOT_FOUND.
@@ -736,7 +867,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +879,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +892,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{10}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListModelsRequest) GetName() string {
@@ -781,7 +912,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +924,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +937,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{11}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListModelsResponse) GetModels() []*ModelStatus {
@@ -829,7 +960,7 @@ type ModelStatus struct {
 
 func (x *ModelStatus) Reset() {
 	*x = ModelStatus{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +972,7 @@ func (x *ModelStatus) String() string {
 func (*ModelStatus) ProtoMessage() {}
 
 func (x *ModelStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +985,7 @@ func (x *ModelStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStatus.ProtoReflect.Descriptor instead.
 func (*ModelStatus) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{12}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ModelStatus) GetName() string {
@@ -883,7 +1014,8 @@ type ModelVersionStatus struct {
 	// A classifier's labels in output order.
 	Labels []string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty"`
 	// The version's manifest.json: input and output tensors, backbone,
-	// spectrum contract, metrics.
+	// spectrum contract or waveform front end (sample rate, length), whether it
+	// is meant to be shift-invariant, metrics.
 	ManifestJson  string `protobuf:"bytes,6,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -891,7 +1023,7 @@ type ModelVersionStatus struct {
 
 func (x *ModelVersionStatus) Reset() {
 	*x = ModelVersionStatus{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1035,7 @@ func (x *ModelVersionStatus) String() string {
 func (*ModelVersionStatus) ProtoMessage() {}
 
 func (x *ModelVersionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1048,7 @@ func (x *ModelVersionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelVersionStatus.ProtoReflect.Descriptor instead.
 func (*ModelVersionStatus) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{13}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ModelVersionStatus) GetVersion() int64 {
@@ -997,13 +1129,24 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x10ClassifyResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12K\n" +
-	"\x0fclassifications\x18\x02 \x03(\v2!.sigop.operator.v1.ClassificationR\x0fclassifications\"\xa5\x01\n" +
+	"\x0fclassifications\x18\x02 \x03(\v2!.sigop.operator.v1.ClassificationR\x0fclassifications\"\xc6\x01\n" +
 	"\x15ClassifySignalRequest\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12:\n" +
 	"\asignals\x18\x02 \x01(\v2 .sigop.operator.v1.Float64TensorR\asignals\x12\x13\n" +
-	"\x05top_k\x18\x03 \x01(\x05R\x04topK\"\xa2\x01\n" +
+	"\x05top_k\x18\x03 \x01(\x05R\x04topK\x12\x1f\n" +
+	"\vsample_rate\x18\x04 \x01(\x01R\n" +
+	"sampleRate\"\xa2\x01\n" +
 	"\x16ClassifySignalResponse\x12;\n" +
+	"\n" +
+	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12K\n" +
+	"\x0fclassifications\x18\x02 \x03(\v2!.sigop.operator.v1.ClassificationR\x0fclassifications\"~\n" +
+	"\x14ClassifyAudioRequest\x12;\n" +
+	"\n" +
+	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12\x14\n" +
+	"\x05audio\x18\x02 \x03(\fR\x05audio\x12\x13\n" +
+	"\x05top_k\x18\x03 \x01(\x05R\x04topK\"\xa1\x01\n" +
+	"\x15ClassifyAudioResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12K\n" +
 	"\x0fclassifications\x18\x02 \x03(\v2!.sigop.operator.v1.ClassificationR\x0fclassifications\"'\n" +
@@ -1029,11 +1172,12 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"ModelState\x12\x1b\n" +
 	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15MODEL_STATE_AVAILABLE\x10\x01\x12\x16\n" +
-	"\x12MODEL_STATE_FAILED\x10\x022\xe7\x02\n" +
+	"\x12MODEL_STATE_FAILED\x10\x022\xcb\x03\n" +
 	"\bOperator\x12D\n" +
 	"\x03FFT\x12\x1d.sigop.operator.v1.FFTRequest\x1a\x1e.sigop.operator.v1.FFTResponse\x12S\n" +
 	"\bClassify\x12\".sigop.operator.v1.ClassifyRequest\x1a#.sigop.operator.v1.ClassifyResponse\x12e\n" +
-	"\x0eClassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponse\x12Y\n" +
+	"\x0eClassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponse\x12b\n" +
+	"\rClassifyAudio\x12'.sigop.operator.v1.ClassifyAudioRequest\x1a(.sigop.operator.v1.ClassifyAudioResponse\x12Y\n" +
 	"\n" +
 	"ListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponseB@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
 
@@ -1050,7 +1194,7 @@ func file_sigop_operator_v1_operator_proto_rawDescGZIP() []byte {
 }
 
 var file_sigop_operator_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_sigop_operator_v1_operator_proto_goTypes = []any{
 	(Spectrum)(0),                  // 0: sigop.operator.v1.Spectrum
 	(ModelState)(0),                // 1: sigop.operator.v1.ModelState
@@ -1064,10 +1208,12 @@ var file_sigop_operator_v1_operator_proto_goTypes = []any{
 	(*ClassifyResponse)(nil),       // 9: sigop.operator.v1.ClassifyResponse
 	(*ClassifySignalRequest)(nil),  // 10: sigop.operator.v1.ClassifySignalRequest
 	(*ClassifySignalResponse)(nil), // 11: sigop.operator.v1.ClassifySignalResponse
-	(*ListModelsRequest)(nil),      // 12: sigop.operator.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),     // 13: sigop.operator.v1.ListModelsResponse
-	(*ModelStatus)(nil),            // 14: sigop.operator.v1.ModelStatus
-	(*ModelVersionStatus)(nil),     // 15: sigop.operator.v1.ModelVersionStatus
+	(*ClassifyAudioRequest)(nil),   // 12: sigop.operator.v1.ClassifyAudioRequest
+	(*ClassifyAudioResponse)(nil),  // 13: sigop.operator.v1.ClassifyAudioResponse
+	(*ListModelsRequest)(nil),      // 14: sigop.operator.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),     // 15: sigop.operator.v1.ListModelsResponse
+	(*ModelStatus)(nil),            // 16: sigop.operator.v1.ModelStatus
+	(*ModelVersionStatus)(nil),     // 17: sigop.operator.v1.ModelVersionStatus
 }
 var file_sigop_operator_v1_operator_proto_depIdxs = []int32{
 	2,  // 0: sigop.operator.v1.FFTRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
@@ -1085,22 +1231,27 @@ var file_sigop_operator_v1_operator_proto_depIdxs = []int32{
 	3,  // 12: sigop.operator.v1.ClassifySignalRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
 	2,  // 13: sigop.operator.v1.ClassifySignalResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
 	8,  // 14: sigop.operator.v1.ClassifySignalResponse.classifications:type_name -> sigop.operator.v1.Classification
-	14, // 15: sigop.operator.v1.ListModelsResponse.models:type_name -> sigop.operator.v1.ModelStatus
-	15, // 16: sigop.operator.v1.ModelStatus.versions:type_name -> sigop.operator.v1.ModelVersionStatus
-	1,  // 17: sigop.operator.v1.ModelVersionStatus.state:type_name -> sigop.operator.v1.ModelState
-	4,  // 18: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
-	6,  // 19: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
-	10, // 20: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
-	12, // 21: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
-	5,  // 22: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
-	9,  // 23: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
-	11, // 24: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
-	13, // 25: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
-	22, // [22:26] is the sub-list for method output_type
-	18, // [18:22] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	2,  // 15: sigop.operator.v1.ClassifyAudioRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	2,  // 16: sigop.operator.v1.ClassifyAudioResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	8,  // 17: sigop.operator.v1.ClassifyAudioResponse.classifications:type_name -> sigop.operator.v1.Classification
+	16, // 18: sigop.operator.v1.ListModelsResponse.models:type_name -> sigop.operator.v1.ModelStatus
+	17, // 19: sigop.operator.v1.ModelStatus.versions:type_name -> sigop.operator.v1.ModelVersionStatus
+	1,  // 20: sigop.operator.v1.ModelVersionStatus.state:type_name -> sigop.operator.v1.ModelState
+	4,  // 21: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
+	6,  // 22: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
+	10, // 23: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
+	12, // 24: sigop.operator.v1.Operator.ClassifyAudio:input_type -> sigop.operator.v1.ClassifyAudioRequest
+	14, // 25: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
+	5,  // 26: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
+	9,  // 27: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
+	11, // 28: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
+	13, // 29: sigop.operator.v1.Operator.ClassifyAudio:output_type -> sigop.operator.v1.ClassifyAudioResponse
+	15, // 30: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
+	26, // [26:31] is the sub-list for method output_type
+	21, // [21:26] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_sigop_operator_v1_operator_proto_init() }
@@ -1114,7 +1265,7 @@ func file_sigop_operator_v1_operator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sigop_operator_v1_operator_proto_rawDesc), len(file_sigop_operator_v1_operator_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

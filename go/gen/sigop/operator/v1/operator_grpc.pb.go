@@ -33,6 +33,7 @@ const (
 	Operator_FFT_FullMethodName            = "/sigop.operator.v1.Operator/FFT"
 	Operator_Classify_FullMethodName       = "/sigop.operator.v1.Operator/Classify"
 	Operator_ClassifySignal_FullMethodName = "/sigop.operator.v1.Operator/ClassifySignal"
+	Operator_ClassifyAudio_FullMethodName  = "/sigop.operator.v1.Operator/ClassifyAudio"
 	Operator_ListModels_FullMethodName     = "/sigop.operator.v1.Operator/ListModels"
 )
 
@@ -47,11 +48,18 @@ type OperatorClient interface {
 	FFT(ctx context.Context, in *FFTRequest, opts ...grpc.CallOption) (*FFTResponse, error)
 	// Classify ranks the labels of an image classifier for each image.
 	Classify(ctx context.Context, in *ClassifyRequest, opts ...grpc.CallOption) (*ClassifyResponse, error)
-	// ClassifySignal classifies time-domain signals with a spectrum-image
-	// classifier: the server runs the FFT graph and renders each spectrum with
-	// the model's own preprocessing contract (from its manifest), exactly as its
-	// training images were drawn, then classifies the images.
+	// ClassifySignal classifies time-domain signals. A spectrum-image
+	// classifier (the article's): the server runs the FFT graph and renders each
+	// spectrum with the model's own preprocessing contract (from its manifest),
+	// exactly as its training images were drawn, then classifies the images. A
+	// waveform classifier (audio, 1-D spectral CNN): the server resamples each
+	// signal to the model's rate and pads or truncates it to the model's length;
+	// the front end (power spectrum, log-mel, MFCC) runs inside the model's graph.
 	ClassifySignal(ctx context.Context, in *ClassifySignalRequest, opts ...grpc.CallOption) (*ClassifySignalResponse, error)
+	// ClassifyAudio classifies sound files (WAV, FLAC or OGG; any sample rate,
+	// mono or several channels, averaged) with a waveform classifier, as
+	// ClassifySignal does with the decoded samples at the file's rate.
+	ClassifyAudio(ctx context.Context, in *ClassifyAudioRequest, opts ...grpc.CallOption) (*ClassifyAudioResponse, error)
 	// ListModels describes the models the server knows: versions, state, kind,
 	// labels and the manifest (tensors, preprocessing contract, metrics).
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
@@ -95,6 +103,16 @@ func (c *operatorClient) ClassifySignal(ctx context.Context, in *ClassifySignalR
 	return out, nil
 }
 
+func (c *operatorClient) ClassifyAudio(ctx context.Context, in *ClassifyAudioRequest, opts ...grpc.CallOption) (*ClassifyAudioResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClassifyAudioResponse)
+	err := c.cc.Invoke(ctx, Operator_ClassifyAudio_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *operatorClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListModelsResponse)
@@ -116,11 +134,18 @@ type OperatorServer interface {
 	FFT(context.Context, *FFTRequest) (*FFTResponse, error)
 	// Classify ranks the labels of an image classifier for each image.
 	Classify(context.Context, *ClassifyRequest) (*ClassifyResponse, error)
-	// ClassifySignal classifies time-domain signals with a spectrum-image
-	// classifier: the server runs the FFT graph and renders each spectrum with
-	// the model's own preprocessing contract (from its manifest), exactly as its
-	// training images were drawn, then classifies the images.
+	// ClassifySignal classifies time-domain signals. A spectrum-image
+	// classifier (the article's): the server runs the FFT graph and renders each
+	// spectrum with the model's own preprocessing contract (from its manifest),
+	// exactly as its training images were drawn, then classifies the images. A
+	// waveform classifier (audio, 1-D spectral CNN): the server resamples each
+	// signal to the model's rate and pads or truncates it to the model's length;
+	// the front end (power spectrum, log-mel, MFCC) runs inside the model's graph.
 	ClassifySignal(context.Context, *ClassifySignalRequest) (*ClassifySignalResponse, error)
+	// ClassifyAudio classifies sound files (WAV, FLAC or OGG; any sample rate,
+	// mono or several channels, averaged) with a waveform classifier, as
+	// ClassifySignal does with the decoded samples at the file's rate.
+	ClassifyAudio(context.Context, *ClassifyAudioRequest) (*ClassifyAudioResponse, error)
 	// ListModels describes the models the server knows: versions, state, kind,
 	// labels and the manifest (tensors, preprocessing contract, metrics).
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
@@ -142,6 +167,9 @@ func (UnimplementedOperatorServer) Classify(context.Context, *ClassifyRequest) (
 }
 func (UnimplementedOperatorServer) ClassifySignal(context.Context, *ClassifySignalRequest) (*ClassifySignalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClassifySignal not implemented")
+}
+func (UnimplementedOperatorServer) ClassifyAudio(context.Context, *ClassifyAudioRequest) (*ClassifyAudioResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClassifyAudio not implemented")
 }
 func (UnimplementedOperatorServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
@@ -221,6 +249,24 @@ func _Operator_ClassifySignal_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Operator_ClassifyAudio_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClassifyAudioRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServer).ClassifyAudio(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Operator_ClassifyAudio_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServer).ClassifyAudio(ctx, req.(*ClassifyAudioRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Operator_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListModelsRequest)
 	if err := dec(in); err != nil {
@@ -257,6 +303,10 @@ var Operator_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClassifySignal",
 			Handler:    _Operator_ClassifySignal_Handler,
+		},
+		{
+			MethodName: "ClassifyAudio",
+			Handler:    _Operator_ClassifyAudio_Handler,
 		},
 		{
 			MethodName: "ListModels",

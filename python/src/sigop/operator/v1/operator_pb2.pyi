@@ -96,16 +96,36 @@ class ClassifyResponse(_message.Message):
     def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., classifications: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ...) -> None: ...
 
 class ClassifySignalRequest(_message.Message):
-    __slots__ = ("model_spec", "signals", "top_k")
+    __slots__ = ("model_spec", "signals", "top_k", "sample_rate")
     MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
     model_spec: ModelSpec
     signals: Float64Tensor
     top_k: int
-    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., signals: _Optional[_Union[Float64Tensor, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+    sample_rate: float
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., signals: _Optional[_Union[Float64Tensor, _Mapping]] = ..., top_k: _Optional[int] = ..., sample_rate: _Optional[float] = ...) -> None: ...
 
 class ClassifySignalResponse(_message.Message):
+    __slots__ = ("model_spec", "classifications")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    classifications: _containers.RepeatedCompositeFieldContainer[Classification]
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., classifications: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ...) -> None: ...
+
+class ClassifyAudioRequest(_message.Message):
+    __slots__ = ("model_spec", "audio", "top_k")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    audio: _containers.RepeatedScalarFieldContainer[bytes]
+    top_k: int
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., audio: _Optional[_Iterable[bytes]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class ClassifyAudioResponse(_message.Message):
     __slots__ = ("model_spec", "classifications")
     MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
     CLASSIFICATIONS_FIELD_NUMBER: _ClassVar[int]

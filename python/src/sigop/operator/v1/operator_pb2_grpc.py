@@ -50,6 +50,11 @@ class OperatorStub:
                 request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.SerializeToString,
                 response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.FromString,
                 _registered_method=True)
+        self.ClassifyAudio = channel.unary_unary(
+                '/sigop.operator.v1.Operator/ClassifyAudio',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyAudioRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyAudioResponse.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/sigop.operator.v1.Operator/ListModels',
                 request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.SerializeToString,
@@ -77,10 +82,22 @@ class OperatorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ClassifySignal(self, request, context):
-        """ClassifySignal classifies time-domain signals with a spectrum-image
-        classifier: the server runs the FFT graph and renders each spectrum with
-        the model's own preprocessing contract (from its manifest), exactly as its
-        training images were drawn, then classifies the images.
+        """ClassifySignal classifies time-domain signals. A spectrum-image
+        classifier (the article's): the server runs the FFT graph and renders each
+        spectrum with the model's own preprocessing contract (from its manifest),
+        exactly as its training images were drawn, then classifies the images. A
+        waveform classifier (audio, 1-D spectral CNN): the server resamples each
+        signal to the model's rate and pads or truncates it to the model's length;
+        the front end (power spectrum, log-mel, MFCC) runs inside the model's graph.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClassifyAudio(self, request, context):
+        """ClassifyAudio classifies sound files (WAV, FLAC or OGG; any sample rate,
+        mono or several channels, averaged) with a waveform classifier, as
+        ClassifySignal does with the decoded samples at the file's rate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +128,11 @@ def add_OperatorServicer_to_server(servicer, server):
                     servicer.ClassifySignal,
                     request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.FromString,
                     response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.SerializeToString,
+            ),
+            'ClassifyAudio': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClassifyAudio,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyAudioRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyAudioResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -200,6 +222,33 @@ class Operator:
             '/sigop.operator.v1.Operator/ClassifySignal',
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalRequest.SerializeToString,
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifySignalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClassifyAudio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sigop.operator.v1.Operator/ClassifyAudio',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyAudioRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyAudioResponse.FromString,
             options,
             channel_credentials,
             insecure,
