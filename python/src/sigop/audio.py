@@ -42,7 +42,7 @@ def read_audio(source: bytes | Path | str) -> tuple[np.ndarray, int]:
 def resample(x: np.ndarray, rate: float, to_rate: int) -> np.ndarray:
     """Resample a 1-D signal from ``rate`` to ``to_rate`` Hz (soxr, high quality)."""
     if not (np.isfinite(rate) and 1 <= rate <= 1e7):
-        raise AudioError(f"sample rate {rate} Hz is not a rate this server resamples from (1 Hz .. 10 MHz)")
+        raise AudioError(f"sample rate {rate:g} Hz is not a rate this server resamples from (1 Hz .. 10 MHz)")
     if Fraction(rate).limit_denominator(1000) == to_rate:
         return np.asarray(x, dtype=np.float32)
     return soxr.resample(np.asarray(x, dtype=np.float32), float(rate), float(to_rate), quality="HQ")

@@ -180,11 +180,12 @@ class OperatorService(pb_grpc.OperatorServicer):
                                       max_batch=self._limits.max_batch)
             except InvalidInput as e:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-            rate = request.sample_rate or details["front_end"]["sample_rate"]
-            if not rate > 0:
+            own = details["front_end"]["sample_rate"]
+            rate = request.sample_rate or own
+            if not 1 <= rate <= 1e7:  # also NaN
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"sample_rate is {request.sample_rate}; expected a rate in Hz > 0, or 0 for the "
-                              f"model's own {details['front_end']['sample_rate']} Hz")
+                              f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own} Hz) "
+                              f"or a rate from 1 Hz to 10 MHz")
             waves = self._waveforms(model, [(row, rate) for row in x], "signals", context)
             return pb.ClassifySignalResponse(
                 model_spec=answered,
