@@ -111,10 +111,19 @@ $(E2E)/graphs/article/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(SIGOP) train --data $(E2E)/data/signals --out $(E2E)/graphs/article --patience 20 --augment-copies 2 \
 	  --cache-dir $(E2E)/bottlenecks --no-saved-model
 
+# ... and a log-mel CNN on espeak-ng digits, tested on voices it never heard.
+$(E2E)/graphs/digits/manifest.json: $(VENV)/.installed $(PY_SOURCES)
+	rm -rf $(E2E)/digits $(E2E)/unheard $(E2E)/graphs/digits
+	$(SIGOP) digits --out $(E2E)/digits --accents en-us,en-gb,en-029,en-gb-x-rp --variants m1,m3,m7,f2,f4 --seed 4
+	$(SIGOP) digits --out $(E2E)/unheard --accents en-us,en-gb --variants m2,f3 --takes 1 --seed 5
+	$(SIGOP) train --data $(E2E)/digits --out $(E2E)/graphs/digits --front-end log_mel --model cnn --duration 1 \
+	  --group '^[^_]+' --patience 10 --no-saved-model
+
 .PHONY: test-e2e
-test-e2e: setup $(E2E)/graphs/article/manifest.json ## Go client against the real Python server.
+test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json ## Go client against the real Python server.
 	rm -rf $(E2E)/graphs/fft && cp -r $(GRAPHS)/fft $(E2E)/graphs/fft
 	cd tests/e2e && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
+	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard \
 	  go test -count=1 -v ./... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 # ---- demo and benchmarks --------------------------------------------------

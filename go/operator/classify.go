@@ -44,9 +44,11 @@ func (c *Client) ClassifySignal(signal []float64) ([]Class, error) {
 	return c.ClassifySignalContext(ctx, signal)
 }
 
-// ClassifySignalContext classifies one time-domain signal: the server takes
-// its FFT with the frozen graph and renders it with the model's spectrum
-// contract, exactly as the training data was drawn.
+// ClassifySignalContext classifies one time-domain signal. With a spectrum
+// classifier (the article's) the server takes its FFT with the frozen graph
+// and renders it with the model's spectrum contract, exactly as the training
+// data was drawn; a waveform classifier takes it at its own sample rate (see
+// ClassifySignalsAtRateContext for other rates).
 func (c *Client) ClassifySignalContext(ctx context.Context, signal []float64) ([]Class, error) {
 	out, err := c.classifySignals(ctx, [][]float64{signal}, true)
 	if err != nil {
@@ -61,14 +63,19 @@ func (c *Client) ClassifySignalBatchContext(ctx context.Context, signals [][]flo
 }
 
 func (c *Client) classifySignals(ctx context.Context, signals [][]float64, oneD bool) ([][]Class, error) {
+	return c.classifySignalsAt(ctx, signals, oneD, 0)
+}
+
+func (c *Client) classifySignalsAt(ctx context.Context, signals [][]float64, oneD bool, sampleRate float64) ([][]Class, error) {
 	tensor, _, err := signalsTensor(signals, oneD)
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
 	resp, err := c.stub.ClassifySignal(ctx, &operatorv1.ClassifySignalRequest{
-		ModelSpec: &operatorv1.ModelSpec{Name: c.classifier},
-		Signals:   tensor,
-		TopK:      int32(c.topK),
+		ModelSpec:  &operatorv1.ModelSpec{Name: c.classifier},
+		Signals:    tensor,
+		TopK:       int32(c.topK),
+		SampleRate: sampleRate,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)

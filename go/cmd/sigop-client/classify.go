@@ -93,10 +93,40 @@ func runClassify(args []string, stdout io.Writer) error {
 	})
 }
 
+func runClassifyAudio(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("classify-audio", flag.ContinueOnError)
+	var f classifyFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: sigop-client classify-audio [flags] SOUNDFILE...\n\n"+
+			"Sends each WAV, FLAC or OGG file (any sample rate, mono or stereo) to a waveform classifier\n"+
+			"(e.g. one trained with 'sigop train --front-end log_mel') and prints its best labels.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("classify-audio: no sound files given")
+	}
+	files := make([][]byte, fs.NArg())
+	for i, name := range fs.Args() {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		files[i] = b
+	}
+	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
+		return c.ClassifyAudioBatchContext(ctx, files)
+	})
+}
+
 func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("classify-signal", flag.ContinueOnError)
 	var f classifyFlags
 	f.register(fs)
+	rate := fs.Float64("sample-rate", 0, "the signals' sample rate in Hz, for waveform classifiers (0: the model's own)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sigop-client classify-signal [flags] [FILE...]\n\n"+
 			"Classifies each line of each FILE (default stdin) as one signal of whitespace-separated numbers,\n"+
@@ -144,6 +174,6 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("classify-signal: no signals read")
 	}
 	return f.run(stdout, names, func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
-		return c.ClassifySignalBatchContext(ctx, signals)
+		return c.ClassifySignalsAtRateContext(ctx, signals, *rate)
 	})
 }

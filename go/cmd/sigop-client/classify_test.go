@@ -36,7 +36,16 @@ func (fakeClassifier) ClassifySignal(_ context.Context, req *operatorv1.Classify
 	out := &operatorv1.ClassifySignalResponse{}
 	for r := range rows {
 		last := req.Signals.Content[8*r*n+7] // sign bit of the row's first little-endian float64
-		out.Classifications = append(out.Classifications, rank(last&0x80 == 0))
+		out.Classifications = append(out.Classifications, rank(last&0x80 == 0 && req.GetSampleRate() != 8000))
+	}
+	return out, nil
+}
+
+// ClassifyAudio ranks "blue" first for files that start with "RIFF".
+func (fakeClassifier) ClassifyAudio(_ context.Context, req *operatorv1.ClassifyAudioRequest) (*operatorv1.ClassifyAudioResponse, error) {
+	out := &operatorv1.ClassifyAudioResponse{}
+	for _, a := range req.GetAudio() {
+		out.Classifications = append(out.Classifications, rank(strings.HasPrefix(string(a), "RIFF")))
 	}
 	return out, nil
 }
@@ -91,5 +100,35 @@ func TestClassifyNamesEachImage(t *testing.T) {
 	}
 	if err := runClassifySignal([]string{"--addr", addr}, strings.NewReader("1 x 2"), &bytes.Buffer{}); err == nil {
 		t.Fatal("classify-signal accepted a non-number")
+	}
+}
+
+func TestClassifyAudioSendsEachFileAndSignalsCarryTheirRate(t *testing.T) {
+	addr := serveFake(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.flac")
+	os.WriteFile(a, []byte("RIFF...."), 0o644)
+	os.WriteFile(b, []byte("fLaC...."), 0o644)
+	var out bytes.Buffer
+	if err := runClassifyAudio([]string{"--addr", addr, "--top", "1", a, b}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := a + "\tblue 0.9000\tred 0.1000\n" + b + "\tred 0.9000\tblue 0.1000\n"; out.String() != want {
+		t.Fatalf("classify-audio printed %q; want %q", out.String(), want)
+	}
+	out.Reset()
+	// The fake ranks red first at 8000 Hz: the flag must reach the request.
+	if err := runClassifySignal([]string{"--addr", addr, "--sample-rate", "8000"}, strings.NewReader("1 2 3\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "stdin:1\tred") {
+		t.Fatalf("classify-signal --sample-rate 8000 printed %q", out.String())
+	}
+	if err := runClassifyAudio([]string{"--addr", addr, filepath.Join(dir, "missing.wav")}, &out); err == nil {
+		t.Fatal("classify-audio accepted a missing file")
+	}
+	if err := runClassifySignal([]string{"--addr", addr, "--sample-rate", "-1"}, strings.NewReader("1 2\n"), &out); err == nil ||
+		!strings.Contains(err.Error(), "sample rate -1") {
+		t.Fatalf("classify-signal --sample-rate -1: err = %v", err)
 	}
 }

@@ -29,7 +29,8 @@ commands:
   fft              read a signal (whitespace-separated numbers) from a file or stdin, print its spectrum
   generate         print article signals of a class, one per line
   classify         classify PNG or JPEG images with a server's classifier
-  classify-signal  classify signals (one per line, from files or stdin) with a spectrum classifier
+  classify-signal  classify signals (one per line, from files or stdin) with a spectrum or waveform classifier
+  classify-audio   classify WAV, FLAC or OGG files with a waveform (audio) classifier
 
 run 'sigop-client <command> -h' for a command's flags.
 `
@@ -49,6 +50,8 @@ func main() {
 		err = runClassify(os.Args[2:], os.Stdout)
 	case "classify-signal":
 		err = runClassifySignal(os.Args[2:], os.Stdin, os.Stdout)
+	case "classify-audio":
+		err = runClassifyAudio(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
