@@ -138,8 +138,22 @@ demo: setup ## Generate the article's data, train, export, serve; the Go client 
 	rm -rf $(DEMO)/graphs/fft && cp -r $(GRAPHS)/fft $(DEMO)/graphs/fft
 	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(DEMO)/graphs --classifier article
 
+AUDIO := out/audio
+UNHEARD_VARIANTS := Annie,Alex,klatt2,male8,Andy
+
+.PHONY: demo-audio
+demo-audio: setup ## Speak digits with espeak-ng, train a log-mel CNN split by speaker, serve it; Go classifies WAVs of voices it never heard.
+	$(SIGOP) digits --out $(AUDIO)/digits --seed 1
+	$(SIGOP) digits --out $(AUDIO)/unheard --variants $(UNHEARD_VARIANTS) --takes 1 --seed 2
+	$(SIGOP) train --data $(AUDIO)/digits --out $(AUDIO)/graphs/digits --front-end log_mel --model cnn --duration 1 \
+	  --group '^[^_]+' --patience 10 --no-saved-model
+	rm -rf $(AUDIO)/graphs/fft && cp -r $(GRAPHS)/fft $(AUDIO)/graphs/fft
+	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(AUDIO)/graphs \
+	  --audio-model digits --wavs $(CURDIR)/$(AUDIO)/unheard
+
 .PHONY: bench
-bench: setup ## FFT (client->server vs scipy) and classification (server vs in-process, training cache) benchmarks.
+bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), seed 002 shifted spectra.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
 	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench --rounds 5
 	$(PY) bench/classify_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench
+	$(PY) bench/shift_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --plot out/bench/shifted_spectra.png

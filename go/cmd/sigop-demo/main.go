@@ -3,7 +3,9 @@
 // gRPC client compute their spectra with the frozen TensorFlow graph and
 // prints the spectral peaks beside the pure-Go result; with --classifier it
 // then generates fresh signals in Go and has the server's transfer-learned
-// classifier tell the classes apart, printing the accuracy. `make demo` runs it.
+// classifier tell the classes apart, printing the accuracy; with --audio-model
+// and --wavs it has a waveform classifier recognise WAV files. `make demo`
+// and `make demo-audio` run it.
 package main
 
 import (
@@ -25,14 +27,16 @@ func main() {
 	seed := flag.Uint64("seed", 2024, "signal generator seed")
 	classifier := flag.String("classifier", "", "classifier model to test on fresh Go-generated signals (empty: skip)")
 	perClass := flag.Int("per-class", 100, "fresh signals per class for the classifier")
+	audioModel := flag.String("audio-model", "", "waveform classifier to send the --wavs files to (empty: skip)")
+	wavs := flag.String("wavs", "", "folder of <label>/*.wav files for --audio-model")
 	flag.Parse()
-	if err := run(*sigop, *graphs, *seed, *classifier, *perClass); err != nil {
+	if err := run(*sigop, *graphs, *seed, *classifier, *perClass, *audioModel, *wavs); err != nil {
 		fmt.Fprintln(os.Stderr, "sigop-demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sigop, graphs string, seed uint64, classifier string, perClass int) error {
+func run(sigop, graphs string, seed uint64, classifier string, perClass int, audioModel, wavs string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	fmt.Println("starting sigop server on", graphs, "...")
@@ -82,6 +86,11 @@ func run(sigop, graphs string, seed uint64, classifier string, perClass int) err
 	fmt.Println("\nblue devices show slightly higher frequency content in each of the three bands.")
 	if classifier != "" {
 		if err := classify(srv.Addr, classifier, g, perClass); err != nil {
+			return err
+		}
+	}
+	if audioModel != "" {
+		if err := classifyWAVs(srv.Addr, audioModel, wavs); err != nil {
 			return err
 		}
 	}

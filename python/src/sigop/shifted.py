@@ -71,4 +71,30 @@ def make_shifted(out: Path, *, per_class: int = 200, test_per_class: int = 100, 
         (root / "signals.json").write_text(json.dumps({"sample_rate": rate, "samples": n}) + "\n")
         (root / "contract.json").write_text(json.dumps(SpectrumContract(n=n, max_bin=0).to_json()) + "\n")
         counts[name] = len(jobs)
+    _preview(Path(out) / "preview.png", rate, n, centre, margin, seed)
     return counts
+
+
+def _preview(path: Path, rate: int, n: int, centre: float, margin: float, seed: int) -> None:
+    """One example of each class, centred and shifted, as power spectra in dB."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed + 1)
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
+    fig, axes = plt.subplots(len(CLASSES), 1, figsize=(9, 1.8 * len(CLASSES)), sharex=True)
+    for ax, kind in zip(axes, CLASSES):
+        for c, style, label in ((centre, "-", "centred (training)"), (rate / 2 - margin - 200, "-", "shifted (test)")):
+            x = shifted_signal(kind, c, rng, n=n, rate=rate)
+            power = np.abs(np.fft.rfft(x * np.hanning(n))) ** 2
+            ax.plot(freqs, 10 * np.log10(power / power.max() + 1e-12), style, lw=0.7, label=label)
+        ax.set_ylim(-60, 3)
+        ax.set_ylabel("dB")
+        ax.set_title(kind, fontsize=9, loc="left")
+    axes[0].legend(fontsize=8, loc="lower center", ncol=2)
+    axes[-1].set_xlabel("frequency, Hz")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
