@@ -90,3 +90,15 @@ def test_transfer_on_log_mel_images_exports_a_waveform_graph(digits_model, tmp_p
     m = json.loads((out / "manifest.json").read_text())
     assert m["details"]["backbone"] == "mobilenet_v2" and m["inputs"]["signals"]["shape"] == [None, 16000]
     assert metrics["timing"]["cache_misses"] > 0
+    # The exported graph (front end inside) agrees with the evaluation on cached bottlenecks.
+    from sigop.audio import prepare, read_audio
+
+    ds = scan(data, group=SPEAKER_GROUP)
+    test = ds.split("test")
+    waves = np.stack([prepare(*read_audio(i.path), 16000, 16000) for i in test])
+    graph = FrozenGraph(out)
+    predicted = graph(waves, ["probabilities"])["probabilities"].argmax(axis=1)
+    graph.close()
+    confusion = np.zeros((10, 10), int)
+    np.add.at(confusion, ([i.label for i in test], predicted), 1)
+    assert np.abs(confusion - np.array(metrics["splits"]["test"]["confusion"])).sum() <= 2

@@ -109,7 +109,7 @@ def train_waveform(cfg) -> dict:
     extra: dict = {}
     t0 = time.perf_counter()
     if cfg.model == "transfer":
-        model, fit_on, fit_x, extra = _transfer(cfg, fe, examples, x)
+        model, fit_on, fit_x, extra = _transfer(cfg, fe, examples, x, len(ds.classes))
     else:
         model = waveform_model(fe, build_network(cfg.model, fe.shape, len(ds.classes), cfg.dropout), aug)
         fit_on, fit_x = model, x
@@ -121,9 +121,10 @@ def train_waveform(cfg) -> dict:
     train_seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
 
-    # Evaluate the un-augmented files through the model that will be exported.
+    # Evaluate the un-augmented files (transfer: the head on their cached features, which the exported
+    # graph computes with the same ops).
     originals = np.array([k == 0 for _, k in examples])
-    probs = model.predict(x[originals], verbose=0, batch_size=64)
+    probs = fit_on.predict(fit_x[originals], verbose=0, batch_size=64)
     items = [item for item, k in examples if k == 0]
     predicted = probs.argmax(axis=1)
     splits = {}
@@ -150,7 +151,7 @@ def train_waveform(cfg) -> dict:
     return metrics
 
 
-def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray):
+def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):
     """Bottlenecks of the front end's images; returns (full model, head, features, extra details)."""
     if fe.kind == "power_spectrum":
         raise ValueError("--model transfer draws 2-D features as images; use --front-end log_mel or mfcc "
@@ -174,7 +175,7 @@ def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray):
     feats = cache.features(keys, image, cfg.progress)
     from .train import _full_model, _head
 
-    head = _head(backbone.features, int(max(it.label for it, _ in examples)) + 1, cfg.dropout)
+    head = _head(backbone.features, classes, cfg.dropout)
     image_model = _full_model(cache.backbone_model(), head, size)
     model = waveform_model(fe, image_model, image_size=size)
     extra = {"backbone": cfg.backbone, "weights": cache.weights_id,
