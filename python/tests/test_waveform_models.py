@@ -102,3 +102,23 @@ def test_transfer_on_log_mel_images_exports_a_waveform_graph(digits_model, tmp_p
     confusion = np.zeros((10, 10), int)
     np.add.at(confusion, ([i.label for i in test], predicted), 1)
     assert np.abs(confusion - np.array(metrics["splits"]["test"]["confusion"])).sum() <= 2
+
+
+def test_saved_model_of_a_waveform_model_equals_its_frozen_graph(tmp_path):
+    import tensorflow as tf
+
+    from sigop.audio_augment import AudioAugment
+    from sigop.shifted import make_shifted
+    from sigop.train import TrainConfig, train
+
+    make_shifted(tmp_path / "data", per_class=12, test_per_class=2, seed=9, progress=False)
+    out = tmp_path / "cnn"
+    train(TrainConfig(data=tmp_path / "data" / "train", out=out, model="cnn", front_end="power_spectrum", epochs=2,
+                      progress=False, cache_dir=None,
+                      audio_augment=AudioAugment(copies=1, noise_snr_db=(10, 20), freq_masks=2)))
+    x, _ = load_set(tmp_path / "data" / "test-shifted")
+    frozen = FrozenGraph(out)
+    want = frozen(x, ["probabilities"])["probabilities"]
+    frozen.close()
+    got = tf.saved_model.load(str(out / "saved_model")).signatures["serving_default"](signals=tf.constant(x))
+    np.testing.assert_allclose(got["probabilities"].numpy(), want, atol=1e-6)
