@@ -93,7 +93,8 @@ def test_a_dataset_with_one_class_is_refused(tmp_path):
 def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):
     from sigop.backbones import get_backbone
     from sigop.dataset import scan
-    from sigop.train import _fine_tune, _head
+    from sigop.heads import dense_head
+    from sigop.train import _fine_tune
 
     _, _, _, data = article_model
     images = tmp_path / "images"
@@ -104,7 +105,7 @@ def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):
     ds = scan(images, validation_pct=0, test_pct=0)
     backbone = get_backbone("mobilenet_v2")
     base = backbone.build()
-    head = _head(backbone.features, 2, 0.2)
+    head = dense_head(backbone.features, 2, 0.2)
     layer = {l.name: l for l in base.layers}
     before = {n: [w.copy() for w in layer[n].get_weights()] for n in ("features.0.0", "features.18.0", "features.18.1")}
     cfg = TrainConfig(data=images, out=tmp_path / "ft", fine_tune_epochs=1, batch_size=8, progress=False)

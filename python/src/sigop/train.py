@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .audio_augment import AudioAugment
 from .augment import Augment
@@ -25,6 +24,7 @@ from .backbones import DEFAULT_BACKBONE, get_backbone
 from .bottlenecks import BottleneckCache, content_key, default_cache_dir
 from .classifier import export_classifier
 from .dataset import Dataset, Item, gray_to_rgb, item_image, load_signal, scan
+from .heads import EpochBar, dense_head, fit_callbacks, stack
 from .render import SpectrumContract, render_signal
 from .report import write_report
 from .tfenv import tf
@@ -71,13 +71,6 @@ def _contract(cfg: TrainConfig, size: int, data: Path) -> SpectrumContract:
     n = cfg.signal_length or base.n
     return SpectrumContract(n=n, max_bin=base.max_bin, db_floor=base.db_floor, db_ceiling=base.db_ceiling,
                             width=size, height=size)
-
-
-def _head(features: int, classes: int, dropout: float) -> "keras.Model":
-    inputs = keras.Input((features,), name="features")
-    x = keras.layers.Dropout(dropout, name="head_dropout")(inputs)
-    outputs = keras.layers.Dense(classes, activation="softmax", name="head_dense")(x)
-    return keras.Model(inputs, outputs, name="head")
 
 
 def _examples(ds: Dataset, aug: Augment) -> list[tuple[Item, int]]:
@@ -132,18 +125,12 @@ def train(cfg: TrainConfig) -> dict:
     if not val_mask.any():
         log.warning("no validation files: early stopping watches the training loss")
 
-    head = _head(backbone.features, len(ds.classes), cfg.dropout)
+    head = dense_head(backbone.features, len(ds.classes), cfg.dropout)
     head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
                  metrics=["accuracy"])
     monitor = "val_loss" if val_mask.any() else "loss"
     report_dir = Path(cfg.out) / "report"
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.3, patience=max(2, cfg.patience // 3)),
-        keras.callbacks.TensorBoard(str(report_dir / "tensorboard"), write_graph=False),
-    ]
-    if cfg.progress:
-        callbacks.append(_EpochBar(cfg.epochs, "head"))
+    callbacks = fit_callbacks(monitor, cfg.patience, report_dir, cfg.epochs, "head", cfg.progress)
     t0 = time.perf_counter()
     hist = head.fit(feats[train_mask], labels[train_mask], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0,
                     validation_data=(feats[val_mask], labels[val_mask]) if val_mask.any() else None,
@@ -162,7 +149,7 @@ def train(cfg: TrainConfig) -> dict:
     if base is None:
         probs = head.predict(feats[originals], verbose=0, batch_size=256)
     else:
-        full = _full_model(base, head, size)
+        full = stack(base, head, size)
         probs = np.concatenate([full.predict(_images(ds, orig_items[i:i + 32], size), verbose=0)
                                 for i in range(0, len(orig_items), 32)])
     predicted = probs.argmax(axis=1)
@@ -171,7 +158,7 @@ def train(cfg: TrainConfig) -> dict:
         idx = [i for i, it in enumerate(orig_items) if it.split == s]
         splits[s] = (labels[originals][idx], predicted[idx], [str(orig_items[i].path.relative_to(ds.root)) for i in idx])
 
-    model = _full_model(base if base is not None else cache.backbone_model(), head, size)
+    model = stack(base if base is not None else cache.backbone_model(), head, size)
     name = cfg.name or Path(cfg.out).name
     timing = {"bottleneck_seconds": round(bottleneck_seconds, 2), "cache_hits": cache.hits,
               "cache_misses": cache.misses, "head_seconds": round(head_seconds, 2),
@@ -195,11 +182,6 @@ def train(cfg: TrainConfig) -> dict:
     return metrics
 
 
-def _full_model(base, head, size: int) -> "keras.Model":
-    inputs = keras.Input((size, size, 3), name="image")
-    return keras.Model(inputs, head(base(inputs, training=False), training=False), name="classifier")
-
-
 def _images(ds: Dataset, items: list[Item], size: int) -> np.ndarray:
     return np.stack([item_image(i, ds, size) for i in items]).astype(np.float32)
 
@@ -214,7 +196,7 @@ def _fine_tune(cfg, ds, backbone, base, head, history, size):
         layer.trainable = (layer.name.startswith(prefixes[backbone.name])
                            and not isinstance(layer, keras.layers.BatchNormalization)) or not layer.weights
     base.trainable = True
-    full = _full_model(base, head, size)
+    full = stack(base, head, size)
     full.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate * cfg.fine_tune_lr_factor),
                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train_items, val_items = ds.split("train"), ds.split("validation")
@@ -224,7 +206,7 @@ def _fine_tune(cfg, ds, backbone, base, head, history, size):
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss" if val else "loss", patience=cfg.patience,
                                                restore_best_weights=True)]
     if cfg.progress:
-        callbacks.append(_EpochBar(cfg.fine_tune_epochs, "fine-tune"))
+        callbacks.append(EpochBar(cfg.fine_tune_epochs, "fine-tune"))
     hist = full.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.fine_tune_epochs, validation_data=val, verbose=0,
                     callbacks=callbacks)
     for k, vs in hist.history.items():
@@ -236,17 +218,3 @@ def _walk(layer):
     for sub in getattr(layer, "layers", []):
         yield sub
         yield from _walk(sub)
-
-
-class _EpochBar(keras.callbacks.Callback):
-    def __init__(self, epochs: int, desc: str):
-        super().__init__()
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch")
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")})
-        self.bar.update()
-
-    def on_train_end(self, logs=None):
-        self.bar.close()

@@ -27,6 +27,7 @@ from .bottlenecks import BottleneckCache, content_key
 from .classifier import export_classifier
 from .dataset import Dataset, load_signal, scan
 from .frontend import FrontEnd
+from .heads import dense_head, fit_callbacks, stack
 from .report import write_report
 from .signalnets import SHIFT_INVARIANT, build_network, waveform_model
 from .tfenv import tf
@@ -97,15 +98,7 @@ def train_waveform(cfg) -> dict:
     train_mask, val_mask = split == "train", split == "validation"
     monitor = "val_loss" if val_mask.any() else "loss"
     report_dir = Path(cfg.out) / "report"
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.3, patience=max(2, cfg.patience // 3)),
-        keras.callbacks.TensorBoard(str(report_dir / "tensorboard"), write_graph=False),
-    ]
-    from .train import _EpochBar  # one progress bar style for every trainer
-
-    if cfg.progress:
-        callbacks.append(_EpochBar(cfg.epochs, cfg.model))
+    callbacks = fit_callbacks(monitor, cfg.patience, report_dir, cfg.epochs, cfg.model, cfg.progress)
     extra: dict = {}
     t0 = time.perf_counter()
     if cfg.model == "transfer":
@@ -173,10 +166,8 @@ def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):
 
     t0 = time.perf_counter()
     feats = cache.features(keys, image, cfg.progress)
-    from .train import _full_model, _head
-
-    head = _head(backbone.features, classes, cfg.dropout)
-    image_model = _full_model(cache.backbone_model(), head, size)
+    head = dense_head(backbone.features, classes, cfg.dropout)
+    image_model = stack(cache.backbone_model(), head, size)
     model = waveform_model(fe, image_model, image_size=size)
     extra = {"backbone": cfg.backbone, "weights": cache.weights_id,
              "timing": {"bottleneck_seconds": round(time.perf_counter() - t0, 2), "cache_hits": cache.hits,
