@@ -94,7 +94,8 @@ def _train(args: argparse.Namespace) -> int:
               f"training {t.get('head_seconds', t.get('train_seconds'))}s, total {t['total_seconds']}s")
     else:
         print(f"training {t['train_seconds']}s, total {t['total_seconds']}s")
-    print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json, saved_model/); report in {args.out}/report")
+    saved = "" if args.no_saved_model else ", saved_model/"
+    print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")
     return 0
 
 
