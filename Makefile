@@ -142,14 +142,15 @@ AUDIO := out/audio
 UNHEARD_VARIANTS := Annie,Alex,klatt2,male8,Andy
 
 .PHONY: demo-audio
-demo-audio: setup ## Speak digits with espeak-ng, train a log-mel CNN split by speaker, serve it; Go classifies WAVs of voices it never heard.
+demo-audio: setup ## Speak digits with espeak-ng, train a log-mel CNN split by speaker, serve it; Go classifies WAVs of voices it never heard, then in noise.
 	$(SIGOP) digits --out $(AUDIO)/digits --seed 1
 	$(SIGOP) digits --out $(AUDIO)/unheard --variants $(UNHEARD_VARIANTS) --takes 1 --seed 2
 	$(SIGOP) train --data $(AUDIO)/digits --out $(AUDIO)/graphs/digits --front-end log_mel --model cnn --duration 1 \
-	  --group '^[^_]+' --patience 10 --no-saved-model
+	  --group '^[^_]+' --patience 10 --no-saved-model --augment-copies 1 --augment-snr-db 0 30 --time-masks 1 --freq-masks 1
 	rm -rf $(AUDIO)/graphs/fft && cp -r $(GRAPHS)/fft $(AUDIO)/graphs/fft
 	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(AUDIO)/graphs \
 	  --audio-model digits --wavs $(CURDIR)/$(AUDIO)/unheard
+	$(PY) bench/audio_noise.py --graphs $(AUDIO)/graphs --wavs $(AUDIO)/unheard
 
 .PHONY: bench
 bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), seed 002 shifted spectra.
