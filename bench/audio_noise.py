@@ -32,7 +32,7 @@ def main() -> int:
     print(f"{'model':<28}" + f"{'clean':>8}" + "".join(f"{f'{s:g} dB':>8}" for s in args.snr_db))
     for folder in sorted(p for p in Path(args.graphs).iterdir() if (p / "manifest.json").is_file()):
         graph = FrozenGraph(folder)
-        if graph.manifest.kind != "classifier" or "signals" not in graph.manifest.inputs:
+        if not graph.manifest.takes_waveforms:
             continue
         fe, labels = graph.manifest.details["front_end"], graph.manifest.details["labels"]
         row = []

@@ -66,6 +66,19 @@ func printRanking(w io.Writer, name string, classes []operator.Class, asJSON boo
 	return err
 }
 
+// readFiles reads each named file whole, in order.
+func readFiles(names []string) ([][]byte, error) {
+	out := make([][]byte, len(names))
+	for i, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
 func runClassify(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	var f classifyFlags
@@ -80,13 +93,9 @@ func runClassify(args []string, stdout io.Writer) error {
 	if fs.NArg() == 0 {
 		return fmt.Errorf("classify: no image files given")
 	}
-	images := make([][]byte, fs.NArg())
-	for i, name := range fs.Args() {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		images[i] = b
+	images, err := readFiles(fs.Args())
+	if err != nil {
+		return err
 	}
 	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
 		return c.ClassifyBatchContext(ctx, images)
@@ -109,13 +118,9 @@ func runClassifyAudio(args []string, stdout io.Writer) error {
 	if fs.NArg() == 0 {
 		return fmt.Errorf("classify-audio: no sound files given")
 	}
-	files := make([][]byte, fs.NArg())
-	for i, name := range fs.Args() {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		files[i] = b
+	files, err := readFiles(fs.Args())
+	if err != nil {
+		return err
 	}
 	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
 		return c.ClassifyAudioBatchContext(ctx, files)

@@ -38,8 +38,14 @@ func classifyWAVs(addr, model, dir string) error {
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
+	fmt.Printf("\nclassifier %q on %d WAV files from %s, one ClassifyAudio call: %v\n", model, len(files), dir,
+		time.Since(start).Round(time.Millisecond))
+	printConfusion(truth, ranked)
+	return nil
+}
 
+// printConfusion prints true against top-1 predicted labels (sorted) and the accuracy.
+func printConfusion(truth []string, ranked [][]operator.Class) {
 	labels := map[string]bool{}
 	confusion := map[[2]string]int{}
 	correct := 0
@@ -55,20 +61,21 @@ func classifyWAVs(addr, model, dir string) error {
 		names = append(names, l)
 	}
 	sort.Strings(names)
-	fmt.Printf("\nclassifier %q on %d WAV files from %s, one ClassifyAudio call: %v\n", model, len(files), dir,
-		elapsed.Round(time.Millisecond))
-	fmt.Print("  true \\ predicted")
+	width := 4
 	for _, n := range names {
-		fmt.Printf("%4s", n)
+		width = max(width, len(n)+2)
+	}
+	fmt.Printf("  %-18s", "true \\ predicted")
+	for _, n := range names {
+		fmt.Printf("%*s", width, n)
 	}
 	fmt.Println()
 	for _, t := range names {
-		fmt.Printf("  %-16s", t)
+		fmt.Printf("  %-18s", t)
 		for _, p := range names {
-			fmt.Printf("%4d", confusion[[2]string{t, p}])
+			fmt.Printf("%*d", width, confusion[[2]string{t, p}])
 		}
 		fmt.Println()
 	}
-	fmt.Printf("accuracy: %.2f%% (%d/%d)\n", 100*float64(correct)/float64(len(files)), correct, len(files))
-	return nil
+	fmt.Printf("accuracy: %.2f%% (%d/%d)\n", 100*float64(correct)/float64(len(truth)), correct, len(truth))
 }

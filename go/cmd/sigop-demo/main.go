@@ -124,22 +124,9 @@ func classify(addr, model string, g *signal.Generator, perClass int) error {
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
-	confusion := map[[2]string]int{}
-	correct := 0
-	for i, r := range ranked {
-		confusion[[2]string{truth[i], r[0].Label}]++
-		if r[0].Label == truth[i] {
-			correct++
-		}
-	}
 	fmt.Printf("\nclassifier %q on %d fresh signals generated in Go (%d per class), one ClassifySignal call: %v\n",
-		model, len(signals), perClass, elapsed.Round(time.Millisecond))
-	fmt.Println("  true \\ predicted    blue    red")
-	for _, t := range classes {
-		fmt.Printf("  %-18s %6d %6d\n", t.Name, confusion[[2]string{t.Name, "blue"}], confusion[[2]string{t.Name, "red"}])
-	}
-	fmt.Printf("accuracy: %.2f%% (%d/%d)\n", 100*float64(correct)/float64(len(signals)), correct, len(signals))
+		model, len(signals), perClass, time.Since(start).Round(time.Millisecond))
+	printConfusion(truth, ranked)
 	return nil
 }
 

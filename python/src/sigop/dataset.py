@@ -47,6 +47,11 @@ class Item:
     def is_signal(self) -> bool:
         return self.path.suffix.lower() in SIGNAL_SUFFIXES
 
+    def augmentation_rng(self, seed: int, k: int) -> np.random.Generator:
+        """The random stream of this file's k-th augmented copy: the same on every run and machine."""
+        path_key = int(hashlib.sha256(str(self.path).encode() + b"\0").hexdigest()[:8], 16)
+        return np.random.default_rng([seed, path_key, k])
+
 
 @dataclass
 class Dataset:
@@ -57,6 +62,11 @@ class Dataset:
 
     def split(self, name: str) -> list[Item]:
         return [i for i in self.items if i.split == name]
+
+    def examples(self, copies: int) -> list[tuple[Item, int]]:
+        """(item, augmentation index) pairs: each item as it is (0), then 1..copies for training signals."""
+        return [(item, k) for item in self.items
+                for k in range(1 + (copies if item.split == "train" and item.is_signal else 0))]
 
     @property
     def has_signals(self) -> bool:

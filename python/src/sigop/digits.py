@@ -44,11 +44,12 @@ def make_digits(out: Path, *, accents=ACCENTS, variants=VARIANTS, takes: int = 2
             for take in range(takes):
                 speed, pitch = int(rng.integers(120, 201)), int(rng.integers(25, 76))
                 path = Path(out) / str(digit) / f"{speaker}_{take}.wav"
-                jobs_list.append([binary, "-v", speaker, "-s", str(speed), "-p", str(pitch), "-w", str(path), word])
+                jobs_list.append((path, [binary, "-v", speaker, "-s", str(speed), "-p", str(pitch), "-w", str(path), word]))
 
-    def run(cmd: list[str]) -> None:
+    def run(job: tuple[Path, list[str]]) -> None:
+        path, cmd = job
         done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0 or not Path(cmd[-2]).is_file():
+        if done.returncode != 0 or not path.is_file():
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
 
     with ThreadPoolExecutor(jobs) as pool:

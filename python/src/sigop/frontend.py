@@ -20,7 +20,7 @@ size x size, replicated to three channels, values 0-255.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from .tfenv import tf
 
@@ -61,9 +61,6 @@ class FrontEnd:
         if fe.version != 1:
             raise ValueError(f"front end version {fe.version} is not supported (this sigop computes version 1)")
         return fe
-
-    def with_(self, **changes) -> "FrontEnd":
-        return replace(self, **changes)
 
     @property
     def frames(self) -> int:

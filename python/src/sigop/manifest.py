@@ -55,6 +55,11 @@ class Manifest:
     version: int = 1
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def takes_waveforms(self) -> bool:
+        """A classifier whose graph takes waveforms (front end inside), not images."""
+        return self.kind == "classifier" and "signals" in self.inputs
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

@@ -54,7 +54,7 @@ def warm_up(model: FrozenGraph) -> None:
         x = np.zeros((2, 64))
         for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
             model(x, outputs)
-    elif "signals" in model.manifest.inputs:  # a waveform classifier
+    elif model.manifest.takes_waveforms:
         model(np.zeros((1, model.manifest.details["front_end"]["samples"]), dtype=np.float32), ["probabilities"])
     elif model.manifest.kind == "classifier":
         size = model.manifest.details["image_size"]

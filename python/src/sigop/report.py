@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "write_report"]
+__all__ = ["confusion_matrix", "split_results", "write_report"]
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -53,6 +53,16 @@ def _plot_curves(history: dict[str, list[float]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def split_results(items, predicted: np.ndarray, root: Path) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+    """write_report's splits from dataset items and the class predicted for each, in the same order."""
+    out = {}
+    for s in ("train", "validation", "test"):
+        idx = [i for i, it in enumerate(items) if it.split == s]
+        out[s] = (np.array([items[i].label for i in idx], dtype=np.int64), np.asarray(predicted)[idx],
+                  [str(items[i].path.relative_to(root)) for i in idx])
+    return out
 
 
 def write_report(folder: Path, classes: list[str], splits: dict[str, tuple[np.ndarray, np.ndarray, list[str]]],

@@ -13,7 +13,6 @@ import grpc
 import numpy as np
 
 from .audio import AudioError, fit_length, read_audio, resample
-from .classifier import SIGNAL_INPUT
 from .dataset import decode_image, gray_to_rgb
 from .batching import BatchConfig, Batcher, Expired, QueueFull
 from .frozen import FrozenGraph
@@ -154,13 +153,17 @@ class OperatorService(pb_grpc.OperatorServicer):
             out.append(pb.Classification(classes=[pb.Class(label=labels[i], score=float(row[i])) for i in best]))
         return out
 
+    def _check_count(self, files, field: str, expected: str, context: grpc.ServicerContext) -> None:
+        """At least one encoded file, and no more than a call may carry."""
+        if not files:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: empty; expected at least one {expected}")
+        if len(files) > self._limits.max_batch:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{field}: {len(files)} exceed this server's limit of {self._limits.max_batch} per call")
+
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
         model, answered = self._classifier(request.model_spec, context)
-        if not request.images:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "images: empty; expected at least one PNG or JPEG image")
-        if len(request.images) > self._limits.max_batch:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"images: {len(request.images)} exceed this server's limit of {self._limits.max_batch} per call")
+        self._check_count(request.images, "images", "PNG or JPEG image", context)
         size = model.manifest.details["image_size"]
         batch = np.empty((len(request.images), size, size, 3), dtype=np.uint8)
         for i, data in enumerate(request.images):
@@ -174,7 +177,7 @@ class OperatorService(pb_grpc.OperatorServicer):
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         model, answered = self._classifier(request.model_spec, context)
         details = model.manifest.details
-        if SIGNAL_INPUT in model.manifest.inputs:
+        if model.manifest.takes_waveforms:
             try:
                 x, _ = decode_signals(request.signals, max_length=self._limits.max_signal_length,
                                       max_batch=self._limits.max_batch)
@@ -224,16 +227,12 @@ class OperatorService(pb_grpc.OperatorServicer):
 
     def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
         model, answered = self._classifier(request.model_spec, context)
-        if SIGNAL_INPUT not in model.manifest.inputs:
+        if not model.manifest.takes_waveforms:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                           f"model {answered.name!r} takes {', '.join(model.manifest.inputs)}, not waveforms; "
                           f"ClassifyAudio needs a model trained with a waveform front end (log_mel, mfcc, "
                           f"power_spectrum)")
-        if not request.audio:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "audio: empty; expected at least one WAV, FLAC or OGG file")
-        if len(request.audio) > self._limits.max_batch:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"audio: {len(request.audio)} files exceed this server's limit of {self._limits.max_batch} per call")
+        self._check_count(request.audio, "audio", "WAV, FLAC or OGG file", context)
         decoded = []
         for i, data in enumerate(request.audio):
             try:

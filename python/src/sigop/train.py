@@ -26,7 +26,8 @@ from .classifier import export_classifier
 from .dataset import Dataset, Item, gray_to_rgb, item_image, load_signal, scan
 from .heads import EpochBar, dense_head, fit_callbacks, stack
 from .render import SpectrumContract, render_signal
-from .report import write_report
+from .report import split_results, write_report
+from .train_waveform import train_waveform
 from .tfenv import tf
 
 __all__ = ["TrainConfig", "train"]
@@ -64,6 +65,11 @@ class TrainConfig:
     progress: bool = True
     saved_model: bool = True
 
+    def to_json(self) -> dict:
+        """The settings for a report, augmentations left to their own entries."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
+                if k not in ("augment", "audio_augment")}
+
 
 def _contract(cfg: TrainConfig, size: int, data: Path) -> SpectrumContract:
     saved = Path(data) / "contract.json"
@@ -73,28 +79,16 @@ def _contract(cfg: TrainConfig, size: int, data: Path) -> SpectrumContract:
                             width=size, height=size)
 
 
-def _examples(ds: Dataset, aug: Augment) -> list[tuple[Item, int]]:
-    """(item, augmentation index) pairs: index 0 is the item itself."""
-    out = []
-    for item in ds.items:
-        copies = aug.copies if item.split == "train" and item.is_signal else 0
-        out += [(item, k) for k in range(copies + 1)]
-    return out
-
-
 def _image_of(item: Item, k: int, ds: Dataset, aug: Augment, size: int, seed: int) -> np.ndarray:
     if k == 0:
         return item_image(item, ds, size)
-    rng = np.random.default_rng([seed, int(content_key(str(item.path))[:8], 16), k])
-    x = aug.apply(load_signal(item.path), rng)
+    x = aug.apply(load_signal(item.path), item.augmentation_rng(seed, k))
     return gray_to_rgb(render_signal(x, ds.contract)[0])
 
 
 def train(cfg: TrainConfig) -> dict:
     """Train, evaluate, export to cfg.out; returns the report's metrics."""
     if cfg.front_end != "spectrum_image":
-        from .train_waveform import train_waveform
-
         return train_waveform(cfg)
     if cfg.model != "transfer":
         raise ValueError(f"--model {cfg.model} trains on waveforms; choose a waveform --front-end "
@@ -107,7 +101,7 @@ def train(cfg: TrainConfig) -> dict:
     ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract, group=cfg.group)
     if not ds.has_signals and cfg.augment.copies:
         log.warning("augmentation applies to signals only; this dataset holds images, so none is done")
-    examples = _examples(ds, cfg.augment)
+    examples = ds.examples(cfg.augment.copies)
     log.info("%d classes %s, %d files (%s), %d examples with augmentation", len(ds.classes), ds.classes,
              len(ds.items), {s: len(ds.split(s)) for s in ("train", "validation", "test")}, len(examples))
 
@@ -143,20 +137,15 @@ def train(cfg: TrainConfig) -> dict:
     if base is not None:
         history = _fine_tune(cfg, ds, backbone, base, head, history, size)
 
-    # Evaluate on the un-augmented inputs, through the model that will be exported.
+    # Evaluate on the un-augmented inputs (ds.items, in order), through the model that will be exported.
     originals = np.array([e[1] == 0 for e in examples])
-    orig_items = [e[0] for e in examples if e[1] == 0]
     if base is None:
         probs = head.predict(feats[originals], verbose=0, batch_size=256)
     else:
         full = stack(base, head, size)
-        probs = np.concatenate([full.predict(_images(ds, orig_items[i:i + 32], size), verbose=0)
-                                for i in range(0, len(orig_items), 32)])
-    predicted = probs.argmax(axis=1)
-    splits = {}
-    for s in ("train", "validation", "test"):
-        idx = [i for i, it in enumerate(orig_items) if it.split == s]
-        splits[s] = (labels[originals][idx], predicted[idx], [str(orig_items[i].path.relative_to(ds.root)) for i in idx])
+        probs = np.concatenate([full.predict(_images(ds, ds.items[i:i + 32], size), verbose=0)
+                                for i in range(0, len(ds.items), 32)])
+    splits = split_results(ds.items, probs.argmax(axis=1), ds.root)
 
     model = stack(base if base is not None else cache.backbone_model(), head, size)
     name = cfg.name or Path(cfg.out).name
@@ -165,9 +154,7 @@ def train(cfg: TrainConfig) -> dict:
               "total_seconds": round(time.perf_counter() - started, 2)}
     metrics = write_report(report_dir, ds.classes, splits, history, {
         "backbone": cfg.backbone, "weights": cache.weights_id, "timing": timing,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-                   if k not in ("augment", "audio_augment")},
-        "augment": asdict(cfg.augment),
+        "config": cfg.to_json(), "augment": asdict(cfg.augment),
     })
     details = {
         "model": "transfer", "shift_invariant": False, "backbone": cfg.backbone, "weights": cache.weights_id,

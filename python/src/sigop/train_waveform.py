@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from .classifier import export_classifier
 from .dataset import Dataset, load_signal, scan
 from .frontend import FrontEnd
 from .heads import dense_head, fit_callbacks, stack
-from .report import write_report
+from .report import split_results, write_report
 from .signalnets import SHIFT_INVARIANT, build_network, waveform_model
 from .tfenv import tf
 
@@ -66,7 +66,7 @@ def _front_end(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.nd
     fe = FrontEnd(kind=cfg.front_end, sample_rate=int(rate), samples=samples)
     if fe.kind != "power_spectrum":  # keep 25 ms frames, 10 ms hops at any rate
         frame = int(round(0.025 * rate))
-        fe = fe.with_(frame_length=frame, frame_step=int(round(0.010 * rate)),
+        fe = replace(fe, frame_length=frame, frame_step=int(round(0.010 * rate)),
                       fft_length=1 << (frame - 1).bit_length())
     return fe, waves
 
@@ -85,13 +85,12 @@ def train_waveform(cfg) -> dict:
              fe.samples, fe.samples / fe.sample_rate)
 
     # Examples: every file as it is, plus augmented copies of the training files.
-    examples = [(item, k) for item in ds.items for k in range(1 + (aug.copies if item.split == "train" else 0))]
+    examples = ds.examples(aug.copies)
     x = np.zeros((len(examples), fe.samples), dtype=np.float32)
     for i, (item, k) in enumerate(tqdm(examples, desc="examples", unit="ex", disable=not cfg.progress)):
         w = waves[item.path]
         if k:
-            rng = np.random.default_rng([cfg.seed, int(content_key(item.path.as_posix())[:8], 16), k])
-            w = aug.waveform(w, fe.sample_rate, rng)
+            w = aug.waveform(w, fe.sample_rate, item.augmentation_rng(cfg.seed, k))
         x[i] = fit_length(w, fe.samples)
     y = np.array([item.label for item, _ in examples])
     split = np.array([item.split for item, _ in examples])
@@ -114,24 +113,17 @@ def train_waveform(cfg) -> dict:
     train_seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
 
-    # Evaluate the un-augmented files (transfer: the head on their cached features, which the exported
-    # graph computes with the same ops).
+    # Evaluate the un-augmented files (ds.items, in order; transfer: the head on their cached features,
+    # which the exported graph computes with the same ops).
     originals = np.array([k == 0 for _, k in examples])
     probs = fit_on.predict(fit_x[originals], verbose=0, batch_size=64)
-    items = [item for item, k in examples if k == 0]
-    predicted = probs.argmax(axis=1)
-    splits = {}
-    for s in ("train", "validation", "test"):
-        idx = [i for i, it in enumerate(items) if it.split == s]
-        splits[s] = (y[originals][idx], predicted[idx], [str(items[i].path.relative_to(ds.root)) for i in idx])
+    splits = split_results(ds.items, probs.argmax(axis=1), ds.root)
     name = cfg.name or Path(cfg.out).name
     timing = {"train_seconds": round(train_seconds, 2), "total_seconds": round(time.perf_counter() - started, 2),
               **extra.pop("timing", {})}
     metrics = write_report(report_dir, ds.classes, splits, history, {
         "model": cfg.model, "front_end": fe.to_json(), "timing": timing, **extra,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-                   if k not in ("augment", "audio_augment")},
-        "audio_augment": asdict(aug),
+        "config": cfg.to_json(), "audio_augment": asdict(aug),
     })
     details = {
         "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": SHIFT_INVARIANT[cfg.model],
