@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from _server import start_server  # noqa: E402
 
 from sigop.augment import Augment  # noqa: E402
-from sigop.dataset import decode_image  # noqa: E402
+from sigop.images import decode_image  # noqa: E402
 from sigop.frozen import FrozenGraph  # noqa: E402
 from sigop.generate import generate_dataset  # noqa: E402
 from sigop.render import SpectrumContract  # noqa: E402

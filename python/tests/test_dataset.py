@@ -7,7 +7,8 @@ from PIL import Image
 from scipy.io import wavfile
 
 from sigop.augment import Augment, shift_frequency
-from sigop.dataset import decode_image, item_image, load_signal, scan, split_of
+from sigop.dataset import item_image, load_signal, scan, split_of
+from sigop.images import decode_image
 from sigop.render import SpectrumContract
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sigop.article import CLASSES, generate
 from sigop.augment import Augment
-from sigop.dataset import gray_to_rgb
+from sigop.images import gray_to_rgb
 from sigop.frozen import FrozenGraph
 from sigop.render import SpectrumContract, render_signal
 from sigop.tfenv import tf

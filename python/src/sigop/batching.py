@@ -5,6 +5,8 @@ or the oldest request has waited max_delay; the worker then runs the graph
 once and hands each request its rows. A request whose deadline passes, or
 whose client cancels, while it waits is dropped before it costs any model
 time. A full queue refuses new work at once instead of growing without bound.
+``close()`` (a version reloaded or removed) lets the worker finish what is
+queued and end, so the graph it holds can be freed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ __all__ = ["Batcher", "BatchConfig", "QueueFull", "Expired"]
 
 
 class QueueFull(Exception):
-    """More images are queued than the batcher allows (RESOURCE_EXHAUSTED)."""
+    """More inputs are queued than the batcher allows (RESOURCE_EXHAUSTED)."""
 
 
 class Expired(Exception):
@@ -30,9 +32,9 @@ class Expired(Exception):
 
 @dataclass(frozen=True)
 class BatchConfig:
-    max_batch: int = 0  # images per graph call; 0 turns batching off
+    max_batch: int = 0  # inputs per graph call; 0 turns batching off
     max_delay: float = 0.002  # seconds the oldest request may wait for others
-    max_queue: int = 512  # images waiting at most
+    max_queue: int = 512  # inputs waiting at most
 
     @property
     def enabled(self) -> bool:
@@ -62,6 +64,7 @@ class Batcher:
         self._run, self._config, self._observe = run, config, observe
         self._queue: deque[_Request] = deque()
         self._queued_images = 0
+        self._closed = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
@@ -71,8 +74,10 @@ class Batcher:
         """Queue images, wait for their outputs; raises QueueFull or Expired."""
         req = _Request(images, deadline, is_active)
         with self._cond:
+            if self._closed:  # the version was replaced while this call was on its way: run it alone
+                return self._run(images)
             if self._queued_images + len(images) > self._config.max_queue:
-                raise QueueFull(f"{self._queued_images} images are queued for this model; the limit is "
+                raise QueueFull(f"{self._queued_images} inputs are queued for this model; the limit is "
                                 f"{self._config.max_queue}: retry later or with a longer deadline")
             self._queue.append(req)
             self._queued_images += len(images)
@@ -87,12 +92,21 @@ class Batcher:
             raise req.error
         return req.result
 
-    def _take(self) -> list[_Request]:
-        """Wait for work, then collect a batch: full, or the oldest request's delay is up."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what is queued, then end the worker thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _take(self) -> list[_Request] | None:
+        """Wait for work, then collect a batch: full, or the oldest request's delay is up; None once closed and idle."""
         with self._cond:
             while not self._queue:
+                if self._closed:
+                    return None
                 self._cond.wait()
-            while self._queued_images < self._config.max_batch:
+            while self._queued_images < self._config.max_batch and not self._closed:
                 left = self._queue[0].enqueued + self._config.max_delay - time.monotonic()
                 if left <= 0:
                     break
@@ -112,6 +126,8 @@ class Batcher:
     def _loop(self) -> None:
         while True:
             batch = self._take()
+            if batch is None:
+                return
             if not batch:
                 continue
             now = time.monotonic()

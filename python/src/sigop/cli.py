@@ -24,7 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .batching import BatchConfig
     from .security import read_token
     from .server import ServerConfig, configure_logging, serve
-    from .service import Limits
+    from .limits import MiB, Limits
 
     configure_logging(args.log_level)
     config = ServerConfig(
@@ -41,9 +41,15 @@ def _serve(args: argparse.Namespace) -> int:
         metrics_address=args.metrics_address,
         batching=BatchConfig(max_batch=args.batch_max_size, max_delay=args.batch_timeout_ms / 1000,
                              max_queue=args.batch_max_queue),
-        limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch),
+        limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch,
+                      max_image_pixels=args.max_image_pixels, compute_batch=args.compute_batch,
+                      inflight_bytes=args.max_inflight_mib * MiB),
     )
-    return serve(config)
+    try:
+        return serve(config)
+    except (OSError, ValueError) as e:  # before serving: a used port, a bad address, no graphs
+        print(f"sigop serve: {e}", file=sys.stderr)
+        return 1
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -120,6 +126,8 @@ def _shifted(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .limits import MiB, Limits
+
     p = argparse.ArgumentParser(prog="sigop", description="Signal operators as frozen TensorFlow graphs over gRPC.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -215,9 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--graphs", default="graphs", help="folder of exported graphs (default: graphs)")
     s.add_argument("--address", default="127.0.0.1:50051", help="host:port to listen on; port 0 picks a free one")
     s.add_argument("--max-message-mib", type=int, default=64, help="max gRPC message size, both ways (default: 64)")
-    s.add_argument("--max-signal-length", type=int, default=1 << 22, help="max samples per signal (default: 4194304)")
-    s.add_argument("--max-batch", type=int, default=4096, help="max signals per call (default: 4096)")
-    s.add_argument("--workers", type=int, default=8, help="concurrent RPC worker threads (default: 8)")
+    s.add_argument("--max-signal-length", type=int, default=Limits.max_signal_length,
+                   help="max samples per signal, or frames per sound file by its header (default: %(default)s)")
+    s.add_argument("--max-batch", type=int, default=Limits.max_batch,
+                   help="max signals, images or files per call (default: %(default)s)")
+    s.add_argument("--max-image-pixels", type=int, default=Limits.max_image_pixels,
+                   help="max pixels per image, checked from its header before decoding (default: %(default)s)")
+    s.add_argument("--compute-batch", type=int, default=Limits.compute_batch,
+                   help="inputs decoded and run per graph call: bounds a call's memory (default: %(default)s)")
+    s.add_argument("--max-inflight-mib", type=int, default=Limits.inflight_bytes // MiB,
+                   help="decoded input all calls may hold at once; beyond it calls get RESOURCE_EXHAUSTED "
+                   "(default: %(default)s)")
+    s.add_argument("--workers", type=int, default=8, help="Operator calls computed at once; health and reflection "
+                   "have threads of their own (default: 8)")
     s.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls get at shutdown (default: 30)")
     s.add_argument("--intra-op-threads", type=int, default=0, help="TensorFlow intra-op threads (0: all cores)")
     s.add_argument("--inter-op-threads", type=int, default=0, help="TensorFlow inter-op threads (0: all cores)")
@@ -234,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-max-queue", type=int, default=512,
                    help="images waiting at most; beyond it calls get RESOURCE_EXHAUSTED (default: 512)")
     s.add_argument("--metrics-address", default="",
-                   help="host:port to expose Prometheus /metrics on, e.g. 127.0.0.1:9464 (default: off)")
+                   help="host:port (or :port for every interface) to expose Prometheus /metrics on, "
+                   "e.g. 127.0.0.1:9464 (default: off)")
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)")
     s.set_defaults(func=_serve)
     return p

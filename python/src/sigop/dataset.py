@@ -13,7 +13,6 @@ the next validation_pct % to validation, so no group straddles two splits.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -21,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
+from .images import decode_image, gray_to_rgb
 from .render import SpectrumContract, render_signal
 
 __all__ = [
-    "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "decode_image", "CONTRACT_FILE",
+    "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "CONTRACT_FILE",
 ]
 
 log = logging.getLogger(__name__)
@@ -172,26 +171,6 @@ def load_signal(path: Path) -> np.ndarray:
     if x.size == 0 or not np.isfinite(x).all():
         raise ValueError(f"{path}: signal is empty or holds NaN/Inf")
     return x
-
-
-def decode_image(data: bytes, size: int) -> np.ndarray:
-    """Decode PNG/JPEG bytes to uint8 RGB [size, size, 3], resized bilinearly if needed."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = img.convert("RGB")
-    except UnidentifiedImageError:
-        raise ValueError(f"not a PNG or JPEG image ({len(data)} bytes in no format PIL recognises)") from None
-    except Exception as e:  # truncated or corrupt files raise many kinds
-        raise ValueError(f"not a decodable PNG or JPEG image: {e}") from None
-    if img.size != (size, size):
-        img = img.resize((size, size), Image.BILINEAR)
-    return np.asarray(img, dtype=np.uint8)
-
-
-def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    """[..., H, W] uint8 -> [..., H, W, 3]: the backbones take three channels."""
-    return np.repeat(gray[..., None], 3, axis=-1)
 
 
 def item_image(item: Item, ds: Dataset, size: int) -> np.ndarray:

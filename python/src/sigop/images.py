@@ -41,7 +41,7 @@ class ImageHeader:
         return 8 * self.pixels
 
 
-def read_header(data: bytes, max_pixels: int) -> ImageHeader:
+def read_header(data: bytes, max_pixels: int = Image.MAX_IMAGE_PIXELS) -> ImageHeader:
     """Open PNG/JPEG bytes lazily (header only) and check the pixel count; raises ImageError."""
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
@@ -56,7 +56,7 @@ def read_header(data: bytes, max_pixels: int) -> ImageHeader:
     return header
 
 
-def decode_image(data: bytes, size: int, max_pixels: int) -> np.ndarray:
+def decode_image(data: bytes, size: int, max_pixels: int = Image.MAX_IMAGE_PIXELS) -> np.ndarray:
     """PNG/JPEG bytes -> uint8 RGB [size, size, 3], resized bilinearly if needed; raises ImageError."""
     header = read_header(data, max_pixels)
     try:

@@ -18,7 +18,7 @@ import time
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-__all__ = ["Metrics", "MetricsInterceptor"]
+__all__ = ["Metrics", "MetricsInterceptor", "parse_address"]
 
 log = logging.getLogger("sigop.requests")
 
@@ -41,10 +41,12 @@ class Metrics:
         self.models_loaded = Gauge("sigop_models_loaded", "Model versions serving", registry=r)
         self._http = None
 
-    def serve_http(self, address: str) -> int:
-        """Expose /metrics on host:port (port 0 picks one); returns the port."""
-        host, port = address.rsplit(":", 1)
-        self._http, _ = start_http_server(int(port), addr=host, registry=self.registry)
+    def serve_http(self, host: str, port: int) -> int:
+        """Expose /metrics on host:port (port 0 picks one); returns the port. Raises OSError if it cannot bind."""
+        try:
+            self._http, _ = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as e:
+            raise OSError(f"cannot serve metrics on {host}:{port}: {e.strerror or e}") from None
         return self._http.server_port
 
     def close(self) -> None:
@@ -52,6 +54,15 @@ class Metrics:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+
+
+def parse_address(address: str, flag: str) -> tuple[str, int]:
+    """'host:port', ':port' (every interface) or '[::1]:port' -> (host, port); ValueError names the flag."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{flag} {address!r}: expected host:port or :port (port 0-65535)")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
 
 
 def _code_name(context: grpc.ServicerContext, raised: bool) -> str:
@@ -93,6 +104,8 @@ class MetricsInterceptor(grpc.ServerInterceptor):
                 elif log.isEnabledFor(logging.DEBUG):
                     log.debug("rpc=%s code=OK ms=%.3f peer=%s", method, 1e3 * seconds, context.peer())
 
+        # A behaviour may name its own thread pool (health does); the wrapper must keep it.
+        observed.experimental_thread_pool = getattr(inner, "experimental_thread_pool", None)
         return grpc.unary_unary_rpc_method_handler(
             observed, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .frozen import FrozenGraph
+from .limits import clip
 from .manifest import MANIFEST_FILE
 
 __all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "warm_up"]
@@ -48,17 +49,23 @@ class VersionStatus:
         return "AVAILABLE" if self.model is not None else "FAILED"
 
 
-def warm_up(model: FrozenGraph) -> None:
-    """Run a graph once per call shape the service uses: the first call is several times slower."""
+def warm_up(model: FrozenGraph, batch: int = 1) -> None:
+    """Run a graph once per call shape the service uses: the first call is several times slower.
+
+    Classifiers run a full ``batch`` too, so the memory its activations take is
+    held from the start: what a server holds when it turns SERVING is what it
+    holds under load."""
     if model.manifest.kind == "fft":
         x = np.zeros((2, 64))
         for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
             model(x, outputs)
     elif model.manifest.takes_waveforms:
-        model(np.zeros((1, model.manifest.details["front_end"]["samples"]), dtype=np.float32), ["probabilities"])
+        for n in sorted({1, batch}):
+            model(np.zeros((n, model.manifest.details["front_end"]["samples"]), dtype=np.float32), ["probabilities"])
     elif model.manifest.kind == "classifier":
         size = model.manifest.details["image_size"]
-        model(np.zeros((1, size, size, 3), dtype=np.uint8), ["probabilities"])
+        for n in sorted({1, batch}):
+            model(np.zeros((n, size, size, 3), dtype=np.uint8), ["probabilities"])
 
 
 def _stamp(folder: Path) -> tuple:
@@ -83,8 +90,9 @@ def discover(root: Path) -> dict[str, dict[int, Path]]:
 
 
 class ModelRepository:
-    def __init__(self, root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0):
+    def __init__(self, root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0, warm_batch: int = 1):
         self.root = Path(root)
+        self._warm_batch = warm_batch
         if not self.root.is_dir():
             raise FileNotFoundError(f"graphs directory {self.root} does not exist")
         self._threads = (intra_op_threads, inter_op_threads)
@@ -126,15 +134,17 @@ class ModelRepository:
     def _load(self, name: str, version: int, folder: Path, stamp: tuple, old: VersionStatus | None) -> VersionStatus:
         try:
             model = FrozenGraph(folder, intra_op_threads=self._threads[0], inter_op_threads=self._threads[1])
-            warm_up(model)
+            warm_up(model, self._warm_batch)
         except Exception as e:  # any broken export: bad JSON, hash, GraphDef, tensors
-            message = f"{type(e).__name__}: {e}"
+            # The log names the files; the message ListModels shows clients names them inside graphs/ only.
+            message = f"{type(e).__name__}: {e}".replace(str(folder), f"{name}/{version}")
+            message = message.replace(str(self.root.resolve()), "graphs").replace(str(self.root), "graphs")
+            log.error("model %s version %d in %s: %s: %s", name, version, folder, type(e).__name__, e)
             if old is not None and old.model is not None:
-                log.error("model %s version %d: new files in %s rejected, previous load keeps serving: %s",
-                          name, version, folder, message)
+                log.error("model %s version %d: new files rejected, previous load keeps serving", name, version)
                 return VersionStatus(version, folder, f"reload rejected: {message}", old.model,
                                      old.stamp, stamp)
-            log.error("model %s version %d in %s not loaded: %s", name, version, folder, message)
+            log.error("model %s version %d not loaded", name, version)
             return VersionStatus(version, folder, message, None, (), stamp)
         if model.manifest.name != name:
             log.info("model folder %s holds a manifest named %r; serving it as %r", folder, model.manifest.name, name)
@@ -147,14 +157,14 @@ class ModelRepository:
             versions = self._models.get(name)
             names = sorted(self._models)
         if not versions:
-            raise ModelNotFound(f"model {name!r} is not loaded; loaded: {names}")
+            raise ModelNotFound(f"model {clip(name)} is not loaded; loaded: {names}")
         available = {v: s for v, s in versions.items() if s.model is not None}
         if version == 0:
             if not available:
-                raise ModelNotFound(f"model {name!r} has no version that loaded")
+                raise ModelNotFound(f"model {clip(name)} has no version that loaded")
             version = max(available)
         if version not in available:
-            raise ModelNotFound(f"model {name!r} has no available version {version}; available: {sorted(available)}")
+            raise ModelNotFound(f"model {clip(name)} has no available version {version}; available: {sorted(available)}")
         return available[version].model, version
 
     def names(self, kind: str | None = None) -> list[str]:

@@ -3,6 +3,9 @@
 Health answers NOT_SERVING until every graph is loaded and warmed up (the
 first call into a fresh graph is several times slower than the next), and goes
 back to NOT_SERVING as soon as shutdown starts so balancers stop sending.
+Health and reflection run on threads of their own (see health.py), so probes
+are answered at once however busy the workers are. A port is never shared:
+a second server on a used port fails before it says it is listening.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ from pathlib import Path
 from typing import Callable
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from .batching import BatchConfig
+from .health import SERVICE_NAME as HEALTH_SERVICE
+from .health import Health
+from .limits import Limits
+from .metrics import Metrics, MetricsInterceptor, parse_address
 from .models import ModelRepository
 from .operator.v1 import operator_pb2 as pb
-from .batching import BatchConfig
-from .metrics import Metrics, MetricsInterceptor
 from .operator.v1 import operator_pb2_grpc as pb_grpc
 from .security import TokenAuth, server_credentials
-from .service import Limits, OperatorService
+from .service import OperatorService
 
 __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
 
@@ -41,7 +47,7 @@ class ServerConfig:
     graphs: Path
     address: str = "127.0.0.1:50051"
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    workers: int = 8
+    workers: int = 8  # Operator calls computed at once; health and reflection have threads of their own
     grace_seconds: float = 30.0
     intra_op_threads: int = 0
     inter_op_threads: int = 0
@@ -60,38 +66,49 @@ class Server:
 
     def __init__(self, config: ServerConfig):
         self.config = config
-        self.models = ModelRepository(
-            config.graphs, intra_op_threads=config.intra_op_threads, inter_op_threads=config.inter_op_threads
-        )
+        config.limits.check(config.batching)
+        warm_batch = max(config.limits.compute_batch, config.batching.max_batch if config.batching.enabled else 1)
+        self.models = ModelRepository(config.graphs, intra_op_threads=config.intra_op_threads,
+                                      inter_op_threads=config.inter_op_threads, warm_batch=warm_batch)
+        metrics_host_port = parse_address(config.metrics_address, "--metrics-address") if config.metrics_address else None
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
             ("grpc.max_receive_message_length", config.max_message_bytes),
+            # gRPC sets SO_REUSEPORT by default: a second server on a used port would bind
+            # and silently take part of the new connections.
+            ("grpc.so_reuseport", 0),
         ]
         self.metrics = Metrics()
         # Outermost first: the metrics see every call, refused ones included.
         interceptors = [MetricsInterceptor(self.metrics)] + ([TokenAuth(config.token)] if config.token else [])
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=options,
-                                 interceptors=interceptors)
-        pb_grpc.add_OperatorServicer_to_server(OperatorService(self.models, config.limits, self.metrics, config.batching), self._grpc)
-        self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
-        reflection.enable_server_reflection(
-            (OPERATOR_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), self._grpc
-        )
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="worker"),
+                                 options=options, interceptors=interceptors)
+        self.service = OperatorService(self.models, config.limits, self.metrics, config.batching)
+        pb_grpc.add_OperatorServicer_to_server(self.service, self._grpc)
+        self.health = Health()
+        self.health.add_to_server(self._grpc)
+        _add_reflection(self._grpc, (OPERATOR_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), self.health.pool)
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         if config.tls_cert or config.tls_key:
             if not (config.tls_cert and config.tls_key):
                 raise ValueError("TLS needs both a certificate and its key")
             creds = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
-            self.port = self._grpc.add_secure_port(config.address, creds)
+            bind = lambda: self._grpc.add_secure_port(config.address, creds)  # noqa: E731
         elif config.tls_client_ca:
             raise ValueError("a client CA (mutual TLS) needs the server's own certificate and key too")
         else:
-            self.port = self._grpc.add_insecure_port(config.address)
+            bind = lambda: self._grpc.add_insecure_port(config.address)  # noqa: E731
+        try:
+            self.port = bind()
+        except RuntimeError:  # grpcio raises a bare "Failed to bind"
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {config.address}")
+            raise OSError(f"cannot listen on {config.address}: the address is in use (another server?) or not "
+                          f"this machine's")
         host = config.address.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
+        if metrics_host_port is not None:  # bound now, so a bad or used port fails before anyone is told we listen
+            self.metrics_port = self.metrics.serve_http(*metrics_host_port)
         self._stopped = threading.Event()
         self._poller: threading.Thread | None = None
 
@@ -114,8 +131,7 @@ class Server:
             raise FileNotFoundError(f"no loadable graph (folder with manifest.json) under {self.config.graphs}")
         self._count_models()
         if self.config.metrics_address:
-            self.metrics_port = self.metrics.serve_http(self.config.metrics_address)
-            log.info("metrics on http://%s:%d/metrics", self.config.metrics_address.rsplit(":", 1)[0], self.metrics_port)
+            log.info("metrics on http://%s/metrics", self.config.metrics_address)
         self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving %s on %s", ", ".join(self.models.names()), self.address)
         if self.config.poll_seconds > 0:
@@ -129,6 +145,7 @@ class Server:
             if self.models.refresh():
                 log.info("models now: %s", ", ".join(self.models.names()))
                 self._count_models()
+                self.service.release_unloaded()
         except Exception:  # a reload must never take the server down
             log.exception("reloading %s failed; serving what was loaded", self.config.graphs)
 
@@ -147,12 +164,27 @@ class Server:
         self._stopped.set()
         self.health.enter_graceful_shutdown()
         self._grpc.stop(self.config.grace_seconds if grace is None else grace).wait()
+        self.service.close()
         self.models.close()
         self.metrics.close()
+        self.health.close()
         log.info("stopped")
 
-    def wait(self) -> None:
-        self._grpc.wait_for_termination()
+
+def _add_reflection(server: grpc.Server, names: tuple[str, ...], pool: futures.ThreadPoolExecutor) -> None:
+    """Server reflection, run on ``pool`` (the health threads) rather than the busy workers."""
+    servicer = reflection.ReflectionServicer(names)
+
+    def info(request_iterator, context):
+        return servicer.ServerReflectionInfo(request_iterator, context)
+
+    info.experimental_thread_pool = pool
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(_Reflection(info), server)
+
+
+class _Reflection:
+    def __init__(self, info):
+        self.ServerReflectionInfo = info
 
 
 def serve(config: ServerConfig) -> int:

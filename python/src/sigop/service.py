@@ -1,29 +1,38 @@
-"""The Operator gRPC service: requests in, frozen graphs run, responses out."""
+"""The Operator gRPC service: requests in, frozen graphs run, responses out.
+
+Handlers raise the domain's exceptions; ``_rpc`` turns each into its status
+code in one place, so an input can never surface as UNKNOWN or leak an
+internal message: a genuine fault is INTERNAL with a generic message and its
+traceback in the log. Classifier inputs are decoded and run
+``limits.compute_batch`` at a time under a reservation from the server-wide
+memory budget (see limits.py and inputs.py).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import grpc
-
 import numpy as np
 
-from .audio import AudioError, fit_length, read_audio, resample
-from .dataset import decode_image, gray_to_rgb
+from . import inputs
+from .audio import AudioError
 from .batching import BatchConfig, Batcher, Expired, QueueFull
 from .frozen import FrozenGraph
+from .images import ImageError
+from .limits import Limits, MemoryBudget, OverBudget, TooLarge, clip
 from .metrics import Metrics
 from .models import ModelNotFound, ModelRepository
 from .operator.v1 import operator_pb2 as pb
 from .operator.v1 import operator_pb2_grpc as pb_grpc
-from .render import SpectrumContract, magnitude_to_image
+from .render import SpectrumContract
 from .tensors import InvalidInput, decode_signals, encode_into
 
-__all__ = ["Limits", "OperatorService", "DEFAULT_FFT_MODEL"]
+__all__ = ["OperatorService", "DEFAULT_FFT_MODEL", "Precondition"]
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +43,43 @@ _SPECTRUM_OUTPUTS = {
     pb.SPECTRUM_MAGNITUDE: ("magnitude",),
     pb.SPECTRUM_COMPLEX: ("real", "imag"),
 }
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Request limits; each breach is INVALID_ARGUMENT naming the limit."""
+class Precondition(Exception):
+    """The request is fine but this server's models cannot answer it (FAILED_PRECONDITION)."""
 
-    max_signal_length: int = 1 << 22
-    max_batch: int = 4096
+
+_CODES = (
+    ((InvalidInput, ImageError, AudioError, TooLarge), grpc.StatusCode.INVALID_ARGUMENT),
+    ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
+    ((Precondition,), grpc.StatusCode.FAILED_PRECONDITION),
+    ((OverBudget, QueueFull), grpc.StatusCode.RESOURCE_EXHAUSTED),
+)
+
+
+def _rpc(handler):
+    """Map the domain's exceptions to status codes; anything else is INTERNAL, logged with its traceback."""
+
+    @functools.wraps(handler)
+    def wrapped(self, request, context: grpc.ServicerContext):
+        try:
+            return handler(self, request, context)
+        except Expired as e:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
+                          str(e))
+        except Exception as e:
+            if context.code() is not None:  # context.abort() already chose the status
+                raise
+            for types, code in _CODES:
+                if isinstance(e, types):
+                    context.abort(code, str(e))
+            if isinstance(e, MemoryError):
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
+            log.exception("%s failed inside the server", handler.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error in {handler.__name__}; see the server log")
+
+    return wrapped
 
 
 class OperatorService(pb_grpc.OperatorServicer):
@@ -51,8 +89,11 @@ class OperatorService(pb_grpc.OperatorServicer):
         self._limits = limits
         self._metrics = metrics or Metrics()
         self._batching = batching
+        self._budget = MemoryBudget(limits.inflight_bytes)
         self._batchers: dict[tuple[str, int], tuple[FrozenGraph, Batcher]] = {}
         self._batchers_lock = threading.Lock()
+
+    # ---- batching ---------------------------------------------------------------------------------------------
 
     def _batcher(self, model: FrozenGraph, spec: pb.ModelSpec) -> Batcher:
         """One batcher per loaded classifier version (a reloaded version gets a new one)."""
@@ -60,31 +101,39 @@ class OperatorService(pb_grpc.OperatorServicer):
         with self._batchers_lock:
             entry = self._batchers.get(key)
             if entry is None or entry[0] is not model:
+                if entry is not None:
+                    entry[1].close()
                 queue, size = self._metrics.queue.labels(spec.name), self._metrics.batch_size.labels(spec.name)
 
-                def observe(waits: list[float], images: int) -> None:
+                def observe(waits: list[float], inputs: int) -> None:
                     for w in waits:
                         queue.observe(w)
-                    size.observe(images)
+                    size.observe(inputs)
 
                 run = lambda x: self._run(model, spec, "batch", x, ["probabilities"])["probabilities"]  # noqa: E731
                 entry = (model, Batcher(run, self._batching, observe, name=f"batcher-{spec.name}-{spec.version}"))
                 self._batchers[key] = entry
             return entry[1]
 
-    def _probabilities(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, images: np.ndarray,
-                       context: grpc.ServicerContext) -> np.ndarray:
-        if not self._batching.enabled:
-            return self._run(model, spec, method, images, ["probabilities"])["probabilities"]
-        remaining = context.time_remaining()  # no deadline: None or a huge number, depending on the version
-        deadline = None if remaining is None or remaining > 1e6 else time.monotonic() + remaining
-        try:
-            return self._batcher(model, spec).submit(images, deadline, context.is_active)
-        except QueueFull as e:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
-        except Expired as e:
-            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
-                          str(e))
+    def release_unloaded(self) -> None:
+        """Stop the batchers of versions that were reloaded or removed, so their graphs can be freed."""
+        with self._batchers_lock:
+            for key, (model, batcher) in list(self._batchers.items()):
+                try:
+                    current, _ = self._models.get(*key)
+                except ModelNotFound:
+                    current = None
+                if current is not model:
+                    batcher.close()
+                    del self._batchers[key]
+
+    def close(self) -> None:
+        with self._batchers_lock:
+            for _, batcher in self._batchers.values():
+                batcher.close()
+            self._batchers.clear()
+
+    # ---- running graphs ---------------------------------------------------------------------------------------
 
     def _run(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, x: np.ndarray, outputs) -> dict:
         start = time.perf_counter()
@@ -92,37 +141,86 @@ class OperatorService(pb_grpc.OperatorServicer):
         self._metrics.compute.labels(spec.name, method).observe(time.perf_counter() - start)
         return out
 
-    def _model(self, spec: pb.ModelSpec, default: str, kind: str, context: grpc.ServicerContext) -> tuple[FrozenGraph, pb.ModelSpec]:
+    def _probabilities(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, x: np.ndarray,
+                       context: grpc.ServicerContext) -> np.ndarray:
+        if not self._batching.enabled:
+            return self._run(model, spec, method, x, ["probabilities"])["probabilities"]
+        remaining = context.time_remaining()  # no deadline: None or a huge number, depending on the version
+        deadline = None if remaining is None or remaining > 1e6 else time.monotonic() + remaining
+        return self._batcher(model, spec).submit(x, deadline, context.is_active)
+
+    def _classify(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, given: inputs.Inputs, top_k: int,
+                  context: grpc.ServicerContext) -> list[pb.Classification]:
+        """Run the inputs compute_batch at a time, within a reservation from the memory budget."""
+        if top_k < 0:
+            raise InvalidInput(f"top_k is {top_k}; expected 0 (all labels) or more")
+        labels = model.manifest.details["labels"]
+        k = len(labels) if top_k == 0 else min(top_k, len(labels))
+        out = []
+        with self._budget.reserve(given.peak_bytes, f"this {method} call"):
+            for start, x in given.chunks(self._limits.compute_batch):
+                probs = self._probabilities(model, spec, method, x, context)
+                finite = np.isfinite(probs).all(axis=1)
+                if not finite.all():
+                    i = start + int(np.argmin(finite))
+                    raise InvalidInput(f"{given.field}[{i}]: the model's scores for it are not finite; its values "
+                                       f"lie far outside the range the model was trained on")
+                for row in probs:
+                    best = np.argsort(-row, kind="stable")[:k]
+                    out.append(pb.Classification(classes=[pb.Class(label=labels[i], score=float(row[i])) for i in best]))
+        return out
+
+    # ---- finding models ---------------------------------------------------------------------------------------
+
+    def _model(self, spec: pb.ModelSpec, default: str, kind: str) -> tuple[FrozenGraph, pb.ModelSpec]:
         """The model a request names, and the spec (with concrete version) to answer with."""
         name = spec.name or default
-        try:
-            model, version = self._models.get(name, spec.version)
-        except ModelNotFound as e:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+        model, version = self._models.get(name, spec.version)
         if model.manifest.kind != kind:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"model {name!r} is a {model.manifest.kind} model, not {kind}")
+            raise InvalidInput(f"model {clip(name)} is a {model.manifest.kind} model, not {kind}")
         return model, pb.ModelSpec(name=name, version=version)
 
+    def _classifier(self, spec: pb.ModelSpec) -> tuple[FrozenGraph, pb.ModelSpec]:
+        if not spec.name:
+            names = self._models.names("classifier")
+            if len(names) != 1:
+                raise InvalidInput(f"model_spec.name is required: this server has classifiers {names}")
+            spec = pb.ModelSpec(name=names[0], version=spec.version)
+        return self._model(spec, "", "classifier")
+
+    def _check_count(self, n: int, field: str, expected: str) -> None:
+        """At least one input, and no more than a call may carry."""
+        if n == 0:
+            raise InvalidInput(f"{field}: empty; expected at least one {expected}")
+        if n > self._limits.max_batch:
+            raise InvalidInput(f"{field}: {n} exceed this server's limit of {self._limits.max_batch} per call")
+
+    def _signals(self, t: pb.Float64Tensor) -> tuple[np.ndarray, bool]:
+        return decode_signals(t, max_length=self._limits.max_signal_length, max_batch=self._limits.max_batch)
+
+    # ---- RPCs ---------------------------------------------------------------------------------------------------
+
+    @_rpc
     def FFT(self, request: pb.FFTRequest, context: grpc.ServicerContext) -> pb.FFTResponse:
-        model, answered = self._model(request.model_spec, DEFAULT_FFT_MODEL, "fft", context)
+        model, answered = self._model(request.model_spec, DEFAULT_FFT_MODEL, "fft")
         outputs: list[str] = []
         for s in request.spectra or [pb.SPECTRUM_MAGNITUDE]:
             if s not in _SPECTRUM_OUTPUTS:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"spectra: unknown Spectrum value {s}")
+                raise InvalidInput(f"spectra: unknown Spectrum value {s}")
             outputs += [o for o in _SPECTRUM_OUTPUTS[s] if o not in outputs]
         t0 = time.perf_counter()
-        try:
-            x, one_d = decode_signals(
-                request.signals, max_length=self._limits.max_signal_length, max_batch=self._limits.max_batch
-            )
-        except InvalidInput as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        x, one_d = self._signals(request.signals)
+        peak = max(float(x.max()), -float(x.min()))
+        if peak * x.shape[1] >= _FLOAT64_MAX:  # |X[k]| <= n * max|x|
+            raise InvalidInput(f"signals: values up to {peak:.3g} over n={x.shape[1]} samples could overflow "
+                               f"float64 in the spectrum (|X[k]| <= n * max|x| must stay below {_FLOAT64_MAX:.3g})")
         t1 = time.perf_counter()
-        result = self._run(model, answered, "FFT", x, outputs)
-        t2 = time.perf_counter()
-        response = pb.FFTResponse(model_spec=answered)
-        for name, values in result.items():
-            encode_into(getattr(response, name), values, one_d)
+        with self._budget.reserve(x.nbytes * (3 + len(outputs)), "this FFT call"):
+            result = self._run(model, answered, "FFT", x, outputs)
+            t2 = time.perf_counter()
+            response = pb.FFTResponse(model_spec=answered)
+            for name, values in result.items():
+                encode_into(getattr(response, name), values, one_d)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "FFT model=%s version=%d shape=%s outputs=%s decode_ms=%.3f compute_ms=%.3f encode_ms=%.3f",
@@ -131,141 +229,69 @@ class OperatorService(pb_grpc.OperatorServicer):
             )
         return response
 
-    def _classifier(self, spec: pb.ModelSpec, context: grpc.ServicerContext) -> tuple[FrozenGraph, pb.ModelSpec]:
-        if not spec.name:
-            names = self._models.names("classifier")
-            if len(names) != 1:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"model_spec.name is required: this server has classifiers {names}")
-            spec = pb.ModelSpec(name=names[0], version=spec.version)
-        return self._model(spec, "", "classifier", context)
-
-    def _ranked(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, images: np.ndarray, top_k: int,
-                context) -> list[pb.Classification]:
-        if top_k < 0:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"top_k is {top_k}; expected 0 (all labels) or more")
-        probs = self._probabilities(model, spec, method, images, context)
-        labels = model.manifest.details["labels"]
-        k = len(labels) if top_k == 0 else min(top_k, len(labels))
-        out = []
-        for row in probs:
-            best = np.argsort(-row, kind="stable")[:k]
-            out.append(pb.Classification(classes=[pb.Class(label=labels[i], score=float(row[i])) for i in best]))
-        return out
-
-    def _check_count(self, files, field: str, expected: str, context: grpc.ServicerContext) -> None:
-        """At least one encoded file, and no more than a call may carry."""
-        if not files:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: empty; expected at least one {expected}")
-        if len(files) > self._limits.max_batch:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"{field}: {len(files)} exceed this server's limit of {self._limits.max_batch} per call")
-
+    @_rpc
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
-        model, answered = self._classifier(request.model_spec, context)
-        self._check_count(request.images, "images", "PNG or JPEG image", context)
-        size = model.manifest.details["image_size"]
-        batch = np.empty((len(request.images), size, size, 3), dtype=np.uint8)
-        for i, data in enumerate(request.images):
-            try:
-                batch[i] = decode_image(data, size)
-            except ValueError as e:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"images[{i}]: {e}")
-        return pb.ClassifyResponse(model_spec=answered,
-                                   classifications=self._ranked(model, answered, "Classify", batch, request.top_k, context))
+        model, answered = self._classifier(request.model_spec)
+        self._check_count(len(request.images), "images", "PNG or JPEG image")
+        given = inputs.images(request.images, model.manifest.details["image_size"], self._limits)
+        return pb.ClassifyResponse(model_spec=answered, classifications=self._classify(
+            model, answered, "Classify", given, request.top_k, context))
 
+    @_rpc
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
-        model, answered = self._classifier(request.model_spec, context)
+        model, answered = self._classifier(request.model_spec)
         details = model.manifest.details
         if model.manifest.takes_waveforms:
-            try:
-                x, _ = decode_signals(request.signals, max_length=self._limits.max_signal_length,
-                                      max_batch=self._limits.max_batch)
-            except InvalidInput as e:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
             own = details["front_end"]["sample_rate"]
             rate = request.sample_rate or own
             if not 1 <= rate <= 1e7:  # also NaN
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own} Hz) "
-                              f"or a rate from 1 Hz to 10 MHz")
-            waves = self._waveforms(model, [(row, rate) for row in x], "signals", context)
-            return pb.ClassifySignalResponse(
-                model_spec=answered,
-                classifications=self._ranked(model, answered, "ClassifySignal", waves, request.top_k, context))
+                raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own} Hz) "
+                                   f"or a rate from 1 Hz to 10 MHz")
+            x, _ = self._signals(request.signals)
+            given = inputs.waveforms(x, rate, details["front_end"], self._limits)
+        else:
+            given = self._spectra(answered, details, request)
+        return pb.ClassifySignalResponse(model_spec=answered, classifications=self._classify(
+            model, answered, "ClassifySignal", given, request.top_k, context))
+
+    def _spectra(self, answered: pb.ModelSpec, details: dict, request: pb.ClassifySignalRequest) -> inputs.Inputs:
+        """Signals drawn as the spectrum images a spectrum-image model was trained on, by the FFT graph."""
         if request.sample_rate:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"sample_rate is {request.sample_rate:g} Hz, but model {answered.name!r} draws spectra by "
-                          f"FFT bin and has no sample rate; send 0")
+            raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz, but model {answered.name!r} draws spectra "
+                               f"by FFT bin and has no sample rate; send 0")
         if "spectrum_contract" not in details:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"model {answered.name!r} was trained on images without a spectrum contract; "
-                          f"send images with Classify")
-        contract = SpectrumContract.from_json(details["spectrum_contract"])
+            raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; "
+                               f"send images with Classify")
         fft_name = details.get("fft_model", DEFAULT_FFT_MODEL)
         try:
             fft, _ = self._models.get(fft_name)
         except ModelNotFound:
             fft = None
         if fft is None or fft.manifest.kind != "fft":
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"model {answered.name!r} needs the FFT model {fft_name!r}, which is not loaded")
-        try:
-            x, _ = decode_signals(request.signals, max_length=self._limits.max_signal_length,
-                                  max_batch=self._limits.max_batch)
-        except InvalidInput as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        if x.shape[1] != contract.n:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"signals: length n={x.shape[1]} does not fit model {answered.name!r}, whose spectrum "
-                          f"contract expects n={contract.n} samples per signal")
-        magnitude = self._run(fft, pb.ModelSpec(name=fft_name), "ClassifySignal", x, ["magnitude"])["magnitude"]
-        images = gray_to_rgb(magnitude_to_image(magnitude, contract))
-        return pb.ClassifySignalResponse(model_spec=answered,
-                                         classifications=self._ranked(model, answered, "ClassifySignal", images, request.top_k,
-                                                                     context))
+            raise Precondition(f"model {answered.name!r} needs the FFT model {fft_name!r}, which is not loaded")
+        x, _ = self._signals(request.signals)
+        fft_spec = pb.ModelSpec(name=fft_name)
+        magnitude = lambda rows: self._run(fft, fft_spec, "ClassifySignal", rows, ["magnitude"])["magnitude"]  # noqa: E731
+        return inputs.spectra(x, SpectrumContract.from_json(details["spectrum_contract"]), details["image_size"],
+                              magnitude, self._limits)
 
+    @_rpc
     def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
-        model, answered = self._classifier(request.model_spec, context)
+        model, answered = self._classifier(request.model_spec)
         if not model.manifest.takes_waveforms:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"model {answered.name!r} takes {', '.join(model.manifest.inputs)}, not waveforms; "
-                          f"ClassifyAudio needs a model trained with a waveform front end (log_mel, mfcc, "
-                          f"power_spectrum)")
-        self._check_count(request.audio, "audio", "WAV, FLAC or OGG file", context)
-        decoded = []
-        for i, data in enumerate(request.audio):
-            try:
-                x, rate = read_audio(data)
-            except AudioError as e:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"audio[{i}]: {e}")
-            if x.size > self._limits.max_signal_length:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"audio[{i}]: {x.size} samples exceed this server's limit of "
-                              f"{self._limits.max_signal_length} per signal")
-            decoded.append((x, rate))
-        waves = self._waveforms(model, decoded, "audio", context)
-        return pb.ClassifyAudioResponse(
-            model_spec=answered,
-            classifications=self._ranked(model, answered, "ClassifyAudio", waves, request.top_k, context))
+            raise Precondition(f"model {answered.name!r} takes {', '.join(model.manifest.inputs)}, not waveforms; "
+                               f"ClassifyAudio needs a model trained with a waveform front end (log_mel, mfcc, "
+                               f"power_spectrum)")
+        self._check_count(len(request.audio), "audio", "WAV, FLAC or OGG file")
+        given = inputs.audio_files(request.audio, model.manifest.details["front_end"], self._limits)
+        return pb.ClassifyAudioResponse(model_spec=answered, classifications=self._classify(
+            model, answered, "ClassifyAudio", given, request.top_k, context))
 
-    @staticmethod
-    def _waveforms(model: FrozenGraph, signals: list[tuple[np.ndarray, float]], field: str,
-                   context: grpc.ServicerContext) -> np.ndarray:
-        """Signals at their rates -> the model's float32 [batch, samples] at its rate."""
-        fe = model.manifest.details["front_end"]
-        out = np.empty((len(signals), fe["samples"]), dtype=np.float32)
-        for i, (x, rate) in enumerate(signals):
-            try:
-                out[i] = fit_length(resample(x, rate, fe["sample_rate"]), fe["samples"])
-            except AudioError as e:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{field}[{i}]: {e}")
-        return out
-
+    @_rpc
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
         status = self._models.status()
         if request.name and request.name not in status:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"model {request.name!r} is not known; known: {sorted(status)}")
+            raise ModelNotFound(f"model {clip(request.name)} is not known; known: {sorted(status)}")
         out = pb.ListModelsResponse()
         for name in sorted(status) if not request.name else [request.name]:
             m = out.models.add(name=name)

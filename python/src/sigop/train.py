@@ -23,7 +23,8 @@ from .augment import Augment
 from .backbones import DEFAULT_BACKBONE, get_backbone
 from .bottlenecks import BottleneckCache, content_key, default_cache_dir
 from .classifier import export_classifier
-from .dataset import Dataset, Item, gray_to_rgb, item_image, load_signal, scan
+from .dataset import Dataset, Item, item_image, load_signal, scan
+from .images import gray_to_rgb
 from .heads import EpochBar, dense_head, fit_callbacks, stack
 from .render import SpectrumContract, render_signal
 from .report import split_results, write_report

@@ -1,0 +1,141 @@
+"""What a client sends -> what a classifier takes, a sub-batch at a time, in bounded memory.
+
+Each builder checks every input it can from headers and shapes alone (so a
+bad input is refused before anything is decoded), says how many bytes its
+decoding will hold at its peak, and yields the model's input ``batch`` inputs
+at a time. Errors name the input (``images[3]: …``) and are ValueErrors the
+server answers with INVALID_ARGUMENT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .audio import AudioError, frames_needed, prepare, read_audio, read_header, resampled_length
+from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
+from .limits import Limits
+from .render import SpectrumContract, magnitude_to_image
+from .tensors import InvalidInput
+
+__all__ = ["Inputs", "images", "waveforms", "audio_files", "spectra"]
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass
+class Inputs:
+    """``count`` inputs, decoded ``batch`` at a time by ``chunks``; ``peak_bytes`` is what that holds at most."""
+
+    count: int
+    peak_bytes: int
+    field: str
+    _chunks: Callable[[int], Iterator[np.ndarray]]
+
+    def chunks(self, batch: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(index of the first input, model input batch) for consecutive runs of at most ``batch`` inputs."""
+        start = 0
+        for x in self._chunks(batch):
+            yield start, x
+            start += len(x)
+
+
+def _runs(n: int, batch: int) -> Iterator[range]:
+    for start in range(0, n, batch):
+        yield range(start, min(n, start + batch))
+
+
+def images(data: Sequence[bytes], size: int, limits: Limits) -> Inputs:
+    """Encoded PNG/JPEG images -> uint8 RGB [batch, size, size, 3]."""
+    peak = 0
+    for i, d in enumerate(data):  # every header first: a bomb at the end is refused before work starts
+        try:
+            peak = max(peak, read_image_header(d, limits.max_image_pixels).decoded_bytes)
+        except ImageError as e:
+            raise ImageError(f"images[{i}]: {e}") from None
+    per_image = size * size * 3
+
+    def chunks(batch: int) -> Iterator[np.ndarray]:
+        for run in _runs(len(data), batch):
+            out = np.empty((len(run), size, size, 3), dtype=np.uint8)
+            for j, i in enumerate(run):
+                try:
+                    out[j] = decode_image(data[i], size, limits.max_image_pixels)
+                except ImageError as e:
+                    raise ImageError(f"images[{i}]: {e}") from None
+            yield out
+
+    return Inputs(len(data), peak + limits.compute_batch * per_image, "images", chunks)
+
+
+def _waveform_peak(frames: int, rate: float, to_rate: int, samples: int, limits: Limits) -> int:
+    """float32 bytes to cut, resample and batch signals of ``frames`` at ``rate``."""
+    cut = min(frames, frames_needed(samples, rate, to_rate))
+    return 4 * (cut + resampled_length(cut, rate, to_rate)) + 4 * limits.compute_batch * samples
+
+
+def waveforms(x: np.ndarray, rate: float, front_end: dict, limits: Limits) -> Inputs:
+    """Signals [rows, n] at ``rate`` Hz -> float32 [batch, samples] at the model's rate."""
+    to_rate, samples = front_end["sample_rate"], front_end["samples"]
+    try:
+        peak = _waveform_peak(x.shape[1], rate, to_rate, samples, limits)
+    except AudioError as e:
+        raise InvalidInput(f"sample_rate: {e}") from None
+    big = np.abs(x).max(axis=1) > _FLOAT32_MAX
+    if big.any():
+        i = int(np.argmax(big))
+        raise InvalidInput(f"signals: signal {i} holds values beyond ±{_FLOAT32_MAX:.3g}, float32's range, which "
+                           f"this model takes; scale it down")
+
+    def chunks(batch: int) -> Iterator[np.ndarray]:
+        for run in _runs(len(x), batch):
+            yield np.stack([prepare(x[i], rate, to_rate, samples) for i in run])
+
+    return Inputs(len(x), peak, "signals", chunks)
+
+
+def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Inputs:
+    """Encoded WAV/FLAC/OGG files -> float32 [batch, samples] at the model's rate; decodes only what the model uses."""
+    to_rate, samples = front_end["sample_rate"], front_end["samples"]
+    frames, peak = [], 0
+    for i, d in enumerate(data):
+        try:
+            h = read_header(d)
+            if h.frames > limits.max_signal_length:
+                raise AudioError(f"its header says {h.frames:,} frames; this server's limit is "
+                                 f"{limits.max_signal_length:,} per file (--max-signal-length)")
+            use = min(h.frames, frames_needed(samples, h.rate, to_rate))
+            peak = max(peak, 4 * use * (h.channels + 1) + _waveform_peak(use, h.rate, to_rate, samples, limits))
+        except AudioError as e:
+            raise AudioError(f"audio[{i}]: {e}") from None
+        frames.append(use)
+
+    def chunks(batch: int) -> Iterator[np.ndarray]:
+        for run in _runs(len(data), batch):
+            out = np.empty((len(run), samples), dtype=np.float32)
+            for j, i in enumerate(run):
+                try:
+                    wave, rate = read_audio(data[i], frames=max(1, frames[i]))
+                    out[j] = prepare(wave, rate, to_rate, samples)
+                except AudioError as e:
+                    raise AudioError(f"audio[{i}]: {e}") from None
+            yield out
+
+    return Inputs(len(data), peak, "audio", chunks)
+
+
+def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[[np.ndarray], np.ndarray],
+            limits: Limits) -> Inputs:
+    """Signals [rows, n] -> spectrum images uint8 [batch, size, size, 3] drawn by the model's contract."""
+    if x.shape[1] != contract.n:
+        raise InvalidInput(f"signals: length n={x.shape[1]} does not fit this model, whose spectrum contract "
+                           f"expects n={contract.n} samples per signal")
+    per_row = 8 * contract.n + 24 * contract.bins + 2 * size * size * 3
+
+    def chunks(batch: int) -> Iterator[np.ndarray]:
+        for run in _runs(len(x), batch):
+            yield gray_to_rgb(magnitude_to_image(fft(x[run.start:run.stop]), contract))
+
+    return Inputs(len(x), limits.compute_batch * per_row, "signals", chunks)

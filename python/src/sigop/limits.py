@@ -1,0 +1,84 @@
+"""What one call, and the whole server, may make the server hold in memory.
+
+Every request's peak memory is bounded by these numbers, whatever its
+content: inputs are decoded and run ``compute_batch`` at a time (4096 tiny
+images cost what 32 do, in time, not memory); image and sound headers are
+checked before anything is decoded; and a call reserves the bytes it will
+decode from a server-wide budget before decoding them, so many concurrent
+large calls get RESOURCE_EXHAUSTED instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+__all__ = ["Limits", "MemoryBudget", "OverBudget", "TooLarge", "clip", "MiB"]
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits; each breach is INVALID_ARGUMENT naming the limit (the budget: RESOURCE_EXHAUSTED)."""
+
+    max_signal_length: int = 1 << 22  # samples per signal, or frames per sound file (from its header)
+    max_batch: int = 4096  # inputs per call
+    max_image_pixels: int = 1 << 24  # per image, from its header (4096 x 4096); PIL's own limit is ~179 M
+    compute_batch: int = 32  # inputs decoded and run per graph call
+    inflight_bytes: int = 1024 * MiB  # decoded bytes all calls may hold at once
+
+    def check(self, batching) -> None:
+        """Refuse settings that contradict each other, before the server starts."""
+        for name in ("max_signal_length", "max_batch", "max_image_pixels", "compute_batch", "inflight_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if batching.enabled and self.compute_batch > batching.max_queue:
+            raise ValueError(f"compute batch {self.compute_batch} exceeds the batch queue of {batching.max_queue}: "
+                             f"a call's sub-batch could never be queued")
+
+
+class OverBudget(Exception):
+    """The server holds too much decoded data right now (RESOURCE_EXHAUSTED: retry later)."""
+
+
+class TooLarge(Exception):
+    """One call needs more than the whole budget (INVALID_ARGUMENT: it can never succeed)."""
+
+
+class MemoryBudget:
+    """Bytes of decoded input in flight across all calls; reserve before allocating."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @contextmanager
+    def reserve(self, nbytes: int, what: str):
+        """Hold ``nbytes`` for the block; raises TooLarge or OverBudget instead of waiting."""
+        if nbytes > self.limit:
+            raise TooLarge(f"{what} needs {nbytes / MiB:.0f} MiB of decoded data; this server allows "
+                           f"{self.limit / MiB:.0f} MiB in flight (--max-inflight-mib): send fewer or smaller inputs")
+        with self._lock:
+            if self._used + nbytes > self.limit:
+                raise OverBudget(f"the server holds {self._used / MiB:.0f} of {self.limit / MiB:.0f} MiB of decoded "
+                                 f"inputs; {what} needs {nbytes / MiB:.0f} MiB more: retry later")
+            self._used += nbytes
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._used -= nbytes
+
+
+def clip(text: str, limit: int = 64) -> str:
+    """A client's string, quoted, cut to ``limit`` characters for messages and logs."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
