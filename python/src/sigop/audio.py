@@ -70,7 +70,7 @@ def read_header(source: bytes | Path | str) -> AudioHeader:
     try:
         info = soundfile.info(fileobj)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioError(f"{what}: not a {container} file libsndfile can read: {_reason(e)}") from None
+        raise AudioError(f"{what}: not a sound file libsndfile can read ({container}): {_reason(e)}") from None
     if info.format not in ("WAV", "WAVEX", "RF64", "FLAC", "OGG"):
         raise AudioError(f"{what}: a {info.format} stream inside a {container} container is not decoded")
     if info.channels < 1 or info.samplerate < 1:

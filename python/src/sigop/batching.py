@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Batcher", "BatchConfig", "QueueFull", "Expired"]
+__all__ = ["Batcher", "BatchConfig", "QueueFull", "Expired", "Unloaded"]
 
 
 class QueueFull(Exception):
@@ -56,6 +56,14 @@ class _Request:
         return self.abandoned or (self.deadline is not None and now >= self.deadline) or not self.is_active()
 
 
+class Unloaded(Exception):
+    """The model version was unloaded while the call was on its way (UNAVAILABLE: retry)."""
+
+
+def _closed_run(images: np.ndarray) -> np.ndarray:
+    raise Unloaded("the model version was reloaded or removed while this call was on its way; retry")
+
+
 class Batcher:
     def __init__(self, run: Callable[[np.ndarray], np.ndarray], config: BatchConfig,
                  observe: Callable[[list[float], int], None] = lambda waits, size: None, name: str = "batcher"):
@@ -74,14 +82,16 @@ class Batcher:
         """Queue images, wait for their outputs; raises QueueFull or Expired."""
         req = _Request(images, deadline, is_active)
         with self._cond:
-            if self._closed:  # the version was replaced while this call was on its way: run it alone
-                return self._run(images)
-            if self._queued_images + len(images) > self._config.max_queue:
-                raise QueueFull(f"{self._queued_images} inputs are queued for this model; the limit is "
-                                f"{self._config.max_queue}: retry later or with a longer deadline")
-            self._queue.append(req)
-            self._queued_images += len(images)
-            self._cond.notify()
+            alone = self._run if self._closed else None
+            if alone is None:
+                if self._queued_images + len(images) > self._config.max_queue:
+                    raise QueueFull(f"{self._queued_images} inputs are queued for this model; the limit is "
+                                    f"{self._config.max_queue}: retry later or with a longer deadline")
+                self._queue.append(req)
+                self._queued_images += len(images)
+                self._cond.notify()
+        if alone is not None:  # the version was replaced while this call was on its way: run it alone
+            return alone(images)
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not req.done.wait(timeout):
             with self._cond:
@@ -98,6 +108,10 @@ class Batcher:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            # The worker and this object reference each other; without this the graph in ``run``
+            # would wait for a full garbage collection to be freed.
+            self._run = _closed_run
 
     def _take(self) -> list[_Request] | None:
         """Wait for work, then collect a batch: full, or the oldest request's delay is up; None once closed and idle."""

@@ -67,20 +67,20 @@ def images(data: Sequence[bytes], size: int, limits: Limits) -> Inputs:
                     raise ImageError(f"images[{i}]: {e}") from None
             yield out
 
-    return Inputs(len(data), peak + limits.compute_batch * per_image, "images", chunks)
+    return Inputs(len(data), peak + min(len(data), limits.compute_batch) * per_image, "images", chunks)
 
 
-def _waveform_peak(frames: int, rate: float, to_rate: int, samples: int, limits: Limits) -> int:
-    """float32 bytes to cut, resample and batch signals of ``frames`` at ``rate``."""
+def _waveform_peak(count: int, frames: int, rate: float, to_rate: int, samples: int, limits: Limits) -> int:
+    """float32 bytes to cut, resample and batch ``count`` signals of ``frames`` at ``rate``."""
     cut = min(frames, frames_needed(samples, rate, to_rate))
-    return 4 * (cut + resampled_length(cut, rate, to_rate)) + 4 * limits.compute_batch * samples
+    return 4 * (cut + resampled_length(cut, rate, to_rate)) + 4 * min(count, limits.compute_batch) * samples
 
 
 def waveforms(x: np.ndarray, rate: float, front_end: dict, limits: Limits) -> Inputs:
     """Signals [rows, n] at ``rate`` Hz -> float32 [batch, samples] at the model's rate."""
     to_rate, samples = front_end["sample_rate"], front_end["samples"]
     try:
-        peak = _waveform_peak(x.shape[1], rate, to_rate, samples, limits)
+        peak = _waveform_peak(len(x), x.shape[1], rate, to_rate, samples, limits)
     except AudioError as e:
         raise InvalidInput(f"sample_rate: {e}") from None
     big = np.abs(x).max(axis=1) > _FLOAT32_MAX
@@ -107,7 +107,7 @@ def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Input
                 raise AudioError(f"its header says {h.frames:,} frames; this server's limit is "
                                  f"{limits.max_signal_length:,} per file (--max-signal-length)")
             use = min(h.frames, frames_needed(samples, h.rate, to_rate))
-            peak = max(peak, 4 * use * (h.channels + 1) + _waveform_peak(use, h.rate, to_rate, samples, limits))
+            peak = max(peak, 4 * use * (h.channels + 1) + _waveform_peak(len(data), use, h.rate, to_rate, samples, limits))
         except AudioError as e:
             raise AudioError(f"audio[{i}]: {e}") from None
         frames.append(use)
@@ -138,4 +138,4 @@ def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[
         for run in _runs(len(x), batch):
             yield gray_to_rgb(magnitude_to_image(fft(x[run.start:run.stop]), contract))
 
-    return Inputs(len(x), limits.compute_batch * per_row, "signals", chunks)
+    return Inputs(len(x), min(len(x), limits.compute_batch) * per_row, "signals", chunks)

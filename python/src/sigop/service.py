@@ -21,7 +21,7 @@ import numpy as np
 
 from . import inputs
 from .audio import AudioError
-from .batching import BatchConfig, Batcher, Expired, QueueFull
+from .batching import BatchConfig, Batcher, Expired, QueueFull, Unloaded
 from .frozen import FrozenGraph
 from .images import ImageError
 from .limits import Limits, MemoryBudget, OverBudget, TooLarge, clip
@@ -55,6 +55,7 @@ _CODES = (
     ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
     ((Precondition,), grpc.StatusCode.FAILED_PRECONDITION),
     ((OverBudget, QueueFull), grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
 )
 
 
