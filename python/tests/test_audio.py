@@ -43,7 +43,7 @@ def test_stereo_is_averaged_and_paths_work(tmp_path):
     assert rate == 16000 and np.allclose(y, (left + right) / 2, atol=1e-6)
 
 
-@pytest.mark.parametrize("data, match", [(b"", "not a WAV, FLAC or OGG file"), (b"RIFF\x00\x00\x00\x00WAVEjunk", "not a sound file"),
+@pytest.mark.parametrize("data, match", [(b"", "not a sound file sigop decodes"), (b"RIFF\x00\x00\x00\x00WAVEjunk", "not a sound file"),
                                          (encode(np.zeros(0, np.float32), 8000), "no samples")])
 def test_read_audio_rejects_what_it_cannot_use(data, match):
     with pytest.raises(AudioError, match=match):

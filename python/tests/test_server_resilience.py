@@ -213,14 +213,21 @@ def test_health_watchers_closing_while_the_status_changes_never_stall_the_server
     churners = [threading.Thread(target=churn, daemon=True) for _ in range(8)]
     for t in churners:
         t.start()
-    try:
+    toggled = threading.Event()
+
+    def toggle():
         for i in range(400):
             server._set_health(SERVING if i % 2 else health_pb2.HealthCheckResponse.NOT_SERVING)
+        toggled.set()
+
+    threading.Thread(target=toggle, daemon=True).start()
+    try:  # with grpcio's servicer the toggles never finished here (and every later call hung)
+        assert toggled.wait(120), "health status changes stalled: the server is deadlocked"
     finally:
-        server._set_health(SERVING)
         stop.set()
         for t in churners:
             t.join(60)
+    server._set_health(SERVING)
     r = op.FFT(pb.FFTRequest(signals=pb.Float64Tensor(shape=[2], content=np.ones(2).tobytes())), timeout=30)
     assert list(r.magnitude.shape) == [2]
     assert health.Check(health_pb2.HealthCheckRequest(service=OPERATOR_SERVICE), timeout=30).status == SERVING

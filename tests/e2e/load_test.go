@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,10 +37,26 @@ func startReplica(t *testing.T, port int) *serverproc.Server {
 	return srv
 }
 
-// Three replicas, 16 clients mixing FFT and ClassifySignal for 30 s; one
-// replica is SIGKILLed a third of the way in and restarted on its port. No
-// call may fail, every answer must be right, and every call sent is answered.
+// burnCPU keeps every core busy with processes of its own until the test ends:
+// failover must not depend on an idle machine (a fresh clone on a busy machine
+// once hung here, in a health-check deadlock only load exposed).
+func burnCPU(t *testing.T) {
+	t.Helper()
+	for range runtime.NumCPU() {
+		cmd := exec.Command("sh", "-c", "while :; do :; done")
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start CPU burner: %v", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+}
+
+// Three replicas on a machine whose cores are all kept busy by other
+// processes, 16 clients mixing FFT and ClassifySignal for 30 s; one replica is
+// SIGKILLed a third of the way in and restarted on its port. No call may fail,
+// every answer must be right, and every call sent is answered.
 func TestReplicasSurviveAKilledReplica(t *testing.T) {
+	burnCPU(t)
 	replicas := make([]*serverproc.Server, 3)
 	var wg sync.WaitGroup
 	for i := range replicas {
@@ -132,8 +150,8 @@ func TestReplicasSurviveAKilledReplica(t *testing.T) {
 	t.Logf("replica restarted on %s", replicas[0].Addr)
 	clients.Wait()
 
-	t.Logf("%d calls sent, %d answered, %d failed, %d wrong, in %v by %d clients over 3 replicas",
-		sent.Load(), answered.Load(), failed.Load(), wrong.Load(), loadDuration, loadClients)
+	t.Logf("%d calls sent, %d answered, %d failed, %d wrong, in %v by %d clients over 3 replicas, %d CPU burners beside",
+		sent.Load(), answered.Load(), failed.Load(), wrong.Load(), loadDuration, loadClients, runtime.NumCPU())
 	if failed.Load() != 0 {
 		t.Errorf("%d calls failed; first: %v", failed.Load(), firstErr.Load())
 	}

@@ -60,7 +60,7 @@ def _open(source: bytes | Path | str):
             head = f.read(12)
     container = _container(head)
     if container is None:
-        raise AudioError(f"{what}: not a WAV, FLAC or OGG file (only those are decoded)")
+        raise AudioError(f"{what}: not a sound file sigop decodes: only WAV, FLAC or OGG are read")
     return fileobj, what, container
 
 
