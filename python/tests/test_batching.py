@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from sigop.batching import BatchConfig, Batcher, Expired, QueueFull
+from sigop.serving.batching import BatchConfig, Batcher, Expired, QueueFull
 
 
 class GatedRun:

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 from scipy.io import wavfile
 
-from sigop.augment import Augment, shift_frequency
-from sigop.dataset import item_image, load_signal, scan, split_of
+from sigop.training.augment import Augment, shift_frequency
+from sigop.training.dataset import item_image, load_signal, scan, split_of
 from sigop.images import decode_image
 from sigop.render import SpectrumContract
 

@@ -21,9 +21,9 @@ def _export_fft(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .batching import BatchConfig
-    from .security import read_token
-    from .server import ServerConfig, configure_logging, serve
+    from .serving.batching import BatchConfig
+    from .serving.security import read_token
+    from .serving.server import ServerConfig, configure_logging, serve
     from .limits import MiB, Limits
 
     configure_logging(args.log_level)
@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .generate import generate_dataset
+    from .datasets.generate import generate_dataset
     from .render import SpectrumContract
 
     counts = generate_dataset(Path(args.out), args.per_class, args.seed, SpectrumContract(n=args.n, max_bin=args.max_bin),
@@ -66,9 +66,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import logging
 
-    from .audio_augment import AudioAugment
-    from .augment import Augment
-    from .train import TrainConfig, train
+    from .training.audio_augment import AudioAugment
+    from .training.augment import Augment
+    from .training.spectra import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     waveform = args.front_end != "spectrum_image"
@@ -106,7 +106,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _digits(args: argparse.Namespace) -> int:
-    from . import digits
+    from .datasets import digits
 
     accents = args.accents.split(",") if args.accents else digits.ACCENTS
     variants = args.variants.split(",") if args.variants else digits.VARIANTS
@@ -117,7 +117,7 @@ def _digits(args: argparse.Namespace) -> int:
 
 
 def _shifted(args: argparse.Namespace) -> int:
-    from .shifted import make_shifted
+    from .datasets.shifted import make_shifted
 
     counts = make_shifted(Path(args.out), per_class=args.per_class, test_per_class=args.test_per_class,
                           spread=args.spread, seed=args.seed)
@@ -163,10 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--seed", type=int, default=0)
     h.set_defaults(func=_shifted)
 
-    from .backbones import BACKBONES, DEFAULT_BACKBONE
-    from .bottlenecks import default_cache_dir
+    from .training.backbones import BACKBONES, DEFAULT_BACKBONE
+    from .training.bottlenecks import default_cache_dir
     from .frontend import KINDS
-    from .signalnets import NETWORKS
+    from .training.networks import NETWORKS
 
     t = sub.add_parser("train", help="train a classifier on a folder of class subfolders; exports a frozen graph")
     t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg), signals "

@@ -18,11 +18,14 @@ from .audio import AudioError, frames_needed, prepare, read_audio, read_header, 
 from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
 from .limits import Limits
 from .render import SpectrumContract, magnitude_to_image
-from .tensors import InvalidInput
 
-__all__ = ["Inputs", "images", "waveforms", "audio_files", "spectra"]
+__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class InvalidInput(ValueError):
+    """An input that is wrong whatever the server's state (INVALID_ARGUMENT)."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from ..tfenv import tf
+from ...tfenv import tf
 
 __all__ = ["Backbone", "BACKBONES", "get_backbone", "WeightsUnavailable", "DEFAULT_BACKBONE"]
 

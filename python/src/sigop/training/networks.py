@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 from .audio_augment import AudioAugment, spec_mask
-from .frontend import FrontEnd
-from .tfenv import tf
+from ..frontend import FrontEnd
+from ..tfenv import tf
 
 __all__ = ["NETWORKS", "SHIFT_INVARIANT", "FrontEndLayer", "SpecAugment", "build_network", "waveform_model"]
 

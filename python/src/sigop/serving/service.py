@@ -19,18 +19,19 @@ import time
 import grpc
 import numpy as np
 
-from . import inputs
-from .audio import AudioError
+from .. import inputs
+from ..inputs import InvalidInput
+from ..audio import AudioError
 from .batching import BatchConfig, Batcher, Expired, QueueFull, Unloaded
 from .frozen import FrozenGraph
-from .images import ImageError
-from .limits import Limits, MemoryBudget, OverBudget, TooLarge, clip
+from ..images import ImageError
+from ..limits import Limits, MemoryBudget, OverBudget, TooLarge, clip
 from .metrics import Metrics
-from .models import ModelNotFound, ModelRepository
-from .operator.v1 import operator_pb2 as pb
-from .operator.v1 import operator_pb2_grpc as pb_grpc
-from .render import SpectrumContract
-from .tensors import InvalidInput, decode_signals, encode_into
+from .repository import ModelNotFound, ModelRepository
+from ..operator.v1 import operator_pb2 as pb
+from ..operator.v1 import operator_pb2_grpc as pb_grpc
+from ..render import SpectrumContract
+from .wire import decode_signals, encode_into
 
 __all__ = ["OperatorService", "DEFAULT_FFT_MODEL", "Precondition"]
 

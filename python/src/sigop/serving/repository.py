@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .frozen import FrozenGraph
-from .limits import clip
-from .manifest import MANIFEST_FILE
+from ..limits import clip
+from ..manifest import MANIFEST_FILE
 
 __all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "warm_up"]
 

@@ -20,17 +20,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .audio import AudioError, fit_length, read_audio, resample
+from ..audio import AudioError, fit_length, read_audio, resample
 from .audio_augment import spec_mask
 from .backbones import get_backbone
 from .bottlenecks import BottleneckCache, content_key
-from .classifier import export_classifier
+from ..export import export_classifier
 from .dataset import Dataset, load_signal, scan
-from .frontend import FrontEnd
+from ..frontend import FrontEnd
 from .heads import dense_head, fit_callbacks, stack
 from .report import split_results, write_report
-from .signalnets import SHIFT_INVARIANT, build_network, waveform_model
-from .tfenv import tf
+from .networks import SHIFT_INVARIANT, build_network, waveform_model
+from ..tfenv import tf
 
 __all__ = ["AUDIO_SUFFIXES", "SIGNALS_FILE", "load_waveform", "train_waveform"]
 

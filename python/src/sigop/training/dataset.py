@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import decode_image, gray_to_rgb
-from .render import SpectrumContract, render_signal
+from ..images import decode_image, gray_to_rgb
+from ..render import SpectrumContract, render_signal
 
 __all__ = [
     "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "CONTRACT_FILE",
@@ -156,7 +156,7 @@ def load_signal(path: Path) -> np.ndarray:
         text = path.read_text().replace(",", " ")
         x = np.array(text.split(), dtype=np.float64)
     elif suffix in (".flac", ".ogg"):
-        from .audio import read_audio
+        from ..audio import read_audio
 
         x = read_audio(path)[0]
     elif suffix == ".wav":

@@ -22,14 +22,14 @@ from .audio_augment import AudioAugment
 from .augment import Augment
 from .backbones import DEFAULT_BACKBONE, get_backbone
 from .bottlenecks import BottleneckCache, content_key, default_cache_dir
-from .classifier import export_classifier
+from ..export import export_classifier
 from .dataset import Dataset, Item, item_image, load_signal, scan
-from .images import gray_to_rgb
+from ..images import gray_to_rgb
 from .heads import EpochBar, dense_head, fit_callbacks, stack
-from .render import SpectrumContract, render_signal
+from ..render import SpectrumContract, render_signal
 from .report import split_results, write_report
-from .train_waveform import train_waveform
-from .tfenv import tf
+from .waveforms import train_waveform
+from ..tfenv import tf
 
 __all__ = ["TrainConfig", "train"]
 

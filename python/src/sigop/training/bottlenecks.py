@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .backbones import Backbone
-from .tfenv import tf
+from ..tfenv import tf
 
 __all__ = ["BottleneckCache", "default_cache_dir"]
 

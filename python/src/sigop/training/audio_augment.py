@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .tfenv import tf
+from ..tfenv import tf
 
 __all__ = ["AudioAugment", "add_noise", "time_shift", "time_stretch", "pitch_shift", "spec_mask"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .render import SpectrumContract
+from ..render import SpectrumContract
 
 __all__ = ["CLASSES", "SETS", "spectrum_shape", "shifted_signal", "make_shifted"]
 

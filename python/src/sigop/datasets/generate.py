@@ -10,8 +10,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from .article import CLASSES, Params, generate
-from .dataset import CONTRACT_FILE
-from .render import SpectrumContract, render_signal
+from ..training.dataset import CONTRACT_FILE
+from ..render import SpectrumContract, render_signal
 
 __all__ = ["generate_dataset"]
 

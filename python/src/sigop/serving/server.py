@@ -28,11 +28,11 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from .batching import BatchConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
 from .health import Health
-from .limits import Limits
+from ..limits import Limits
 from .metrics import Metrics, MetricsInterceptor, parse_address
-from .models import ModelRepository
-from .operator.v1 import operator_pb2 as pb
-from .operator.v1 import operator_pb2_grpc as pb_grpc
+from .repository import ModelRepository
+from ..operator.v1 import operator_pb2 as pb
+from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .security import TokenAuth, server_credentials
 from .service import OperatorService
 

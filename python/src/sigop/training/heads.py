@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .tfenv import tf
+from ..tfenv import tf
 
 __all__ = ["dense_head", "stack", "fit_callbacks", "EpochBar"]
 
