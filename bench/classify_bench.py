@@ -27,7 +27,7 @@ from sigop.images import decode_image  # noqa: E402
 from sigop.serving.frozen import FrozenGraph  # noqa: E402
 from sigop.datasets.generate import generate_dataset  # noqa: E402
 from sigop.render import SpectrumContract  # noqa: E402
-from sigop.training.spectra import TrainConfig, train  # noqa: E402
+from sigop.training import TrainConfig, train  # noqa: E402
 
 
 def in_process_images_per_second(graph: FrozenGraph, images: np.ndarray, batch: int, calls: int) -> float:

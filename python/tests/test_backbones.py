@@ -44,14 +44,14 @@ def test_feature_extractor_shapes():
 
 
 def test_missing_keras_weights_say_how_to_provide_them(monkeypatch, tmp_path):
-    import sigop.training.backbones as bb
+    from sigop.tfenv import tf
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
 
     def offline(*args, **kwargs):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(bb.keras.utils, "get_file", offline)
+    monkeypatch.setattr(tf.keras.utils, "get_file", offline)
     with pytest.raises(WeightsUnavailable) as e:
         get_backbone("inception_v3").build("imagenet")
     msg = str(e.value)

@@ -10,7 +10,7 @@ from sigop.images import gray_to_rgb
 from sigop.serving.frozen import FrozenGraph
 from sigop.render import SpectrumContract, render_signal
 from sigop.tfenv import tf
-from sigop.training.spectra import TrainConfig, train
+from sigop.training import TrainConfig, train
 
 
 def fresh_signals(per_class: int, seed: int):

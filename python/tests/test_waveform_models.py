@@ -78,7 +78,7 @@ def test_digits_are_recognised_for_speakers_never_heard(digits_model):
 def test_transfer_on_log_mel_images_exports_a_waveform_graph(digits_model, tmp_path):
     """Seed 001's recipe: log-mel drawn as an image for the ImageNet MobileNetV2, head on top."""
     from sigop.training.audio_augment import AudioAugment
-    from sigop.training.spectra import TrainConfig, train
+    from sigop.training import TrainConfig, train
 
     _, _, data = digits_model
     out = tmp_path / "transfer"
@@ -109,7 +109,7 @@ def test_saved_model_of_a_waveform_model_equals_its_frozen_graph(tmp_path):
 
     from sigop.training.audio_augment import AudioAugment
     from sigop.datasets.shifted import make_shifted
-    from sigop.training.spectra import TrainConfig, train
+    from sigop.training import TrainConfig, train
 
     make_shifted(tmp_path / "data", per_class=12, test_per_class=2, seed=9, progress=False)
     out = tmp_path / "cnn"

@@ -1,16 +1,10 @@
-"""Keras pieces every trainer shares: the head on backbone features, the
-backbone + head stack, and the callbacks (early stopping, reduce-on-plateau,
-TensorBoard, a tqdm bar per epoch)."""
+"""The Keras head every trainer puts on backbone features, and the backbone + head stack."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from tqdm import tqdm
-
 from ..tfenv import tf
 
-__all__ = ["dense_head", "stack", "fit_callbacks", "EpochBar"]
+__all__ = ["dense_head", "stack"]
 
 keras = tf.keras
 
@@ -27,28 +21,3 @@ def stack(base: "keras.Model", head: "keras.Model", size: int) -> "keras.Model":
     """Images [size, size, 3] in [0, 255] -> probabilities, the backbone in inference mode."""
     inputs = keras.Input((size, size, 3), name="image")
     return keras.Model(inputs, head(base(inputs, training=False), training=False), name="classifier")
-
-
-def fit_callbacks(monitor: str, patience: int, report_dir: Path, epochs: int, desc: str, progress: bool) -> list:
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.3, patience=max(2, patience // 3)),
-        keras.callbacks.TensorBoard(str(Path(report_dir) / "tensorboard"), write_graph=False),
-    ]
-    if progress:
-        callbacks.append(EpochBar(epochs, desc))
-    return callbacks
-
-
-class EpochBar(keras.callbacks.Callback):
-    def __init__(self, epochs: int, desc: str):
-        super().__init__()
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch")
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")})
-        self.bar.update()
-
-    def on_train_end(self, logs=None):
-        self.bar.close()
