@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from sigop.serverproc import ServerProcess
+from sigop.serving.process import ServerProcess
 
 __all__ = ["start_server"]
 

@@ -14,8 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from sigop.audio import prepare, read_audio  # noqa: E402
-from sigop.audio_augment import add_noise  # noqa: E402
-from sigop.frozen import FrozenGraph  # noqa: E402
+from sigop.training.audio_augment import add_noise  # noqa: E402
+from sigop.serving.frozen import FrozenGraph  # noqa: E402
 
 
 def main() -> int:

@@ -22,12 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from _server import start_server  # noqa: E402
 
-from sigop.augment import Augment  # noqa: E402
+from sigop.training.augment import Augment  # noqa: E402
 from sigop.images import decode_image  # noqa: E402
-from sigop.frozen import FrozenGraph  # noqa: E402
-from sigop.generate import generate_dataset  # noqa: E402
+from sigop.serving.frozen import FrozenGraph  # noqa: E402
+from sigop.datasets.generate import generate_dataset  # noqa: E402
 from sigop.render import SpectrumContract  # noqa: E402
-from sigop.train import TrainConfig, train  # noqa: E402
+from sigop.training import TrainConfig, train  # noqa: E402
 
 
 def in_process_images_per_second(graph: FrozenGraph, images: np.ndarray, batch: int, calls: int) -> float:

@@ -22,8 +22,8 @@ from _server import start_server  # noqa: E402
 
 from sigop.operator.v1 import operator_pb2 as pb  # noqa: E402
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc  # noqa: E402
-from sigop.shifted import CLASSES, make_shifted  # noqa: E402
-from sigop.train import TrainConfig, train  # noqa: E402
+from sigop.datasets.shifted import CLASSES, make_shifted  # noqa: E402
+from sigop.training import TrainConfig, train  # noqa: E402
 
 MODELS = {  # name -> (what the table calls it, training config)
     "dense": ("flatten + dense (seed 002's model)", dict(model="dense", front_end="power_spectrum")),

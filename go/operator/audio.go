@@ -3,7 +3,6 @@ package operator
 import (
 	"context"
 	"fmt"
-	"math"
 
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
 )
@@ -44,14 +43,4 @@ func (c *Client) ClassifyAudioBatchContext(ctx context.Context, files [][]byte) 
 		return nil, fmt.Errorf("sigop: ClassifyAudio: %w", err)
 	}
 	return classes(resp.GetClassifications(), len(files))
-}
-
-// ClassifySignalsAtRateContext classifies equal-length signals sampled at
-// sampleRate Hz with a waveform classifier, which resamples them to its own
-// rate. A sampleRate of 0 means the model's own rate.
-func (c *Client) ClassifySignalsAtRateContext(ctx context.Context, signals [][]float64, sampleRate float64) ([][]Class, error) {
-	if sampleRate < 0 || math.IsNaN(sampleRate) || math.IsInf(sampleRate, 0) {
-		return nil, fmt.Errorf("sigop: ClassifySignal: sample rate %g Hz; expected 0 (the model's own) or a rate > 0", sampleRate)
-	}
-	return c.classifySignalsAt(ctx, signals, false, sampleRate)
 }

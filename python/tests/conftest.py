@@ -37,10 +37,10 @@ def article_model(tmp_path_factory):
     spectrum-safe augmented copies of each training signal, the real
     ImageNet MobileNetV2. Returns (model folder, training metrics, cache dir, data dir).
     """
-    from sigop.augment import Augment
-    from sigop.generate import generate_dataset
+    from sigop.training.augment import Augment
+    from sigop.datasets.generate import generate_dataset
     from sigop.render import SpectrumContract
-    from sigop.train import TrainConfig, train
+    from sigop.training import TrainConfig, train
 
     root = tmp_path_factory.mktemp("article")
     generate_dataset(root / "data", per_class=100, seed=1, contract=SpectrumContract(max_bin=136), progress=False)
@@ -54,8 +54,8 @@ def article_model(tmp_path_factory):
 def shifted_models(tmp_path_factory):
     """Seed 002's experiment, small: the global-pooling CNN and the flatten+dense
     baseline trained on centred spectra. Returns ({model: folder}, data dir)."""
-    from sigop.shifted import make_shifted
-    from sigop.train import TrainConfig, train
+    from sigop.datasets.shifted import make_shifted
+    from sigop.training import TrainConfig, train
 
     root = tmp_path_factory.mktemp("shifted")
     make_shifted(root / "data", per_class=100, test_per_class=50, seed=5, progress=False)
@@ -70,8 +70,8 @@ def shifted_models(tmp_path_factory):
 @pytest.fixture(scope="session")
 def digits_model(tmp_path_factory):
     """A log-mel CNN trained on espeak-ng digits, split by speaker. Returns (model folder, metrics, data dir)."""
-    from sigop.digits import SPEAKER_GROUP, make_digits
-    from sigop.train import TrainConfig, train
+    from sigop.datasets.digits import SPEAKER_GROUP, make_digits
+    from sigop.training import TrainConfig, train
 
     root = tmp_path_factory.mktemp("digits")
     make_digits(root / "data", accents=("en-us", "en-gb", "en-gb-scotland", "en-029"),

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from sigop.article import BLUE, CLASSES, RED, Params, generate
+from sigop.datasets.article import BLUE, CLASSES, RED, Params, generate
 
 
 def test_matches_the_shared_vectors_go_reads(repo):

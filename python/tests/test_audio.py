@@ -7,7 +7,8 @@ import pytest
 import soundfile
 
 from sigop.audio import AudioError, fit_length, prepare, read_audio, resample
-from sigop.audio_augment import AudioAugment, add_noise, pitch_shift, spec_mask, time_shift, time_stretch
+from sigop.training.audio_augment import AudioAugment, add_noise, pitch_shift, time_shift, time_stretch
+from sigop.training.spec_augment import spec_mask
 from sigop.frontend import FrontEnd
 
 

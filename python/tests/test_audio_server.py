@@ -11,13 +11,13 @@ import pytest
 import soundfile
 
 from sigop.audio import read_audio
-from sigop.batching import BatchConfig
-from sigop.dataset import scan
-from sigop.digits import SPEAKER_GROUP
+from sigop.serving.batching import BatchConfig
+from sigop.training.dataset import scan
+from sigop.datasets.digits import SPEAKER_GROUP
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.server import Server, ServerConfig
-from sigop.shifted import CLASSES
+from sigop.serving.server import Server, ServerConfig
+from sigop.datasets.shifted import CLASSES
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sigop.backbones import WeightsUnavailable, get_backbone
-from sigop.backbones.mobilenet_v2 import build_mobilenet_v2, load_torchvision_weights
-from sigop.backbones.torch_legacy import load_state_dict
-from sigop.backbones import mobilenet_v2_weights_path
+from sigop.training.backbones import WeightsUnavailable, get_backbone
+from sigop.training.backbones.mobilenet_v2 import build_mobilenet_v2, load_torchvision_weights
+from sigop.training.backbones.torch_legacy import load_state_dict
+from sigop.training.backbones import mobilenet_v2_weights_path
 
 
 def _grace_hopper_224() -> np.ndarray:
@@ -44,14 +44,14 @@ def test_feature_extractor_shapes():
 
 
 def test_missing_keras_weights_say_how_to_provide_them(monkeypatch, tmp_path):
-    import sigop.backbones as bb
+    from sigop.tfenv import tf
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
 
     def offline(*args, **kwargs):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(bb.keras.utils, "get_file", offline)
+    monkeypatch.setattr(tf.keras.utils, "get_file", offline)
     with pytest.raises(WeightsUnavailable) as e:
         get_backbone("inception_v3").build("imagenet")
     msg = str(e.value)

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from sigop.batching import BatchConfig, Batcher, Expired, QueueFull
+from sigop.serving.batching import BatchConfig, Batcher, Expired, QueueFull
 
 
 class GatedRun:
@@ -35,7 +35,7 @@ def submit_in_thread(batcher, images, results, key, **kw):
 
 def wait_queued(batcher, images):
     with batcher._cond:
-        while batcher._queued_images < images:
+        while batcher._queued < images:
             batcher._cond.wait(0.01)
 
 
@@ -90,9 +90,25 @@ def test_expired_and_cancelled_requests_cost_no_model_time():
 
 
 def test_graph_errors_reach_every_caller_in_the_batch():
-    def broken(x):
+    sizes, entered, release = [], threading.Event(), threading.Event()
+
+    def run(x):  # the first call is held so three callers queue up; the batch they form fails
+        sizes.append(len(x))
+        if len(sizes) == 1:
+            entered.set()
+            assert release.wait(30)
+            return x
         raise RuntimeError("graph failed")
 
-    b = Batcher(broken, BatchConfig(max_batch=4, max_delay=0.0))
-    with pytest.raises(RuntimeError, match="graph failed"):
-        b.submit(np.zeros((1, 1)))
+    b = Batcher(run, BatchConfig(max_batch=8, max_delay=0.0))
+    results = {}
+    submit_in_thread(b, np.zeros((1, 1)), results, "first")
+    assert entered.wait(30)
+    threads = [submit_in_thread(b, np.full((1, 1), i), results, i) for i in range(3)]
+    wait_queued(b, 3)
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert sizes == [1, 3]  # the three callers shared one graph call
+    for i in range(3):
+        assert isinstance(results[i], RuntimeError) and "graph failed" in str(results[i])

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sigop.article import CLASSES, generate
+from sigop.datasets.article import CLASSES, generate
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
 from sigop.render import SpectrumContract, render_signal
-from sigop.server import Server, ServerConfig
+from sigop.serving.server import Server, ServerConfig
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_bad_requests_get_their_codes_and_the_server_keeps_serving(served, call,
 def test_batching_server_gives_the_same_answers_under_concurrency(served, article_model, fft_graph_dir, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from sigop.batching import BatchConfig
+    from sigop.serving.batching import BatchConfig
 
     folder, _, _, _ = article_model
     shutil.copytree(fft_graph_dir, tmp_path / "fft")

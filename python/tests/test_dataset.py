@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 from scipy.io import wavfile
 
-from sigop.augment import Augment, shift_frequency
-from sigop.dataset import item_image, load_signal, scan, split_of
+from sigop.training.augment import Augment, shift_frequency
+from sigop.training.dataset import item_image, load_signal, scan, split_of
 from sigop.images import decode_image
 from sigop.render import SpectrumContract
 
@@ -104,3 +104,21 @@ def test_augmentations_keep_frequencies_unless_shift_is_allowed():
     shifted = [np.argmax(np.abs(np.fft.rfft(Augment(noise=0, amplitude=0, max_shift_bins=3).apply(x, rng))))
                for _ in range(30)]
     assert set(shifted) <= set(range(47, 54)) and len(set(shifted)) > 1
+
+
+def test_a_16_bit_wav_and_the_same_sound_as_flac_give_the_same_training_input(tmp_path):
+    import soundfile
+
+    rate, n = 8000, 1024
+    t = np.arange(n) / rate
+    sound = np.round(0.5 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)  # exactly representable
+    c = SpectrumContract(n=n, max_bin=136)
+    for cls, subtype in (("wav", "PCM_16"), ("flac", "PCM_16")):
+        (tmp_path / cls).mkdir()
+        soundfile.write(tmp_path / cls / f"tone.{cls}", sound, rate, subtype=subtype)
+    (tmp_path / "contract.json").write_text(json.dumps(c.to_json()))
+    ds = scan(tmp_path)
+    wav, flac = sorted(ds.items, key=lambda i: i.path.suffix != ".wav")
+    np.testing.assert_array_equal(load_signal(wav.path), load_signal(flac.path))
+    assert np.abs(load_signal(wav.path)).max() <= 1.0  # floats in [-1, 1], not raw 16-bit counts
+    np.testing.assert_array_equal(item_image(wav, ds, 224), item_image(flac, ds, 224))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from sigop.fftgraph import OUTPUTS, export_fft
-from sigop.frozen import FrozenGraph
+from sigop.serving.frozen import FrozenGraph
 from sigop.manifest import Manifest, ManifestError, sha256_file
-from sigop.testsignal import noise
+from sigop.datasets.testsignal import noise
 
 
 def test_manifest_describes_the_graph(fft_graph_dir):

@@ -24,7 +24,7 @@ from PIL import Image
 
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.serverproc import ServerProcess
+from sigop.serving.process import ServerProcess
 
 MEMORY_BOUND_MIB = 300
 MAX_SIGNAL_LENGTH = 1 << 24  # raised, so long files are accepted and must be decoded only in part

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from sigop.models import ModelRepository
+from sigop.serving.repository import ModelRepository
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.server import OPERATOR_SERVICE, Server, ServerConfig
-from sigop.testsignal import noise
+from sigop.serving.server import OPERATOR_SERVICE, Server, ServerConfig
+from sigop.datasets.testsignal import noise
 
 
 @pytest.fixture

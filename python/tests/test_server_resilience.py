@@ -27,8 +27,8 @@ from PIL import Image
 from sigop.limits import MiB, Limits
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.server import OPERATOR_SERVICE, Server, ServerConfig
-from sigop.serverproc import ServerProcess
+from sigop.serving.server import OPERATOR_SERVICE, Server, ServerConfig
+from sigop.serving.process import ServerProcess
 
 SIGOP = str(Path(sys.executable).with_name("sigop"))
 SERVING = health_pb2.HealthCheckResponse.SERVING

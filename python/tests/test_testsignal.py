@@ -1,6 +1,6 @@
 import numpy as np
 
-from sigop.testsignal import noise
+from sigop.datasets.testsignal import noise
 
 
 def test_first_value_is_splitmix64_reference():

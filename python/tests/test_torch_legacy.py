@@ -5,8 +5,8 @@ import struct
 import numpy as np
 import pytest
 
-from sigop.backbones import mobilenet_v2_weights_path
-from sigop.backbones.torch_legacy import MAGIC_NUMBER, PROTOCOL_VERSION, UnsafeWeightsError, load_state_dict
+from sigop.training.backbones import mobilenet_v2_weights_path
+from sigop.training.backbones.torch_legacy import MAGIC_NUMBER, PROTOCOL_VERSION, UnsafeWeightsError, load_state_dict
 
 
 def test_reads_torchvision_mobilenet_v2():

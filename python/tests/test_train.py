@@ -4,13 +4,13 @@ import shutil
 import numpy as np
 import pytest
 
-from sigop.article import CLASSES, generate
-from sigop.augment import Augment
+from sigop.datasets.article import CLASSES, generate
+from sigop.training.augment import Augment
 from sigop.images import gray_to_rgb
-from sigop.frozen import FrozenGraph
+from sigop.serving.frozen import FrozenGraph
 from sigop.render import SpectrumContract, render_signal
 from sigop.tfenv import tf
-from sigop.train import TrainConfig, train
+from sigop.training import TrainConfig, train
 
 
 def fresh_signals(per_class: int, seed: int):
@@ -91,10 +91,10 @@ def test_a_dataset_with_one_class_is_refused(tmp_path):
 
 
 def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):
-    from sigop.backbones import get_backbone
-    from sigop.dataset import scan
-    from sigop.heads import dense_head
-    from sigop.train import _fine_tune
+    from sigop.training.backbones import get_backbone
+    from sigop.training.dataset import scan
+    from sigop.training.heads import dense_head
+    from sigop.training.spectra import _fine_tune
 
     _, _, _, data = article_model
     images = tmp_path / "images"

@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from sigop.dataset import scan
-from sigop.digits import SPEAKER_GROUP
-from sigop.frozen import FrozenGraph
-from sigop.shifted import CLASSES
+from sigop.training.dataset import scan
+from sigop.datasets.digits import SPEAKER_GROUP
+from sigop.serving.frozen import FrozenGraph
+from sigop.datasets.shifted import CLASSES
 
 
 def load_set(folder):
@@ -77,8 +77,8 @@ def test_digits_are_recognised_for_speakers_never_heard(digits_model):
 
 def test_transfer_on_log_mel_images_exports_a_waveform_graph(digits_model, tmp_path):
     """Seed 001's recipe: log-mel drawn as an image for the ImageNet MobileNetV2, head on top."""
-    from sigop.audio_augment import AudioAugment
-    from sigop.train import TrainConfig, train
+    from sigop.training.audio_augment import AudioAugment
+    from sigop.training import TrainConfig, train
 
     _, _, data = digits_model
     out = tmp_path / "transfer"
@@ -107,9 +107,9 @@ def test_transfer_on_log_mel_images_exports_a_waveform_graph(digits_model, tmp_p
 def test_saved_model_of_a_waveform_model_equals_its_frozen_graph(tmp_path):
     import tensorflow as tf
 
-    from sigop.audio_augment import AudioAugment
-    from sigop.shifted import make_shifted
-    from sigop.train import TrainConfig, train
+    from sigop.training.audio_augment import AudioAugment
+    from sigop.datasets.shifted import make_shifted
+    from sigop.training import TrainConfig, train
 
     make_shifted(tmp_path / "data", per_class=12, test_per_class=2, seed=9, progress=False)
     out = tmp_path / "cnn"

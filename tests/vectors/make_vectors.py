@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sigop.article import CLASSES, Params
-from sigop.testsignal import noise
+from sigop.datasets.article import CLASSES, Params
+from sigop.datasets.testsignal import noise
 
 MAX_FULL = 4097
 SAMPLED_BINS = 64

@@ -21,16 +21,17 @@ def _export_fft(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .batching import BatchConfig
-    from .security import read_token
-    from .server import ServerConfig, configure_logging, serve
     from .limits import MiB, Limits
+    from .serving.batching import BatchConfig
+    from .serving.config import ServerConfig
+    from .serving.security import read_token
+    from .serving.server import configure_logging, serve
 
     configure_logging(args.log_level)
     config = ServerConfig(
         graphs=Path(args.graphs),
         address=args.address,
-        max_message_bytes=args.max_message_mib << 20,
+        max_message_bytes=args.max_message_mib * MiB,
         workers=args.workers,
         grace_seconds=args.grace,
         intra_op_threads=args.intra_op_threads,
@@ -53,7 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .generate import generate_dataset
+    from .datasets.generate import generate_dataset
     from .render import SpectrumContract
 
     counts = generate_dataset(Path(args.out), args.per_class, args.seed, SpectrumContract(n=args.n, max_bin=args.max_bin),
@@ -66,12 +67,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import logging
 
-    from .audio_augment import AudioAugment
-    from .augment import Augment
-    from .train import TrainConfig, train
+    from .training import TrainConfig, train
+    from .training.audio_augment import AudioAugment
+    from .training.augment import Augment
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    waveform = args.front_end != "spectrum_image"
     cfg = TrainConfig(
         data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name,
         model=args.model, front_end=args.front_end, sample_rate=args.sample_rate, duration=args.duration,
@@ -80,10 +80,11 @@ def _train(args: argparse.Namespace) -> int:
         signal_length=args.signal_length, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, dropout=args.dropout, patience=args.patience,
         fine_tune_epochs=args.fine_tune_epochs,
-        augment=Augment(copies=0 if waveform else args.augment_copies, noise=args.augment_noise,
+        # --augment-copies counts for whichever trainer the front end picks; each uses its own kind.
+        augment=Augment(copies=args.augment_copies, noise=args.augment_noise,
                         amplitude=args.augment_amplitude, max_shift_bins=args.augment_shift_bins),
         audio_augment=AudioAugment(
-            copies=args.augment_copies if waveform else 0,
+            copies=args.augment_copies,
             noise_snr_db=tuple(args.augment_snr_db) if args.augment_snr_db else None,
             shift_seconds=args.augment_time_shift, stretch=args.augment_stretch,
             pitch_semitones=args.augment_pitch, freq_masks=args.freq_masks, freq_mask_width=args.freq_mask_width,
@@ -94,19 +95,14 @@ def _train(args: argparse.Namespace) -> int:
     metrics = train(cfg)
     for split, m in metrics["splits"].items():
         print(f"{split:<10} accuracy {m['accuracy']:.4f}  ({m['count']} files)")
-    t = metrics["timing"]
-    if "cache_hits" in t:
-        print(f"bottlenecks {t['bottleneck_seconds']}s ({t['cache_hits']} cached, {t['cache_misses']} computed), "
-              f"training {t.get('head_seconds', t.get('train_seconds'))}s, total {t['total_seconds']}s")
-    else:
-        print(f"training {t['train_seconds']}s, total {t['total_seconds']}s")
+    print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
     saved = "" if args.no_saved_model else ", saved_model/"
     print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")
     return 0
 
 
 def _digits(args: argparse.Namespace) -> int:
-    from . import digits
+    from .datasets import digits
 
     accents = args.accents.split(",") if args.accents else digits.ACCENTS
     variants = args.variants.split(",") if args.variants else digits.VARIANTS
@@ -117,7 +113,7 @@ def _digits(args: argparse.Namespace) -> int:
 
 
 def _shifted(args: argparse.Namespace) -> int:
-    from .shifted import make_shifted
+    from .datasets.shifted import make_shifted
 
     counts = make_shifted(Path(args.out), per_class=args.per_class, test_per_class=args.test_per_class,
                           spread=args.spread, seed=args.seed)
@@ -126,14 +122,23 @@ def _shifted(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every default comes from the dataclass that uses it; nothing imported here starts TensorFlow."""
     from .limits import MiB, Limits
+    from .manifest import DEFAULT_FFT_MODEL
+    from .serving.batching import BatchConfig
+    from .serving.config import ServerConfig
+    from .training.audio_augment import AudioAugment
+    from .training.augment import Augment
+    from .training.config import BACKBONES, FRONT_ENDS, NETWORKS, SPECTRUM_IMAGE, TrainConfig, default_cache_dir
+
+    train_defaults, serve_defaults = TrainConfig(data=Path(), out=Path()), ServerConfig(graphs=Path())
 
     p = argparse.ArgumentParser(prog="sigop", description="Signal operators as frozen TensorFlow graphs over gRPC.")
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("export-fft", help="export the FFT as a frozen graph with its manifest")
-    e.add_argument("--out", default="graphs/fft", help="output folder (default: graphs/fft)")
-    e.add_argument("--name", default="fft", help="model name recorded in the manifest (default: fft)")
+    e.add_argument("--out", default=f"graphs/{DEFAULT_FFT_MODEL}", help="output folder (default: %(default)s)")
+    e.add_argument("--name", default=DEFAULT_FFT_MODEL, help="model name recorded in the manifest (default: %(default)s)")
     e.set_defaults(func=_export_fft)
 
     g = sub.add_parser("generate", help="generate the article's two classes as signals and spectrum images")
@@ -163,98 +168,102 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--seed", type=int, default=0)
     h.set_defaults(func=_shifted)
 
-    from .backbones import BACKBONES, DEFAULT_BACKBONE
-    from .bottlenecks import default_cache_dir
-    from .frontend import KINDS
-    from .signalnets import NETWORKS
 
-    t = sub.add_parser("train", help="train a classifier on a folder of class subfolders; exports a frozen graph")
+    T, A, W = train_defaults, Augment(), AudioAugment()
+    t = sub.add_parser("train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       help="train a classifier on a folder of class subfolders; exports a frozen graph")
     t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg), signals "
                    "(.npy/.csv/.txt) or sound files (.wav/.flac/.ogg)")
     t.add_argument("--out", required=True, help="export folder, e.g. graphs/article")
-    t.add_argument("--name", default="", help="model name (default: the --out folder's name)")
-    t.add_argument("--front-end", default="spectrum_image", choices=("spectrum_image", *KINDS),
-                   help="spectrum_image: the article's FFT pictures (images or signals in, via the FFT graph); "
-                   "the others put a TensorFlow front end in the graph and take waveforms (default: spectrum_image)")
-    t.add_argument("--model", default="transfer", choices=NETWORKS,
+    t.add_argument("--name", default=T.name, help="model name (empty: the --out folder's name)")
+    t.add_argument("--front-end", default=T.front_end, choices=(SPECTRUM_IMAGE, *FRONT_ENDS),
+                   help=f"{SPECTRUM_IMAGE}: the article's FFT pictures (images or signals in, via the FFT graph); "
+                   "the others put a TensorFlow front end in the graph and take waveforms")
+    t.add_argument("--model", default=T.model, choices=NETWORKS,
                    help="transfer: ImageNet backbone + head; cnn: strided CNN with a global pooling head "
-                   "(shift-invariant); dense: conv + flatten + dense baseline (default: transfer)")
-    t.add_argument("--sample-rate", type=int, default=0, help="waveform models: resample to this rate in Hz "
-                   "(default: the data's signals.json, else 16000)")
-    t.add_argument("--duration", type=float, default=0.0, help="waveform models: seconds per example, padded or "
-                   "truncated (default: signals.json's samples, else the longest file)")
-    t.add_argument("--group", default=None, help="regex on file names: files sharing its match share a split "
+                   "(shift-invariant); dense: conv + flatten + dense baseline")
+    t.add_argument("--sample-rate", type=int, default=T.sample_rate, help="waveform models: resample to this rate "
+                   "in Hz (0: the data's signals.json, else 16000)")
+    t.add_argument("--duration", type=float, default=T.duration, help="waveform models: seconds per example, padded "
+                   "or truncated (0: signals.json's samples, else the longest file)")
+    t.add_argument("--group", default=T.group, help="regex on file names: files sharing its match share a split "
                    "(e.g. '^[^_]+' for <speaker>_<take>.wav: a speaker-disjoint split)")
-    t.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES))
-    t.add_argument("--weights", default="imagenet", help="imagenet, a weights file, or none (random init)")
-    t.add_argument("--validation-pct", type=float, default=10)
-    t.add_argument("--test-pct", type=float, default=10)
-    t.add_argument("--signal-length", type=int, default=None, help="n of the spectrum contract (default: the "
-                   "dataset's contract.json, else 1024)")
-    t.add_argument("--epochs", type=int, default=100)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--learning-rate", type=float, default=1e-3)
-    t.add_argument("--dropout", type=float, default=0.2)
-    t.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
-    t.add_argument("--fine-tune-epochs", type=int, default=0, help="stage 2: fine-tune the last block (0: off)")
-    t.add_argument("--augment-copies", type=int, default=0, help="augmented copies per training signal or sound")
-    t.add_argument("--augment-noise", type=float, default=0.05, help="added noise, fraction of the signal's std")
-    t.add_argument("--augment-amplitude", type=float, default=0.1, help="std of the relative amplitude change")
-    t.add_argument("--augment-shift-bins", type=int, default=0,
-                   help="random frequency shift up to ± bins; only if shifts don't change the class (default: 0)")
-    t.add_argument("--augment-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"),
+    t.add_argument("--backbone", default=T.backbone, choices=sorted(BACKBONES))
+    t.add_argument("--weights", default=T.weights, help="imagenet, a weights file, or none (random init)")
+    t.add_argument("--validation-pct", type=float, default=T.validation_pct)
+    t.add_argument("--test-pct", type=float, default=T.test_pct)
+    t.add_argument("--signal-length", type=int, default=T.signal_length, help="n of the spectrum contract (none: "
+                   "the dataset's contract.json, else 1024)")
+    t.add_argument("--epochs", type=int, default=T.epochs)
+    t.add_argument("--batch-size", type=int, default=T.batch_size)
+    t.add_argument("--learning-rate", type=float, default=T.learning_rate)
+    t.add_argument("--dropout", type=float, default=T.dropout)
+    t.add_argument("--patience", type=int, default=T.patience, help="early-stopping patience in epochs")
+    t.add_argument("--fine-tune-epochs", type=int, default=T.fine_tune_epochs,
+                   help="stage 2: fine-tune the last block (0: off)")
+    t.add_argument("--augment-copies", type=int, default=A.copies, help="augmented copies per training signal or sound")
+    t.add_argument("--augment-noise", type=float, default=A.noise, help="added noise, fraction of the signal's std")
+    t.add_argument("--augment-amplitude", type=float, default=A.amplitude, help="std of the relative amplitude change")
+    t.add_argument("--augment-shift-bins", type=int, default=A.max_shift_bins,
+                   help="random frequency shift up to ± bins; only if shifts don't change the class")
+    t.add_argument("--augment-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=W.noise_snr_db,
                    help="waveform models: add white noise at an SNR drawn from LOW..HIGH dB")
-    t.add_argument("--augment-time-shift", type=float, default=0.0, help="waveform models: shift by up to ± seconds")
-    t.add_argument("--augment-stretch", type=float, default=0.0,
+    t.add_argument("--augment-time-shift", type=float, default=W.shift_seconds,
+                   help="waveform models: shift by up to ± seconds")
+    t.add_argument("--augment-stretch", type=float, default=W.stretch,
                    help="waveform models: time-stretch by a rate in 1±this, pitch kept")
-    t.add_argument("--augment-pitch", type=float, default=0.0,
+    t.add_argument("--augment-pitch", type=float, default=W.pitch_semitones,
                    help="waveform models: pitch-shift by up to ± semitones, duration kept")
-    t.add_argument("--freq-masks", type=int, default=0, help="SpecAugment frequency masks per example")
-    t.add_argument("--freq-mask-width", type=int, default=8, help="widest frequency mask, bands or bins")
-    t.add_argument("--time-masks", type=int, default=0, help="SpecAugment time masks per example (2-D front ends)")
-    t.add_argument("--time-mask-width", type=int, default=10, help="widest time mask, frames")
+    t.add_argument("--freq-masks", type=int, default=W.freq_masks, help="SpecAugment frequency masks per example")
+    t.add_argument("--freq-mask-width", type=int, default=W.freq_mask_width, help="widest frequency mask, bands or bins")
+    t.add_argument("--time-masks", type=int, default=W.time_masks,
+                   help="SpecAugment time masks per example (2-D front ends)")
+    t.add_argument("--time-mask-width", type=int, default=W.time_mask_width, help="widest time mask, frames")
     t.add_argument("--cache-dir", default=str(default_cache_dir()), help="bottleneck cache")
     t.add_argument("--no-cache", action="store_true", help="compute every bottleneck, store none")
     t.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel export")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=T.seed)
     t.set_defaults(func=_train)
 
-    s = sub.add_parser("serve", help="serve every graph under --graphs over gRPC")
-    s.add_argument("--graphs", default="graphs", help="folder of exported graphs (default: graphs)")
-    s.add_argument("--address", default="127.0.0.1:50051", help="host:port to listen on; port 0 picks a free one")
-    s.add_argument("--max-message-mib", type=int, default=64, help="max gRPC message size, both ways (default: 64)")
-    s.add_argument("--max-signal-length", type=int, default=Limits.max_signal_length,
-                   help="max samples per signal, or frames per sound file by its header (default: %(default)s)")
-    s.add_argument("--max-batch", type=int, default=Limits.max_batch,
-                   help="max signals, images or files per call (default: %(default)s)")
-    s.add_argument("--max-image-pixels", type=int, default=Limits.max_image_pixels,
-                   help="max pixels per image, checked from its header before decoding (default: %(default)s)")
-    s.add_argument("--compute-batch", type=int, default=Limits.compute_batch,
-                   help="inputs decoded and run per graph call: bounds a call's memory (default: %(default)s)")
-    s.add_argument("--max-inflight-mib", type=int, default=Limits.inflight_bytes // MiB,
-                   help="decoded input all calls may hold at once; beyond it calls get RESOURCE_EXHAUSTED "
-                   "(default: %(default)s)")
-    s.add_argument("--workers", type=int, default=8, help="Operator calls computed at once; health and reflection "
-                   "have threads of their own (default: 8)")
-    s.add_argument("--grace", type=float, default=30.0, help="seconds in-flight calls get at shutdown (default: 30)")
-    s.add_argument("--intra-op-threads", type=int, default=0, help="TensorFlow intra-op threads (0: all cores)")
-    s.add_argument("--inter-op-threads", type=int, default=0, help="TensorFlow inter-op threads (0: all cores)")
-    s.add_argument("--poll-seconds", type=float, default=10.0,
-                   help="rescan --graphs for new and removed versions this often; 0: only on SIGHUP (default: 10)")
+    S, L, B = serve_defaults, Limits(), BatchConfig()
+    s = sub.add_parser("serve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       help="serve every graph under --graphs over gRPC")
+    s.add_argument("--graphs", default="graphs", help="folder of exported graphs")
+    s.add_argument("--address", default=S.address, help="host:port to listen on; port 0 picks a free one")
+    s.add_argument("--max-message-mib", type=int, default=S.max_message_bytes // MiB,
+                   help="max gRPC message size, both ways")
+    s.add_argument("--max-signal-length", type=int, default=L.max_signal_length,
+                   help="max samples per signal, or frames per sound file by its header")
+    s.add_argument("--max-batch", type=int, default=L.max_batch, help="max signals, images or files per call")
+    s.add_argument("--max-image-pixels", type=int, default=L.max_image_pixels,
+                   help="max pixels per image, checked from its header before decoding")
+    s.add_argument("--compute-batch", type=int, default=L.compute_batch,
+                   help="inputs decoded and run per graph call: bounds a call's memory")
+    s.add_argument("--max-inflight-mib", type=int, default=L.inflight_bytes // MiB,
+                   help="decoded input all calls may hold at once; beyond it calls get RESOURCE_EXHAUSTED")
+    s.add_argument("--workers", type=int, default=S.workers,
+                   help="Operator calls computed at once; health and reflection have threads of their own")
+    s.add_argument("--grace", type=float, default=S.grace_seconds, help="seconds in-flight calls get at shutdown")
+    s.add_argument("--intra-op-threads", type=int, default=S.intra_op_threads,
+                   help="TensorFlow intra-op threads (0: all cores)")
+    s.add_argument("--inter-op-threads", type=int, default=S.inter_op_threads,
+                   help="TensorFlow inter-op threads (0: all cores)")
+    s.add_argument("--poll-seconds", type=float, default=S.poll_seconds,
+                   help="rescan --graphs for new and removed versions this often; 0: only on SIGHUP")
     s.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
     s.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     s.add_argument("--tls-client-ca", type=Path, help="PEM CA: require client certificates it signed (mutual TLS)")
     s.add_argument("--token-file", help="file holding a bearer token every call but health must carry")
-    s.add_argument("--batch-max-size", type=int, default=0,
-                   help="dynamic batching for Classify/ClassifySignal: images per graph call (default: 0, off)")
-    s.add_argument("--batch-timeout-ms", type=float, default=2.0,
-                   help="longest a request waits for others to fill its batch (default: 2)")
-    s.add_argument("--batch-max-queue", type=int, default=512,
-                   help="images waiting at most; beyond it calls get RESOURCE_EXHAUSTED (default: 512)")
-    s.add_argument("--metrics-address", default="",
+    s.add_argument("--batch-max-size", type=int, default=B.max_batch,
+                   help="dynamic batching for Classify/ClassifySignal: inputs per graph call (0: off)")
+    s.add_argument("--batch-timeout-ms", type=float, default=B.max_delay * 1000,
+                   help="longest a request waits for others to fill its batch")
+    s.add_argument("--batch-max-queue", type=int, default=B.max_queue,
+                   help="inputs waiting at most; beyond it calls get RESOURCE_EXHAUSTED")
+    s.add_argument("--metrics-address", default=S.metrics_address,
                    help="host:port (or :port for every interface) to expose Prometheus /metrics on, "
-                   "e.g. 127.0.0.1:9464 (default: off)")
-    s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: INFO)")
+                   "e.g. 127.0.0.1:9464 (empty: off)")
+    s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     s.set_defaults(func=_serve)
     return p
 

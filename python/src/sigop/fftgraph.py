@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .manifest import GRAPH_FILE, Manifest, TensorInfo, sha256_file
+from .manifest import DEFAULT_FFT_MODEL, GRAPH_FILE, Manifest, TensorInfo, sha256_file
 from .tfenv import tf
 
 __all__ = ["INPUT", "OUTPUTS", "build_fft_graph_def", "export_fft"]
@@ -64,7 +64,7 @@ def build_fft_graph_def() -> tf.compat.v1.GraphDef:
     return graph_def
 
 
-def export_fft(out: Path, name: str = "fft") -> Manifest:
+def export_fft(out: Path, name: str = DEFAULT_FFT_MODEL) -> Manifest:
     """Write ``graph.pb`` and ``manifest.json`` for the FFT graph into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .tfenv import tf
-
 __all__ = ["FrontEnd", "KINDS"]
 
 KINDS = ("power_spectrum", "log_mel", "mfcc")
@@ -75,6 +73,8 @@ class FrontEnd:
 
     def __call__(self, waveforms: tf.Tensor) -> tf.Tensor:
         """float32 [batch, samples] -> features [batch, *shape] in [0, 1]."""
+        from .tfenv import tf
+
         x = tf.convert_to_tensor(waveforms, tf.float32)
         if self.kind == "power_spectrum":
             window = tf.signal.hann_window(self.samples, periodic=True)
@@ -94,6 +94,8 @@ class FrontEnd:
 
     def to_image(self, features: tf.Tensor, size: int) -> tf.Tensor:
         """2-D features [batch, frames, bands, 1] -> RGB images [batch, size, size, 3] in [0, 255]."""
+        from .tfenv import tf
+
         if self.kind == "power_spectrum":
             raise ValueError("the power_spectrum front end is 1-D; draw it with the spectrum renderer instead")
         upright = tf.reverse(tf.transpose(features, [0, 2, 1, 3]), axis=[1])  # [batch, bands (high first), frames, 1]
@@ -101,7 +103,9 @@ class FrontEnd:
         return tf.tile(image, [1, 1, 1, 3])
 
 
-def _db_below_peak(power: tf.Tensor, top_db: float, axes: list[int]) -> tf.Tensor:
+def _db_below_peak(power: "tf.Tensor", top_db: float, axes: list[int]) -> "tf.Tensor":
+    from .tfenv import tf
+
     db = 10.0 * tf.math.log(power + 1e-20) / tf.math.log(10.0)
     below = db - tf.reduce_max(db, axis=axes, keepdims=True)
     return (tf.maximum(below, -top_db) + top_db) / top_db

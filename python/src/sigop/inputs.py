@@ -10,6 +10,7 @@ server answers with INVALID_ARGUMENT.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -17,12 +18,17 @@ import numpy as np
 from .audio import AudioError, frames_needed, prepare, read_audio, read_header, resampled_length
 from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
 from .limits import Limits
+from .manifest import Manifest
 from .render import SpectrumContract, magnitude_to_image
-from .tensors import InvalidInput
+from .signals import SOUND_SUFFIXES, load_signal
 
-__all__ = ["Inputs", "images", "waveforms", "audio_files", "spectra"]
+__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class InvalidInput(ValueError):
+    """An input that is wrong whatever the server's state (INVALID_ARGUMENT)."""
 
 
 @dataclass
@@ -139,3 +145,30 @@ def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[
             yield gray_to_rgb(magnitude_to_image(fft(x[run.start:run.stop]), contract))
 
     return Inputs(len(x), min(len(x), limits.compute_batch) * per_row, "signals", chunks)
+
+
+def _numpy_magnitude(rows: np.ndarray) -> np.ndarray:
+    return np.abs(np.fft.rfft(rows, axis=1))
+
+
+def from_file(manifest: Manifest, path: Path, limits: Limits = Limits(), rate: float | None = None,
+              fft: Callable[[np.ndarray], np.ndarray] = _numpy_magnitude) -> Inputs:
+    """One file a user has -> this model's input, made from its contents exactly as the server makes it.
+
+    Sound files carry their rate; other signals are taken at ``rate`` (default: the model's own).
+    Spectrum-image models draw signals with ``fft`` (numpy's here; the server uses the FFT graph).
+    """
+    path = Path(path)
+    details = manifest.details
+    if manifest.takes_waveforms:
+        front_end = details["front_end"]
+        if path.suffix.lower() in SOUND_SUFFIXES:
+            return audio_files([path.read_bytes()], front_end, limits)
+        return waveforms(load_signal(path)[None], rate or front_end["sample_rate"], front_end, limits)
+    size = details["image_size"]
+    if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        return images([path.read_bytes()], size, limits)
+    if "spectrum_contract" not in details:
+        raise InvalidInput(f"{path.name}: this model was trained on images without a spectrum contract; it takes "
+                           f"PNG or JPEG files only")
+    return spectra(load_signal(path)[None], SpectrumContract.from_json(details["spectrum_contract"]), size, fft, limits)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "GRAPH_FILE", "MANIFEST_FILE", "TensorInfo", "Manifest", "ManifestError", "sha256_file"]
+__all__ = ["FORMAT", "DEFAULT_FFT_MODEL", "GRAPH_FILE", "MANIFEST_FILE", "TensorInfo", "Manifest", "ManifestError", "sha256_file"]
 
 FORMAT = "sigop.manifest/v1"
+DEFAULT_FFT_MODEL = "fft"  # the FFT graph's name: spectrum-image classifiers render through it
 GRAPH_FILE = "graph.pb"
 MANIFEST_FILE = "manifest.json"
 

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["SpectrumContract", "magnitude_to_image", "render_signal"]
+__all__ = ["SpectrumContract", "CONTRACT_FILE", "magnitude_to_image", "render_signal"]
+
+CONTRACT_FILE = "contract.json"  # beside class folders of signals or images sigop rendered: their contract
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ gives signals of the same class structure, not the same samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,7 +36,6 @@ class Params:
     frequency_noise: float = 0.25  # std of further half-cycles per tone
     amplitude_noise: float = 0.05  # relative std of each tone's amplitude
     sample_noise: float = 0.5  # std of white noise on every sample
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 def generate(cls: ArticleClass, rng: np.random.Generator, p: Params = Params()) -> np.ndarray:

@@ -20,30 +20,32 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .audio import AudioError, fit_length, read_audio, resample
-from .audio_augment import spec_mask
+from ..audio import AudioError, fit_length, read_audio, resample
+from ..export import export_classifier
+from ..frontend import FrontEnd
+from ..signals import SOUND_SUFFIXES
+from ..tfenv import tf
 from .backbones import get_backbone
 from .bottlenecks import BottleneckCache, content_key
-from .classifier import export_classifier
+from .callbacks import fit_callbacks
+from .config import SHIFT_INVARIANT, SIGNALS_FILE, TrainConfig
 from .dataset import Dataset, load_signal, scan
-from .frontend import FrontEnd
-from .heads import dense_head, fit_callbacks, stack
+from .export_check import check_export
+from .heads import dense_head, stack
+from .networks import build_network, waveform_model
 from .report import split_results, write_report
-from .signalnets import SHIFT_INVARIANT, build_network, waveform_model
-from .tfenv import tf
+from .spec_augment import spec_mask
 
-__all__ = ["AUDIO_SUFFIXES", "SIGNALS_FILE", "load_waveform", "train_waveform"]
+__all__ = ["load_waveform", "train"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
-SIGNALS_FILE = "signals.json"  # {"sample_rate": Hz} for datasets of .npy/.csv/.txt signals
 
 
 def load_waveform(path: Path, default_rate: float | None) -> tuple[np.ndarray, float]:
     """(samples, rate): sound files carry their rate; other signals take ``default_rate``."""
-    if path.suffix.lower() in AUDIO_SUFFIXES:
+    if path.suffix.lower() in SOUND_SUFFIXES:
         return read_audio(path)
     if default_rate is None:
         raise AudioError(f"{path}: a {path.suffix} signal has no sample rate; put {{\"sample_rate\": Hz}} in "
@@ -71,7 +73,7 @@ def _front_end(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.nd
     return fe, waves
 
 
-def train_waveform(cfg) -> dict:
+def train(cfg: TrainConfig) -> dict:
     """Train, evaluate and export a waveform classifier; returns the report's metrics."""
     started = time.perf_counter()
     keras.utils.set_random_seed(cfg.seed)
@@ -132,6 +134,7 @@ def train_waveform(cfg) -> dict:
     }
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, samples=fe.samples, details=details,
                       saved_model=cfg.saved_model)
+    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=meta.get("sample_rate") or cfg.sample_rate or None)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
 

@@ -21,11 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from ..tfenv import tf
-
 __all__ = ["Backbone", "BACKBONES", "get_backbone", "WeightsUnavailable", "DEFAULT_BACKBONE"]
 
-keras = tf.keras
 DEFAULT_BACKBONE = "mobilenet_v2"
 
 
@@ -38,6 +35,7 @@ class Backbone:
     name: str
     input_size: int
     features: int
+    last_block: tuple[str, ...]  # layer-name prefixes of the block fine-tuning unfreezes
     _build: Callable[[str | None], "keras.Model"]
     _weights_id: Callable[[str | None], str]
 
@@ -118,7 +116,9 @@ def _keras_weights_file(name: str, weights: str | None) -> str | None:
     if cached.is_file():
         return str(cached)
     try:  # Keras's own download, where the network allows it
-        return keras.utils.get_file(_KERAS_NOTOP[name], f"{_KERAS_BASE[name]}{_KERAS_NOTOP[name]}", cache_subdir="models")
+        from ...tfenv import tf
+
+        return tf.keras.utils.get_file(_KERAS_NOTOP[name], f"{_KERAS_BASE[name]}{_KERAS_NOTOP[name]}", cache_subdir="models")
     except Exception as e:  # no network, blocked host, proxy...
         raise WeightsUnavailable(
             f"{name}: no ImageNet weights. Keras could not download {_KERAS_NOTOP[name]} ({type(e).__name__}: {e}). "
@@ -135,6 +135,9 @@ _KERAS_BASE = {
 
 
 def _build_keras_app(name: str, weights: str | None) -> "keras.Model":
+    from ...tfenv import tf
+
+    keras = tf.keras
     size = BACKBONES[name].input_size
     path = _keras_weights_file(name, weights)
     inputs = keras.Input((size, size, 3), name="image")
@@ -158,9 +161,11 @@ def _keras_id(name: str) -> Callable[[str | None], str]:
 
 
 BACKBONES: dict[str, Backbone] = {
-    "mobilenet_v2": Backbone("mobilenet_v2", 224, 1280, _build_mobilenet_v2, _mobilenet_id),
-    "inception_v3": Backbone("inception_v3", 299, 2048, lambda w: _build_keras_app("inception_v3", w), _keras_id("inception_v3")),
-    "vgg16": Backbone("vgg16", 224, 512, lambda w: _build_keras_app("vgg16", w), _keras_id("vgg16")),
+    "mobilenet_v2": Backbone("mobilenet_v2", 224, 1280, ("features.17", "features.18"), _build_mobilenet_v2,
+                             _mobilenet_id),
+    "inception_v3": Backbone("inception_v3", 299, 2048, ("mixed10",), lambda w: _build_keras_app("inception_v3", w),
+                             _keras_id("inception_v3")),
+    "vgg16": Backbone("vgg16", 224, 512, ("block5",), lambda w: _build_keras_app("vgg16", w), _keras_id("vgg16")),
 }
 
 

@@ -16,14 +16,10 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from ..tfenv import tf
 from .backbones import Backbone
-from .tfenv import tf
 
-__all__ = ["BottleneckCache", "default_cache_dir"]
-
-
-def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "sigop" / "bottlenecks"
+__all__ = ["BottleneckCache"]
 
 
 class BottleneckCache:

@@ -13,15 +13,15 @@
 
 from __future__ import annotations
 
-from .audio_augment import AudioAugment, spec_mask
-from .frontend import FrontEnd
-from .tfenv import tf
+from ..frontend import FrontEnd
+from ..tfenv import tf
+from .audio_augment import AudioAugment
+from .config import NETWORKS, SHIFT_INVARIANT
+from .spec_augment import spec_mask
 
 __all__ = ["NETWORKS", "SHIFT_INVARIANT", "FrontEndLayer", "SpecAugment", "build_network", "waveform_model"]
 
 keras = tf.keras
-NETWORKS = ("cnn", "dense", "transfer")
-SHIFT_INVARIANT = {"cnn": True, "dense": False, "transfer": False}
 
 
 class FrontEndLayer(keras.layers.Layer):

@@ -9,9 +9,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..render import CONTRACT_FILE, SpectrumContract, render_signal
 from .article import CLASSES, Params, generate
-from .dataset import CONTRACT_FILE
-from .render import SpectrumContract, render_signal
 
 __all__ = ["generate_dataset"]
 

@@ -1,6 +1,6 @@
 """Dynamic batching: concurrent requests for one model merged into one graph call.
 
-A request's images wait in a queue until the batch is full (max_batch images)
+A request's inputs wait in a queue until the batch is full (max_batch inputs)
 or the oldest request has waited max_delay; the worker then runs the graph
 once and hands each request its rows. A request whose deadline passes, or
 whose client cancels, while it waits is dropped before it costs any model
@@ -43,7 +43,7 @@ class BatchConfig:
 
 @dataclass
 class _Request:
-    images: np.ndarray
+    inputs: np.ndarray
     deadline: float | None  # time.monotonic() value
     is_active: Callable[[], bool]
     enqueued: float = field(default_factory=time.monotonic)
@@ -60,38 +60,38 @@ class Unloaded(Exception):
     """The model version was unloaded while the call was on its way (UNAVAILABLE: retry)."""
 
 
-def _closed_run(images: np.ndarray) -> np.ndarray:
+def _closed_run(inputs: np.ndarray) -> np.ndarray:
     raise Unloaded("the model version was reloaded or removed while this call was on its way; retry")
 
 
 class Batcher:
     def __init__(self, run: Callable[[np.ndarray], np.ndarray], config: BatchConfig,
                  observe: Callable[[list[float], int], None] = lambda waits, size: None, name: str = "batcher"):
-        """run maps images [n, ...] to outputs [n, ...]; observe(each request's queue seconds, images in the
+        """run maps inputs [n, ...] to outputs [n, ...]; observe(each request's queue seconds, inputs in the
         batch) is called once per graph call, for metrics."""
         self._run, self._config, self._observe = run, config, observe
         self._queue: deque[_Request] = deque()
-        self._queued_images = 0
+        self._queued = 0
         self._closed = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, images: np.ndarray, deadline: float | None = None,
+    def submit(self, inputs: np.ndarray, deadline: float | None = None,
                is_active: Callable[[], bool] = lambda: True) -> np.ndarray:
-        """Queue images, wait for their outputs; raises QueueFull or Expired."""
-        req = _Request(images, deadline, is_active)
+        """Queue inputs, wait for their outputs; raises QueueFull or Expired."""
+        req = _Request(inputs, deadline, is_active)
         with self._cond:
             alone = self._run if self._closed else None
             if alone is None:
-                if self._queued_images + len(images) > self._config.max_queue:
-                    raise QueueFull(f"{self._queued_images} inputs are queued for this model; the limit is "
+                if self._queued + len(inputs) > self._config.max_queue:
+                    raise QueueFull(f"{self._queued} inputs are queued for this model; the limit is "
                                     f"{self._config.max_queue}: retry later or with a longer deadline")
                 self._queue.append(req)
-                self._queued_images += len(images)
+                self._queued += len(inputs)
                 self._cond.notify()
         if alone is not None:  # the version was replaced while this call was on its way: run it alone
-            return alone(images)
+            return alone(inputs)
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not req.done.wait(timeout):
             with self._cond:
@@ -120,21 +120,21 @@ class Batcher:
                 if self._closed:
                     return None
                 self._cond.wait()
-            while self._queued_images < self._config.max_batch and not self._closed:
+            while self._queued < self._config.max_batch and not self._closed:
                 left = self._queue[0].enqueued + self._config.max_delay - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
             batch, size, now = [], 0, time.monotonic()
-            while self._queue and (not batch or size + len(self._queue[0].images) <= self._config.max_batch):
+            while self._queue and (not batch or size + len(self._queue[0].inputs) <= self._config.max_batch):
                 req = self._queue.popleft()
-                self._queued_images -= len(req.images)
+                self._queued -= len(req.inputs)
                 if req.expired(now):
                     req.error = Expired("deadline exceeded or call cancelled while queued for a batch")
                     req.done.set()
                     continue
                 batch.append(req)
-                size += len(req.images)
+                size += len(req.inputs)
             return batch
 
     def _loop(self) -> None:
@@ -145,13 +145,13 @@ class Batcher:
             if not batch:
                 continue
             now = time.monotonic()
-            self._observe([now - r.enqueued for r in batch], sum(len(r.images) for r in batch))
+            self._observe([now - r.enqueued for r in batch], sum(len(r.inputs) for r in batch))
             try:
-                out = self._run(np.concatenate([r.images for r in batch]))
+                out = self._run(np.concatenate([r.inputs for r in batch]))
                 start = 0
                 for req in batch:
-                    req.result = out[start:start + len(req.images)]
-                    start += len(req.images)
+                    req.result = out[start:start + len(req.inputs)]
+                    start += len(req.inputs)
             except BaseException as e:  # every waiting caller gets the graph's error
                 for req in batch:
                     req.error = e

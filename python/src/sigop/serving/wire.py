@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .operator.v1 import operator_pb2 as pb
+from ..inputs import InvalidInput
+from ..operator.v1 import operator_pb2 as pb
 
-__all__ = ["InvalidInput", "decode_signals", "encode_into", "WIRE_DTYPE"]
+__all__ = ["decode_signals", "encode_into", "WIRE_DTYPE"]
 
 WIRE_DTYPE = np.dtype("<f8")
-
-
-class InvalidInput(ValueError):
-    """The request is wrong whatever the server's state (INVALID_ARGUMENT)."""
 
 
 def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int) -> tuple[np.ndarray, bool]:

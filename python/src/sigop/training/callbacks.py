@@ -1,6 +1,5 @@
-"""Keras pieces every trainer shares: the head on backbone features, the
-backbone + head stack, and the callbacks (early stopping, reduce-on-plateau,
-TensorBoard, a tqdm bar per epoch)."""
+"""The callbacks every training run uses: early stopping, reduce-on-plateau,
+TensorBoard logs, and a tqdm bar per epoch."""
 
 from __future__ import annotations
 
@@ -8,25 +7,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .tfenv import tf
+from ..tfenv import tf
 
-__all__ = ["dense_head", "stack", "fit_callbacks", "EpochBar"]
+__all__ = ["fit_callbacks", "EpochBar"]
 
 keras = tf.keras
-
-
-def dense_head(features: int, classes: int, dropout: float) -> "keras.Model":
-    """Dropout + dense softmax on a backbone's pooled features."""
-    inputs = keras.Input((features,), name="features")
-    x = keras.layers.Dropout(dropout, name="head_dropout")(inputs)
-    outputs = keras.layers.Dense(classes, activation="softmax", name="head_dense")(x)
-    return keras.Model(inputs, outputs, name="head")
-
-
-def stack(base: "keras.Model", head: "keras.Model", size: int) -> "keras.Model":
-    """Images [size, size, 3] in [0, 255] -> probabilities, the backbone in inference mode."""
-    inputs = keras.Input((size, size, 3), name="image")
-    return keras.Model(inputs, head(base(inputs, training=False), training=False), name="classifier")
 
 
 def fit_callbacks(monitor: str, patience: int, report_dir: Path, epochs: int, desc: str, progress: bool) -> list:

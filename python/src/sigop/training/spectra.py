@@ -1,4 +1,4 @@
-"""`sigop train`: transfer learning on a folder of class subfolders.
+"""`sigop train` for spectrum images: transfer learning on a folder of class subfolders.
 
 Stage 1 trains a dropout + dense head on cached backbone features with the
 backbone frozen; optional stage 2 fine-tunes the backbone's last block with
@@ -13,67 +13,34 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from .audio_augment import AudioAugment
+from ..export import export_classifier
+from ..images import gray_to_rgb
+from ..manifest import DEFAULT_FFT_MODEL
+from ..render import SpectrumContract, render_signal
+from ..tfenv import tf
 from .augment import Augment
-from .backbones import DEFAULT_BACKBONE, get_backbone
-from .bottlenecks import BottleneckCache, content_key, default_cache_dir
-from .classifier import export_classifier
-from .dataset import Dataset, Item, item_image, load_signal, scan
-from .images import gray_to_rgb
-from .heads import EpochBar, dense_head, fit_callbacks, stack
-from .render import SpectrumContract, render_signal
+from .backbones import get_backbone
+from .bottlenecks import BottleneckCache, content_key
+from .callbacks import EpochBar, fit_callbacks
+from .config import TrainConfig
+from .dataset import CONTRACT_FILE, Dataset, Item, item_image, load_signal, scan
+from .export_check import check_export
+from .heads import dense_head, stack
 from .report import split_results, write_report
-from .train_waveform import train_waveform
-from .tfenv import tf
 
-__all__ = ["TrainConfig", "train"]
+__all__ = ["train"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
 
 
-@dataclass
-class TrainConfig:
-    data: Path
-    out: Path
-    name: str = ""
-    model: str = "transfer"  # transfer | cnn | dense (signalnets)
-    front_end: str = "spectrum_image"  # the article's FFT pictures, or a waveform front end (frontend.KINDS)
-    sample_rate: int = 0  # waveform models: the rate files are resampled to (0: signals.json, else 16000)
-    duration: float = 0.0  # waveform models: seconds per example (0: signals.json, else the longest file)
-    group: str | None = None  # regex keying the split on part of each file name (e.g. the speaker)
-    backbone: str = DEFAULT_BACKBONE
-    weights: str = "imagenet"
-    validation_pct: float = 10
-    test_pct: float = 10
-    signal_length: int | None = None  # n of the spectrum contract; default: the dataset's contract.json or 1024
-    epochs: int = 100
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    dropout: float = 0.2
-    patience: int = 10
-    fine_tune_epochs: int = 0
-    fine_tune_lr_factor: float = 0.03
-    augment: Augment = field(default_factory=Augment)
-    audio_augment: AudioAugment = field(default_factory=AudioAugment)
-    cache_dir: Path | None = field(default_factory=default_cache_dir)
-    seed: int = 0
-    progress: bool = True
-    saved_model: bool = True
-
-    def to_json(self) -> dict:
-        """The settings for a report, augmentations left to their own entries."""
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
-                if k not in ("augment", "audio_augment")}
-
-
 def _contract(cfg: TrainConfig, size: int, data: Path) -> SpectrumContract:
-    saved = Path(data) / "contract.json"
+    saved = Path(data) / CONTRACT_FILE
     base = SpectrumContract.from_json(json.loads(saved.read_text())) if saved.is_file() else SpectrumContract()
     n = cfg.signal_length or base.n
     return SpectrumContract(n=n, max_bin=base.max_bin, db_floor=base.db_floor, db_ceiling=base.db_ceiling,
@@ -89,8 +56,6 @@ def _image_of(item: Item, k: int, ds: Dataset, aug: Augment, size: int, seed: in
 
 def train(cfg: TrainConfig) -> dict:
     """Train, evaluate, export to cfg.out; returns the report's metrics."""
-    if cfg.front_end != "spectrum_image":
-        return train_waveform(cfg)
     if cfg.model != "transfer":
         raise ValueError(f"--model {cfg.model} trains on waveforms; choose a waveform --front-end "
                          f"(power_spectrum, log_mel, mfcc), or --model transfer for spectrum images")
@@ -159,13 +124,14 @@ def train(cfg: TrainConfig) -> dict:
     })
     details = {
         "model": "transfer", "shift_invariant": False, "backbone": cfg.backbone, "weights": cache.weights_id,
-        "fft_model": "fft",
+        "fft_model": DEFAULT_FFT_MODEL,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
     if ds.contract is not None:
         details["spectrum_contract"] = ds.contract.to_json()
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
                       saved_model=cfg.saved_model)
+    metrics["export_check"] = check_export(Path(cfg.out), ds, probs)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
 
@@ -176,12 +142,11 @@ def _images(ds: Dataset, items: list[Item], size: int) -> np.ndarray:
 
 def _fine_tune(cfg, ds, backbone, base, head, history, size):
     """Stage 2: unfreeze the backbone's last block, train with the head at a lower rate."""
-    prefixes = {"mobilenet_v2": ("features.17", "features.18"), "inception_v3": ("mixed10",), "vgg16": ("block5",)}
     # BatchNorm stays frozen even inside the last block: a frozen BatchNormalization
     # runs in inference mode in Keras 3, keeping ImageNet's moving statistics
     # (training=False on the nested call alone did not stop them moving).
     for layer in _walk(base):
-        layer.trainable = (layer.name.startswith(prefixes[backbone.name])
+        layer.trainable = (layer.name.startswith(backbone.last_block)
                            and not isinstance(layer, keras.layers.BatchNormalization)) or not layer.weights
     base.trainable = True
     full = stack(base, head, size)

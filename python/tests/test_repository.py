@@ -5,10 +5,10 @@ import grpc
 import numpy as np
 import pytest
 
-from sigop.models import ModelRepository
+from sigop.serving.repository import ModelRepository
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.server import Server, ServerConfig
+from sigop.serving.server import Server, ServerConfig
 
 
 def fft_call(stub, version=0):

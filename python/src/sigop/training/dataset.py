@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import decode_image, gray_to_rgb
-from .render import SpectrumContract, render_signal
+from ..images import decode_image, gray_to_rgb
+from ..render import CONTRACT_FILE, SpectrumContract, render_signal
+from ..signals import SIGNAL_SUFFIXES, load_signal
 
 __all__ = [
     "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "CONTRACT_FILE",
@@ -31,8 +32,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-SIGNAL_SUFFIXES = {".npy", ".csv", ".txt", ".wav", ".flac", ".ogg"}
-CONTRACT_FILE = "contract.json"  # beside class folders of images that sigop rendered
 SPLITS = ("train", "validation", "test")
 
 
@@ -145,32 +144,6 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
             log.warning("class %r has few files: %s (splits are %.0f/%.0f/%.0f %%)", name, counts,
                         100 - validation_pct - test_pct, validation_pct, test_pct)
     return Dataset(root, classes, items, contract)
-
-
-def load_signal(path: Path) -> np.ndarray:
-    """A 1-D float64 signal from .npy, .csv/.txt (numbers, any layout) or .wav (channels averaged)."""
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        x = np.load(path, allow_pickle=False)
-    elif suffix in (".csv", ".txt"):
-        text = path.read_text().replace(",", " ")
-        x = np.array(text.split(), dtype=np.float64)
-    elif suffix in (".flac", ".ogg"):
-        from .audio import read_audio
-
-        x = read_audio(path)[0]
-    elif suffix == ".wav":
-        from scipy.io import wavfile
-
-        _, x = wavfile.read(path)
-        if x.ndim == 2:
-            x = x.astype(np.float64).mean(axis=1)
-    else:
-        raise ValueError(f"{path}: not a signal file ({sorted(SIGNAL_SUFFIXES)})")
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    if x.size == 0 or not np.isfinite(x).all():
-        raise ValueError(f"{path}: signal is empty or holds NaN/Inf")
-    return x
 
 
 def item_image(item: Item, ds: Dataset, size: int) -> np.ndarray:

@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .manifest import Manifest
-from .tfenv import session_config, tf
+from ..manifest import Manifest
+from ..tfenv import session_config, tf
 
 __all__ = ["FrozenGraph"]
 

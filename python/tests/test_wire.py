@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from sigop.operator.v1 import operator_pb2 as pb
-from sigop.tensors import InvalidInput, decode_signals, encode_into
+from sigop.inputs import InvalidInput
+from sigop.serving.wire import decode_signals, encode_into
 
 
 def tensor(shape, values=None, content=None):

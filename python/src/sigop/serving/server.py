@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 from concurrent import futures
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -25,14 +24,13 @@ import grpc
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from .batching import BatchConfig
+from ..operator.v1 import operator_pb2 as pb
+from ..operator.v1 import operator_pb2_grpc as pb_grpc
+from .config import ServerConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
 from .health import Health
-from .limits import Limits
 from .metrics import Metrics, MetricsInterceptor, parse_address
-from .models import ModelRepository
-from .operator.v1 import operator_pb2 as pb
-from .operator.v1 import operator_pb2_grpc as pb_grpc
+from .repository import ModelRepository
 from .security import TokenAuth, server_credentials
 from .service import OperatorService
 
@@ -41,26 +39,6 @@ __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
 log = logging.getLogger(__name__)
 
 OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name
-DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
-
-
-@dataclass
-class ServerConfig:
-    graphs: Path
-    address: str = "127.0.0.1:50051"
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    workers: int = 8  # Operator calls computed at once; health and reflection have threads of their own
-    grace_seconds: float = 30.0
-    intra_op_threads: int = 0
-    inter_op_threads: int = 0
-    poll_seconds: float = 10.0  # how often graphs/ is rescanned for new or removed versions (0: never)
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
-    token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
-    metrics_address: str = ""  # host:port for Prometheus /metrics; empty: not exposed
-    batching: BatchConfig = field(default_factory=BatchConfig)  # for Classify and ClassifySignal
-    limits: Limits = field(default_factory=Limits)
 
 
 class Server:

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .render import SpectrumContract
+from ..render import CONTRACT_FILE, SpectrumContract
+from ..training.config import SIGNALS_FILE
 
 __all__ = ["CLASSES", "SETS", "spectrum_shape", "shifted_signal", "make_shifted"]
 
@@ -68,8 +69,8 @@ def make_shifted(out: Path, *, per_class: int = 200, test_per_class: int = 100, 
                 c = rng.uniform(centre - spread, centre + spread)
             (root / kind).mkdir(parents=True, exist_ok=True)
             np.save(root / kind / f"{i:04d}.npy", shifted_signal(kind, c, rng, n=n, rate=rate))
-        (root / "signals.json").write_text(json.dumps({"sample_rate": rate, "samples": n}) + "\n")
-        (root / "contract.json").write_text(json.dumps(SpectrumContract(n=n, max_bin=0).to_json()) + "\n")
+        (root / SIGNALS_FILE).write_text(json.dumps({"sample_rate": rate, "samples": n}) + "\n")
+        (root / CONTRACT_FILE).write_text(json.dumps(SpectrumContract(n=n, max_bin=0).to_json()) + "\n")
         counts[name] = len(jobs)
     _preview(Path(out) / "preview.png", rate, n, centre, margin, seed)
     return counts

@@ -3,8 +3,8 @@
 Waveform changes act on the signal at the model's sample rate before it is
 padded or truncated: additive white noise at a random SNR, a time shift
 (zero-filled), a time stretch that keeps the pitch and a pitch shift that
-keeps the duration (librosa's phase vocoder). SpecAugment-style masks act on
-the front end's features: bands of frequency and time set to the floor (0).
+keeps the duration (librosa's phase vocoder). SpecAugment-style masks, which
+act on the front end's features, are TensorFlow ops: spec_augment.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .tfenv import tf
 
-__all__ = ["AudioAugment", "add_noise", "time_shift", "time_stretch", "pitch_shift", "spec_mask"]
+__all__ = ["AudioAugment", "add_noise", "time_shift", "time_stretch", "pitch_shift"]
 
 
 @dataclass(frozen=True)
@@ -79,33 +78,3 @@ def pitch_shift(x: np.ndarray, rate: int, semitones: float) -> np.ndarray:
     import librosa
 
     return librosa.effects.pitch_shift(np.asarray(x, dtype=np.float32), sr=rate, n_steps=semitones)
-
-
-def spec_mask(features: tf.Tensor, aug: AudioAugment, seed: int | None = None) -> tf.Tensor:
-    """SpecAugment masks on features [batch, bins, 1] (1-D) or [batch, frames, bands, 1] (2-D)."""
-    x = tf.convert_to_tensor(features)
-    gen = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.get_global_generator()
-    freq_axis = 1 if x.shape.rank == 3 else 2
-    x = _masks(x, freq_axis, aug.freq_masks, aug.freq_mask_width, gen)
-    if x.shape.rank == 4:
-        x = _masks(x, 1, aug.time_masks, aug.time_mask_width, gen)
-    return x
-
-
-def _masks(x: tf.Tensor, axis: int, count: int, max_width: int, gen: tf.random.Generator) -> tf.Tensor:
-    length, batch = tf.shape(x)[axis], tf.shape(x)[0]
-    position = tf.range(length)[None, :]
-    for _ in range(count):
-        width = gen.uniform([batch], 0, max_width + 1, dtype=tf.int32)
-        start = tf.cast(gen.uniform([batch]) * tf.cast(length - width + 1, tf.float32), tf.int32)
-        inside = (position >= start[:, None]) & (position < (start + width)[:, None])  # [batch, length]
-        x = tf.where(_view(inside, axis, x.shape.rank), tf.zeros_like(x), x)
-    return x
-
-
-def _view(mask: tf.Tensor, axis: int, rank: int) -> tf.Tensor:
-    """[batch, length] -> broadcastable against a rank-``rank`` tensor along ``axis``."""
-    for d in range(1, rank):
-        if d != axis:
-            mask = tf.expand_dims(mask, d)
-    return mask

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import clip
+from ..manifest import MANIFEST_FILE
 from .frozen import FrozenGraph
-from .limits import clip
-from .manifest import MANIFEST_FILE
 
 __all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "warm_up"]
 

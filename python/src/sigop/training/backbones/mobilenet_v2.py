@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tfenv import tf
+from ...tfenv import tf
 
 __all__ = ["build_mobilenet_v2", "load_torchvision_weights", "TORCHVISION_MEAN", "TORCHVISION_STD", "FEATURES"]
 

@@ -1,16 +1,14 @@
 """The Operator gRPC service: requests in, frozen graphs run, responses out.
 
-Handlers raise the domain's exceptions; ``_rpc`` turns each into its status
-code in one place, so an input can never surface as UNKNOWN or leak an
-internal message: a genuine fault is INTERNAL with a generic message and its
-traceback in the log. Classifier inputs are decoded and run
+Each RPC parses its request, asks sigop.inputs for the model's input, runs
+the graph and builds the response. Handlers raise the domain's exceptions;
+status.py turns them into status codes. Classifier inputs are decoded and run
 ``limits.compute_batch`` at a time under a reservation from the server-wide
 memory budget (see limits.py and inputs.py).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
@@ -19,24 +17,25 @@ import time
 import grpc
 import numpy as np
 
-from . import inputs
-from .audio import AudioError
-from .batching import BatchConfig, Batcher, Expired, QueueFull, Unloaded
+from .. import inputs
+from ..inputs import InvalidInput
+from ..limits import Limits, MemoryBudget, clip
+from ..manifest import DEFAULT_FFT_MODEL
+from ..operator.v1 import operator_pb2 as pb
+from ..operator.v1 import operator_pb2_grpc as pb_grpc
+from ..render import SpectrumContract
+from .batching import BatchConfig, Batcher
 from .frozen import FrozenGraph
-from .images import ImageError
-from .limits import Limits, MemoryBudget, OverBudget, TooLarge, clip
 from .metrics import Metrics
-from .models import ModelNotFound, ModelRepository
-from .operator.v1 import operator_pb2 as pb
-from .operator.v1 import operator_pb2_grpc as pb_grpc
-from .render import SpectrumContract
-from .tensors import InvalidInput, decode_signals, encode_into
+from .repository import ModelNotFound, ModelRepository
+from .status import Precondition, rpc
+from .wire import decode_signals, encode_into
 
-__all__ = ["OperatorService", "DEFAULT_FFT_MODEL", "Precondition"]
+__all__ = ["OperatorService"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FFT_MODEL = "fft"
+
 
 _SPECTRUM_OUTPUTS = {
     pb.SPECTRUM_UNSPECIFIED: ("magnitude",),
@@ -44,43 +43,6 @@ _SPECTRUM_OUTPUTS = {
     pb.SPECTRUM_COMPLEX: ("real", "imag"),
 }
 _FLOAT64_MAX = float(np.finfo(np.float64).max)
-
-
-class Precondition(Exception):
-    """The request is fine but this server's models cannot answer it (FAILED_PRECONDITION)."""
-
-
-_CODES = (
-    ((InvalidInput, ImageError, AudioError, TooLarge), grpc.StatusCode.INVALID_ARGUMENT),
-    ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
-    ((Precondition,), grpc.StatusCode.FAILED_PRECONDITION),
-    ((OverBudget, QueueFull), grpc.StatusCode.RESOURCE_EXHAUSTED),
-    ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
-)
-
-
-def _rpc(handler):
-    """Map the domain's exceptions to status codes; anything else is INTERNAL, logged with its traceback."""
-
-    @functools.wraps(handler)
-    def wrapped(self, request, context: grpc.ServicerContext):
-        try:
-            return handler(self, request, context)
-        except Expired as e:
-            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
-                          str(e))
-        except Exception as e:
-            if context.code() is not None:  # context.abort() already chose the status
-                raise
-            for types, code in _CODES:
-                if isinstance(e, types):
-                    context.abort(code, str(e))
-            if isinstance(e, MemoryError):
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
-            log.exception("%s failed inside the server", handler.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"internal error in {handler.__name__}; see the server log")
-
-    return wrapped
 
 
 class OperatorService(pb_grpc.OperatorServicer):
@@ -201,7 +163,7 @@ class OperatorService(pb_grpc.OperatorServicer):
 
     # ---- RPCs ---------------------------------------------------------------------------------------------------
 
-    @_rpc
+    @rpc
     def FFT(self, request: pb.FFTRequest, context: grpc.ServicerContext) -> pb.FFTResponse:
         model, answered = self._model(request.model_spec, DEFAULT_FFT_MODEL, "fft")
         outputs: list[str] = []
@@ -230,7 +192,7 @@ class OperatorService(pb_grpc.OperatorServicer):
             )
         return response
 
-    @_rpc
+    @rpc
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
         model, answered = self._classifier(request.model_spec)
         self._check_count(len(request.images), "images", "PNG or JPEG image")
@@ -238,7 +200,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         return pb.ClassifyResponse(model_spec=answered, classifications=self._classify(
             model, answered, "Classify", given, request.top_k, context))
 
-    @_rpc
+    @rpc
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         model, answered = self._classifier(request.model_spec)
         details = model.manifest.details
@@ -276,7 +238,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         return inputs.spectra(x, SpectrumContract.from_json(details["spectrum_contract"]), details["image_size"],
                               magnitude, self._limits)
 
-    @_rpc
+    @rpc
     def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
         model, answered = self._classifier(request.model_spec)
         if not model.manifest.takes_waveforms:
@@ -288,7 +250,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         return pb.ClassifyAudioResponse(model_spec=answered, classifications=self._classify(
             model, answered, "ClassifyAudio", given, request.top_k, context))
 
-    @_rpc
+    @rpc
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
         status = self._models.status()
         if request.name and request.name not in status:

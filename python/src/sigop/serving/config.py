@@ -1,0 +1,34 @@
+"""How a server is run: every `sigop serve` flag's field and default, stated once.
+
+Nothing here imports TensorFlow or gRPC, so the command line can show these
+defaults without starting either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..limits import MiB, Limits
+from .batching import BatchConfig
+
+__all__ = ["ServerConfig"]
+
+
+@dataclass
+class ServerConfig:
+    graphs: Path
+    address: str = "127.0.0.1:50051"
+    max_message_bytes: int = 64 * MiB  # gRPC's own default, 4 MiB, would refuse a 2^19-point signal
+    workers: int = 8  # Operator calls computed at once; health and reflection have threads of their own
+    grace_seconds: float = 30.0
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
+    poll_seconds: float = 10.0  # how often graphs/ is rescanned for new or removed versions (0: never)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
+    token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
+    metrics_address: str = ""  # host:port for Prometheus /metrics; empty: not exposed
+    batching: BatchConfig = field(default_factory=BatchConfig)  # for Classify and ClassifySignal
+    limits: Limits = field(default_factory=Limits)

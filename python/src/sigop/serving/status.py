@@ -1,0 +1,61 @@
+"""Exceptions to gRPC status codes, in one place for every RPC.
+
+An input can never surface as UNKNOWN or leak an internal message: a fault
+the mapping does not know is INTERNAL with a generic message, and its
+traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import grpc
+
+from ..audio import AudioError
+from ..images import ImageError
+from ..inputs import InvalidInput
+from ..limits import OverBudget, TooLarge
+from .batching import Expired, QueueFull, Unloaded
+from .repository import ModelNotFound
+
+__all__ = ["Precondition", "rpc"]
+
+log = logging.getLogger("sigop.serving.service")
+
+
+class Precondition(Exception):
+    """The request is fine but this server's models cannot answer it (FAILED_PRECONDITION)."""
+
+
+_CODES = (
+    ((InvalidInput, ImageError, AudioError, TooLarge), grpc.StatusCode.INVALID_ARGUMENT),
+    ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
+    ((Precondition,), grpc.StatusCode.FAILED_PRECONDITION),
+    ((OverBudget, QueueFull), grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
+)
+
+
+def rpc(handler):
+    """Map the domain's exceptions to status codes; anything else is INTERNAL, logged with its traceback."""
+
+    @functools.wraps(handler)
+    def wrapped(self, request, context: grpc.ServicerContext):
+        try:
+            return handler(self, request, context)
+        except Expired as e:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
+                          str(e))
+        except Exception as e:
+            if context.code() is not None:  # context.abort() already chose the status
+                raise
+            for types, code in _CODES:
+                if isinstance(e, types):
+                    context.abort(code, str(e))
+            if isinstance(e, MemoryError):
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
+            log.exception("%s failed inside the server", handler.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error in {handler.__name__}; see the server log")
+
+    return wrapped

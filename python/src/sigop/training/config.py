@@ -1,0 +1,66 @@
+"""What `sigop train` can be asked for: the settings, their defaults and the names to choose from.
+
+Nothing here imports TensorFlow, so the command line can show its options
+(with these defaults, stated once) without starting it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..frontend import KINDS as FRONT_ENDS
+from .audio_augment import AudioAugment
+from .augment import Augment
+from .backbones import BACKBONES, DEFAULT_BACKBONE
+
+__all__ = ["TrainConfig", "NETWORKS", "SHIFT_INVARIANT", "FRONT_ENDS", "SPECTRUM_IMAGE", "BACKBONES",
+           "SIGNALS_FILE", "default_cache_dir"]
+
+SPECTRUM_IMAGE = "spectrum_image"  # the article's front end: FFT pictures, via the FFT graph when serving
+NETWORKS = ("cnn", "dense", "transfer")
+SHIFT_INVARIANT = {"cnn": True, "dense": False, "transfer": False}  # by design, not measured
+SIGNALS_FILE = "signals.json"  # {"sample_rate": Hz} beside class folders of .npy/.csv/.txt signals
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "sigop" / "bottlenecks"
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    out: Path
+    name: str = ""
+    model: str = "transfer"  # one of NETWORKS
+    front_end: str = SPECTRUM_IMAGE  # or a waveform front end (FRONT_ENDS)
+    sample_rate: int = 0  # waveform models: the rate files are resampled to (0: signals.json, else 16000)
+    duration: float = 0.0  # waveform models: seconds per example (0: signals.json, else the longest file)
+    group: str | None = None  # regex keying the split on part of each file name (e.g. the speaker)
+    backbone: str = DEFAULT_BACKBONE
+    weights: str = "imagenet"
+    validation_pct: float = 10
+    test_pct: float = 10
+    signal_length: int | None = None  # n of the spectrum contract; default: the dataset's contract.json or 1024
+    epochs: int = 100
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    dropout: float = 0.2
+    patience: int = 10
+    fine_tune_epochs: int = 0
+    fine_tune_lr_factor: float = 0.03
+    augment: Augment = field(default_factory=Augment)  # spectrum images: the signal before it is drawn
+    audio_augment: AudioAugment = field(default_factory=AudioAugment)  # waveform front ends
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    seed: int = 0
+    progress: bool = True
+    saved_model: bool = True
+
+    @property
+    def takes_waveforms(self) -> bool:
+        return self.front_end != SPECTRUM_IMAGE
+
+    def to_json(self) -> dict:
+        """The settings for a report, augmentations left to their own entries."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
+                if k not in ("augment", "audio_augment")}

@@ -1,0 +1,49 @@
+"""The last step of training: the exported graph, fed through sigop.inputs (the path the
+server takes from a file's bytes), must give what the trainer measured on the same files.
+
+It catches an export that drifted from training: a renamed tensor, a front end
+computed differently, a file read one way in training and another in serving.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..inputs import from_file
+from ..serving.frozen import FrozenGraph
+from .dataset import Dataset
+
+__all__ = ["ExportMismatch", "check_export"]
+
+log = logging.getLogger(__name__)
+
+
+class ExportMismatch(RuntimeError):
+    """The exported graph does not reproduce the trained model."""
+
+
+def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: float | None = None, files: int = 8,
+                 tolerance: float = 1e-3) -> dict:
+    """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset."""
+    graph = FrozenGraph(out)
+    try:
+        picks = np.unique(np.linspace(0, len(ds.items) - 1, min(files, len(ds.items))).astype(int))
+        worst, where = 0.0, ""
+        for i in picks:
+            path = ds.items[i].path
+            (_, x), = from_file(graph.manifest, path, rate=rate).chunks(1)
+            got = graph(x, ["probabilities"])["probabilities"][0]
+            diff = float(np.abs(got - probabilities[i]).max())
+            if diff > worst:
+                worst, where = diff, path.relative_to(ds.root).as_posix()
+    finally:
+        graph.close()
+    if worst > tolerance:
+        raise ExportMismatch(f"the exported graph in {out}, fed {where} as the server would feed it, differs from the "
+                             f"trained model by {worst:.3g} (tolerance {tolerance:g})")
+    log.info("export check: %d files through sigop.inputs and the frozen graph, largest difference %.2g",
+             len(picks), worst)
+    return {"files": int(len(picks)), "max_abs_diff": worst}
