@@ -29,14 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level)
     config = ServerConfig(
-        graphs=Path(args.graphs),
-        address=args.address,
-        max_message_bytes=args.max_message_mib * MiB,
-        workers=args.workers,
-        grace_seconds=args.grace,
-        intra_op_threads=args.intra_op_threads,
-        inter_op_threads=args.inter_op_threads,
-        poll_seconds=args.poll_seconds,
+        graphs=Path(args.graphs), address=args.address, max_message_bytes=args.max_message_mib * MiB,
+        workers=args.workers, grace_seconds=args.grace, intra_op_threads=args.intra_op_threads,
+        inter_op_threads=args.inter_op_threads, poll_seconds=args.poll_seconds,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         token=read_token(Path(args.token_file)) if args.token_file else None,
         metrics_address=args.metrics_address,
@@ -48,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         return serve(config)
-    except (OSError, ValueError) as e:  # before serving: a used port, a bad address, no graphs
+    except OSError as e:  # before serving: a used port, a bad address, no graphs
         print(f"sigop serve: {e}", file=sys.stderr)
         return 1
 
@@ -293,7 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as e:  # what the user gave is wrong: say so, without a traceback
+        print(f"sigop {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
