@@ -9,12 +9,12 @@ import (
 
 // ModelVersion describes one version of a served model.
 type ModelVersion struct {
-	Version   int64
-	Available bool   // loaded and warmed up; false: its files did not load
-	Message   string // why it failed, or why newer files for it were rejected
-	Kind      string // "fft" or "classifier"
-	Labels    []string
-	Manifest  string // the version's manifest.json
+	Version   int64    `json:"version"`
+	Available bool     `json:"available"`         // loaded and warmed up; false: its files did not load
+	Message   string   `json:"message,omitempty"` // why it failed, or why newer files for it were rejected
+	Kind      string   `json:"kind,omitempty"`    // "fft" or "classifier"
+	Labels    []string `json:"labels,omitempty"`
+	Manifest  string   `json:"-"` // the version's manifest.json
 }
 
 // Models lists the server's models and their versions, newest first; name

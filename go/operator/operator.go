@@ -14,8 +14,8 @@ type Operator interface {
 
 // Class is one label of a classifier with its softmax score in [0, 1].
 type Class struct {
-	Label string
-	Score float32
+	Label string  `json:"label"`
+	Score float32 `json:"score"`
 }
 
 // ContextOperator is implemented by Client and Local: the Operator calls with

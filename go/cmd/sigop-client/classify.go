@@ -15,25 +15,24 @@ import (
 )
 
 type classifyFlags struct {
-	addr, model string
-	topK        int
-	asJSON      bool
-	timeout     time.Duration
+	connFlags
+	model  string
+	topK   int
+	asJSON bool
 }
 
 func (f *classifyFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:50051", "sigop server address (any gRPC target)")
+	f.connFlags.register(fs, 60*time.Second)
 	fs.StringVar(&f.model, "model", "", "classifier model name (default: the server's only classifier)")
 	fs.IntVar(&f.topK, "top", 3, "labels to print per input (0: all)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per input")
-	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "deadline of the call")
 }
 
 // run dials the server, makes one classification call and prints a ranking
 // per input, named by names.
 func (f *classifyFlags) run(stdout io.Writer, names []string,
 	call func(context.Context, *operator.Client) ([][]operator.Class, error)) error {
-	c, err := operator.Dial(f.addr, operator.WithClassifier(f.model), operator.WithTopK(f.topK))
+	c, err := f.dial(operator.WithClassifier(f.model), operator.WithTopK(f.topK))
 	if err != nil {
 		return err
 	}
@@ -134,8 +133,9 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	rate := fs.Float64("sample-rate", 0, "the signals' sample rate in Hz, for waveform classifiers (0: the model's own)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sigop-client classify-signal [flags] [FILE...]\n\n"+
-			"Classifies each line of each FILE (default stdin) as one signal of whitespace-separated numbers,\n"+
-			"e.g. the output of 'sigop-client generate'.")
+			"Classifies signals: each .npy FILE (1-D: one signal; 2-D: one per row), or each line of a text FILE\n"+
+			"(.csv, .txt; default stdin) as one signal of comma- or space-separated numbers, e.g. the output of\n"+
+			"'sigop-client generate'. Signals of different lengths are sent in one call per length.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -143,35 +143,17 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	var signals [][]float64
 	var names []string
-	read := func(r io.Reader, name string) error {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 1<<28)
-		for line := 1; sc.Scan(); line++ {
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			x, err := readFloats(strings.NewReader(sc.Text()))
-			if err != nil {
-				return fmt.Errorf("%s line %d: %w", name, line, err)
-			}
-			signals = append(signals, x)
-			names = append(names, fmt.Sprintf("%s:%d", name, line))
-		}
-		return sc.Err()
+	add := func(s [][]float64, n []string, err error) error {
+		signals, names = append(signals, s...), append(names, n...)
+		return err
 	}
 	if fs.NArg() == 0 {
-		if err := read(stdin, "stdin"); err != nil {
+		if err := add(readSignals(stdin, "stdin")); err != nil {
 			return err
 		}
 	}
 	for _, name := range fs.Args() {
-		file, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		err = read(file, name)
-		file.Close()
-		if err != nil {
+		if err := add(readSignalFile(name)); err != nil {
 			return err
 		}
 	}
@@ -179,6 +161,36 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("classify-signal: no signals read")
 	}
 	return f.run(stdout, names, func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
-		return c.ClassifySignalsAtRateContext(ctx, signals, *rate)
+		return byLength(signals, func(same [][]float64) ([][]operator.Class, error) {
+			return c.ClassifySignalsAtRateContext(ctx, same, *rate)
+		})
 	})
+}
+
+// byLength calls classify once per distinct signal length (a call carries
+// equal-length signals) and returns the rankings in the signals' order.
+func byLength(signals [][]float64, classify func([][]float64) ([][]operator.Class, error)) ([][]operator.Class, error) {
+	groups := map[int][]int{}
+	var lengths []int
+	for i, x := range signals {
+		if _, ok := groups[len(x)]; !ok {
+			lengths = append(lengths, len(x))
+		}
+		groups[len(x)] = append(groups[len(x)], i)
+	}
+	out := make([][]operator.Class, len(signals))
+	for _, n := range lengths {
+		same := make([][]float64, len(groups[n]))
+		for j, i := range groups[n] {
+			same[j] = signals[i]
+		}
+		ranked, err := classify(same)
+		if err != nil {
+			return nil, fmt.Errorf("signals of %d samples: %w", n, err)
+		}
+		for j, i := range groups[n] {
+			out[i] = ranked[j]
+		}
+	}
+	return out, nil
 }

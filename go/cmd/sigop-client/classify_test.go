@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -27,7 +29,10 @@ func rank(blue bool) *operatorv1.Classification {
 	return &operatorv1.Classification{Classes: []*operatorv1.Class{{Label: first, Score: 0.9}, {Label: second, Score: 0.1}}}
 }
 
+var signalCalls atomic.Int64
+
 func (fakeClassifier) ClassifySignal(_ context.Context, req *operatorv1.ClassifySignalRequest) (*operatorv1.ClassifySignalResponse, error) {
+	signalCalls.Add(1)
 	shape := req.GetSignals().GetShape()
 	rows, n := 1, int(shape[len(shape)-1])
 	if len(shape) == 2 {
@@ -94,8 +99,8 @@ func TestClassifyNamesEachImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], `"input":"`+a) || !strings.Contains(lines[0], `{"Label":"blue","Score":0.9}`) ||
-		!strings.Contains(lines[1], `{"Label":"red","Score":0.9}`) {
+	if len(lines) != 2 || !strings.Contains(lines[0], `"input":"`+a) || !strings.Contains(lines[0], `{"label":"blue","score":0.9}`) ||
+		!strings.Contains(lines[1], `{"label":"red","score":0.9}`) {
 		t.Fatalf("classify --json printed %q", out.String())
 	}
 	if err := runClassifySignal([]string{"--addr", addr}, strings.NewReader("1 x 2"), &bytes.Buffer{}); err == nil {
@@ -130,5 +135,84 @@ func TestClassifyAudioSendsEachFileAndSignalsCarryTheirRate(t *testing.T) {
 	if err := runClassifySignal([]string{"--addr", addr, "--sample-rate", "-1"}, strings.NewReader("1 2\n"), &out); err == nil ||
 		!strings.Contains(err.Error(), "sample rate -1") {
 		t.Fatalf("classify-signal --sample-rate -1: err = %v", err)
+	}
+}
+
+func (fakeClassifier) ListModels(_ context.Context, req *operatorv1.ListModelsRequest) (*operatorv1.ListModelsResponse, error) {
+	return &operatorv1.ListModelsResponse{Models: []*operatorv1.ModelStatus{
+		{Name: "article", Versions: []*operatorv1.ModelVersionStatus{
+			{Version: 2, State: operatorv1.ModelState_MODEL_STATE_AVAILABLE, Kind: "classifier", Labels: []string{"blue", "red"}},
+			{Version: 1, State: operatorv1.ModelState_MODEL_STATE_FAILED, Message: "sha256 mismatch"},
+		}},
+	}}, nil
+}
+
+func TestClassifySignalSendsEachLengthInItsOwnCallAndKeepsOrder(t *testing.T) {
+	addr := serveFake(t)
+	before := signalCalls.Load()
+	var out bytes.Buffer
+	in := "1 2 3\n-1 2\n4,5,6,7\n-5 1 1\n"
+	if err := runClassifySignal([]string{"--addr", addr, "--top", "1"}, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := "stdin:1\tblue 0.9000\tred 0.1000\nstdin:2\tred 0.9000\tblue 0.1000\nstdin:3\tblue 0.9000\tred 0.1000\nstdin:4\tred 0.9000\tblue 0.1000\n"
+	if out.String() != want {
+		t.Fatalf("classify-signal printed %q; want %q", out.String(), want)
+	}
+	if calls := signalCalls.Load() - before; calls != 3 {
+		t.Fatalf("%d ClassifySignal calls for lengths 3, 2, 4; want 3", calls)
+	}
+}
+
+func TestClassifySignalReadsNpyAndCSVFiles(t *testing.T) {
+	addr := serveFake(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.npy"), filepath.Join(dir, "b.csv")
+	os.WriteFile(a, npyBytes("<f8", false, []int{2, 3}, f64le(1, 2, 3, -1, 2, 3)), 0o644)
+	os.WriteFile(b, []byte("-1,0.5,2\n"), 0o644)
+	var out bytes.Buffer
+	if err := runClassifySignal([]string{"--addr", addr, "--top", "1", "--json", a, b}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{
+		`{"classes":[{"label":"blue","score":0.9},{"label":"red","score":0.1}],"input":"` + a + `:0"}`,
+		`{"classes":[{"label":"red","score":0.9},{"label":"blue","score":0.1}],"input":"` + a + `:1"}`,
+		`{"classes":[{"label":"red","score":0.9},{"label":"blue","score":0.1}],"input":"` + b + `:1"}`,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("classify-signal --json printed\n%s\nwant\n%s", out.String(), strings.Join(want, "\n"))
+	}
+}
+
+func TestModelsListsEveryVersion(t *testing.T) {
+	addr := serveFake(t)
+	var out bytes.Buffer
+	if err := runModels([]string{"--addr", addr}, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := "article\t2\tclassifier\tAVAILABLE\tblue,red\narticle\t1\t\tFAILED: sha256 mismatch\t\n"
+	if out.String() != want {
+		t.Fatalf("models printed %q; want %q", out.String(), want)
+	}
+	out.Reset()
+	if err := runModels([]string{"--addr", addr, "--json"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"article":[{"version":2,"available":true,"kind":"classifier","labels":["blue","red"]}`) {
+		t.Fatalf("models --json printed %s", out.String())
+	}
+}
+
+func TestConnectionFlagsAreCheckedBeforeDialling(t *testing.T) {
+	err := runModels([]string{"--addr", "127.0.0.1:1", "--tls-cert", "c.pem"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--tls-cert and --tls-key go together") {
+		t.Fatalf("models --tls-cert without --tls-key: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(empty, []byte("  \n"), 0o600)
+	if err := runModels([]string{"--addr", "127.0.0.1:1", "--token-file", empty}, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("models with an empty token file: %v", err)
 	}
 }

@@ -31,6 +31,7 @@ commands:
   classify         classify PNG or JPEG images with a server's classifier
   classify-signal  classify signals (one per line, from files or stdin) with a spectrum or waveform classifier
   classify-audio   classify WAV, FLAC or OGG files with a waveform (audio) classifier
+  models           list the server's models, their versions, kinds and labels
 
 run 'sigop-client <command> -h' for a command's flags.
 `
@@ -52,6 +53,8 @@ func main() {
 		err = runClassifySignal(os.Args[2:], os.Stdin, os.Stdout)
 	case "classify-audio":
 		err = runClassifyAudio(os.Args[2:], os.Stdout)
+	case "models":
+		err = runModels(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -69,12 +72,12 @@ func main() {
 
 func runFFT(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fft", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:50051", "sigop server address (any gRPC target)")
+	var conn connFlags
+	conn.register(fs, 30*time.Second)
 	local := fs.Bool("local", false, "compute in-process with gonum instead of calling a server")
 	asJSON := fs.Bool("json", false, "print JSON instead of one value per line")
 	complexOut := fs.Bool("complex", false, "print the complex spectrum (real, imag) instead of the magnitude")
 	peaks := fs.Int("peaks", 0, "print only the K strongest spectral peaks (bin, magnitude)")
-	timeout := fs.Duration("timeout", 30*time.Second, "deadline of the call")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sigop-client fft [flags] [FILE]\n\nPrints the one-sided magnitude spectrum |X[k]|, k = 0..n/2, of the signal in FILE (default stdin).")
 		fs.PrintDefaults()
@@ -97,14 +100,14 @@ func runFFT(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	var op operator.ContextOperator = operator.NewLocal()
 	if !*local {
-		c, err := operator.Dial(*addr)
+		c, err := conn.dial()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
 		op = c
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), conn.timeout)
 	defer cancel()
 
 	w := bufio.NewWriter(stdout)

@@ -29,14 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level)
     config = ServerConfig(
-        graphs=Path(args.graphs),
-        address=args.address,
-        max_message_bytes=args.max_message_mib * MiB,
-        workers=args.workers,
-        grace_seconds=args.grace,
-        intra_op_threads=args.intra_op_threads,
-        inter_op_threads=args.inter_op_threads,
-        poll_seconds=args.poll_seconds,
+        graphs=Path(args.graphs), address=args.address, max_message_bytes=args.max_message_mib * MiB,
+        workers=args.workers, grace_seconds=args.grace, intra_op_threads=args.intra_op_threads,
+        inter_op_threads=args.inter_op_threads, poll_seconds=args.poll_seconds,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         token=read_token(Path(args.token_file)) if args.token_file else None,
         metrics_address=args.metrics_address,
@@ -48,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         return serve(config)
-    except (OSError, ValueError) as e:  # before serving: a used port, a bad address, no graphs
+    except OSError as e:  # before serving: a used port, a bad address, no graphs
         print(f"sigop serve: {e}", file=sys.stderr)
         return 1
 
@@ -77,6 +72,7 @@ def _train(args: argparse.Namespace) -> int:
         model=args.model, front_end=args.front_end, sample_rate=args.sample_rate, duration=args.duration,
         group=args.group, backbone=args.backbone,
         weights=args.weights, validation_pct=args.validation_pct, test_pct=args.test_pct,
+        test_data=Path(args.test_data) if args.test_data else None,
         signal_length=args.signal_length, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, dropout=args.dropout, patience=args.patience,
         fine_tune_epochs=args.fine_tune_epochs,
@@ -98,6 +94,17 @@ def _train(args: argparse.Namespace) -> int:
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
     saved = "" if args.no_saved_model else ", saved_model/"
     print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .evaluate import evaluate, format_result
+
+    r = evaluate(Path(args.model), Path(args.data), Path(args.out) if args.out else None, top_k=args.top_k,
+                 progress=not args.json)
+    print(json.dumps(r) if args.json else format_result(r, args.data))
     return 0
 
 
@@ -191,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backbone", default=T.backbone, choices=sorted(BACKBONES))
     t.add_argument("--weights", default=T.weights, help="imagenet, a weights file, or none (random init)")
     t.add_argument("--validation-pct", type=float, default=T.validation_pct)
-    t.add_argument("--test-pct", type=float, default=T.test_pct)
+    t.add_argument("--test-pct", type=float, default=T.test_pct, help="held out for testing, without --test-data")
+    t.add_argument("--test-data", default=T.test_data, help="an explicit test set (class folders, e.g. an official "
+                   "split): reported, never used for training or model selection")
     t.add_argument("--signal-length", type=int, default=T.signal_length, help="n of the spectrum contract (none: "
                    "the dataset's contract.json, else 1024)")
     t.add_argument("--epochs", type=int, default=T.epochs)
@@ -224,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel export")
     t.add_argument("--seed", type=int, default=T.seed)
     t.set_defaults(func=_train)
+
+    v = sub.add_parser("evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       help="score an exported model on a folder of class subfolders, as the server would feed it")
+    v.add_argument("--model", required=True, help="an exported model folder, e.g. graphs/article")
+    v.add_argument("--data", required=True, help="folder of class subfolders (names must be the model's labels)")
+    v.add_argument("--out", default=None, help="report folder (default: <model>/evaluation/<data folder name>)")
+    v.add_argument("--top-k", type=int, default=3, help="scores per file in predictions.csv")
+    v.add_argument("--json", action="store_true", help="print one JSON object instead of tables and no progress bar")
+    v.set_defaults(func=_evaluate)
 
     S, L, B = serve_defaults, Limits(), BatchConfig()
     s = sub.add_parser("serve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -270,7 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as e:  # what the user gave is wrong: say so, without a traceback
+        print(f"sigop {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ import io
 import numpy as np
 from PIL import Image
 
-__all__ = ["FORMATS", "ImageError", "ImageHeader", "read_header", "decode_image", "gray_to_rgb"]
+__all__ = ["FORMATS", "SUFFIXES", "ImageError", "ImageHeader", "read_header", "decode_image", "gray_to_rgb"]
 
 FORMATS = ("PNG", "JPEG")
+SUFFIXES = {".png", ".jpg", ".jpeg"}  # file names these formats go by
 _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # PNG's 16-bit grey opens as one of these
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .audio import AudioError, frames_needed, prepare, read_audio, read_header, resampled_length
+from .images import SUFFIXES as IMAGE_SUFFIXES
 from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
 from .limits import Limits
 from .manifest import Manifest
@@ -166,7 +167,7 @@ def from_file(manifest: Manifest, path: Path, limits: Limits = Limits(), rate: f
             return audio_files([path.read_bytes()], front_end, limits)
         return waveforms(load_signal(path)[None], rate or front_end["sample_rate"], front_end, limits)
     size = details["image_size"]
-    if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+    if path.suffix.lower() in IMAGE_SUFFIXES:
         return images([path.read_bytes()], size, limits)
     if "spectrum_contract" not in details:
         raise InvalidInput(f"{path.name}: this model was trained on images without a spectrum contract; it takes "

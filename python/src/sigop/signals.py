@@ -13,10 +13,11 @@ import numpy as np
 
 from .audio import read_audio
 
-__all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "load_signal"]
+__all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "SIGNALS_FILE", "load_signal"]
 
 SOUND_SUFFIXES = {".wav", ".flac", ".ogg"}
 SIGNAL_SUFFIXES = {".npy", ".csv", ".txt"} | SOUND_SUFFIXES
+SIGNALS_FILE = "signals.json"  # {"sample_rate": Hz} beside class folders of .npy/.csv/.txt signals
 
 
 def load_signal(path: Path) -> np.ndarray:

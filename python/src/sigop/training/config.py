@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..frontend import KINDS as FRONT_ENDS
+from ..signals import SIGNALS_FILE
 from .audio_augment import AudioAugment
 from .augment import Augment
 from .backbones import BACKBONES, DEFAULT_BACKBONE
@@ -20,7 +21,6 @@ __all__ = ["TrainConfig", "NETWORKS", "SHIFT_INVARIANT", "FRONT_ENDS", "SPECTRUM
 SPECTRUM_IMAGE = "spectrum_image"  # the article's front end: FFT pictures, via the FFT graph when serving
 NETWORKS = ("cnn", "dense", "transfer")
 SHIFT_INVARIANT = {"cnn": True, "dense": False, "transfer": False}  # by design, not measured
-SIGNALS_FILE = "signals.json"  # {"sample_rate": Hz} beside class folders of .npy/.csv/.txt signals
 
 
 def default_cache_dir() -> Path:
@@ -40,7 +40,8 @@ class TrainConfig:
     backbone: str = DEFAULT_BACKBONE
     weights: str = "imagenet"
     validation_pct: float = 10
-    test_pct: float = 10
+    test_pct: float = 10  # ignored with test_data
+    test_data: Path | None = None  # an explicit test set (class folders), never used for training or selection
     signal_length: int | None = None  # n of the spectrum contract; default: the dataset's contract.json or 1024
     epochs: int = 100
     batch_size: int = 32

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..images import SUFFIXES as IMAGE_SUFFIXES
 from ..images import decode_image, gray_to_rgb
 from ..render import CONTRACT_FILE, SpectrumContract, render_signal
 from ..signals import SIGNAL_SUFFIXES, load_signal
@@ -31,7 +32,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 SPLITS = ("train", "validation", "test")
 
 
@@ -57,6 +57,13 @@ class Dataset:
     classes: list[str]
     items: list[Item]
     contract: SpectrumContract | None  # for signals, or images sigop rendered
+    test_root: Path | None = None  # an explicit test set (--test-data), outside root
+
+    def name_of(self, item: Item) -> str:
+        """The item's path as reports show it: inside root, or test-data/... for the explicit test set."""
+        if self.test_root is not None and item.path.is_relative_to(self.test_root):
+            return "test-data/" + item.path.relative_to(self.test_root).as_posix()
+        return item.path.relative_to(self.root).as_posix()
 
     def split(self, name: str) -> list[Item]:
         return [i for i in self.items if i.split == name]
@@ -108,7 +115,7 @@ def group_splits(groups: set[str], validation_pct: float, test_pct: float) -> di
 
 
 def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contract: SpectrumContract | None = None,
-         min_per_split: int = 2, group: str | None = None) -> Dataset:
+         min_per_split: int = 2, group: str | None = None, test_root: Path | None = None) -> Dataset:
     """List a folder of class subfolders; warn about classes with too few files.
 
     ``group``: a regular expression whose first match in a file name (its
@@ -117,7 +124,9 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
     """
     root = Path(root)
     pattern = re.compile(group) if group else None
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    classes = _class_folders(root)
+    if test_root is not None:
+        test_pct = 0.0  # the explicit test set is the test split
     if len(classes) < 2:
         raise ValueError(f"{root}: found {len(classes)} class folder(s); expected at least 2 subfolders, one per class")
     saved = root / CONTRACT_FILE
@@ -143,7 +152,41 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
         if thin:
             log.warning("class %r has few files: %s (splits are %.0f/%.0f/%.0f %%)", name, counts,
                         100 - validation_pct - test_pct, validation_pct, test_pct)
-    return Dataset(root, classes, items, contract)
+    if test_root is not None:
+        items += _test_items(Path(test_root), classes)
+    return Dataset(root, classes, items, contract, Path(test_root) if test_root is not None else None)
+
+
+SPLIT_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation"}
+
+
+def _class_folders(root: Path) -> list[str]:
+    """Class folder names; a folder already split into train/ and test/ is refused, not learned as two classes."""
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    splits = [c for c in classes if c.lower() in SPLIT_NAMES]
+    if splits:
+        train = next((c for c in splits if c.lower().startswith("train")), "train")
+        test = next((c for c in splits if c.lower().startswith("test")), "test")
+        raise ValueError(f"{root} holds {splits}: folders named like splits, not classes. Train on the training "
+                         f"folder and test on the test folder: --data {root / train} --test-data {root / test}")
+    return classes
+
+
+def _test_items(test_root: Path, classes: list[str]) -> list[Item]:
+    """Every file of an explicit test set, in the test split; its class folders must be the dataset's classes."""
+    found = _class_folders(test_root)
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        raise ValueError(f"{test_root}: class folders {unknown} are not among the training classes {classes}")
+    items = []
+    for label, name in enumerate(classes):
+        folder = test_root / name
+        if folder.is_dir():
+            items += [Item(p, label, "test") for p in sorted(folder.rglob("*"))
+                      if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES]
+    if not items:
+        raise ValueError(f"{test_root}: no test files in class folders {classes}")
+    return items
 
 
 def item_image(item: Item, ds: Dataset, size: int) -> np.ndarray:

@@ -38,7 +38,7 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
             got = graph(x, ["probabilities"])["probabilities"][0]
             diff = float(np.abs(got - probabilities[i]).max())
             if diff > worst:
-                worst, where = diff, path.relative_to(ds.root).as_posix()
+                worst, where = diff, ds.name_of(ds.items[i])
     finally:
         graph.close()
     if worst > tolerance:

@@ -7,33 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "split_results", "write_report"]
+from ..scoring import confusion_matrix, plot_confusion
 
-
-def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
-    m = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(m, (labels, predicted), 1)
-    return m
-
-
-def _plot_confusion(m: np.ndarray, names: list[str], title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 1.2 * len(names) + 2))
-    ax.imshow(m, cmap="Blues")
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    for (i, j), v in np.ndenumerate(m):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > m.max() / 2 else "black")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+__all__ = ["split_results", "write_report"]
 
 
 def _plot_curves(history: dict[str, list[float]], path: Path) -> None:
@@ -55,13 +31,13 @@ def _plot_curves(history: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
-def split_results(items, predicted: np.ndarray, root: Path) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
-    """write_report's splits from dataset items and the class predicted for each, in the same order."""
-    out = {}
+def split_results(ds, predicted: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+    """write_report's splits from a dataset's items and the class predicted for each, in the same order."""
+    items, out = ds.items, {}
     for s in ("train", "validation", "test"):
         idx = [i for i, it in enumerate(items) if it.split == s]
         out[s] = (np.array([items[i].label for i in idx], dtype=np.int64), np.asarray(predicted)[idx],
-                  [str(items[i].path.relative_to(root)) for i in idx])
+                  [ds.name_of(items[i]) for i in idx])
     return out
 
 
@@ -80,7 +56,7 @@ def write_report(folder: Path, classes: list[str], splits: dict[str, tuple[np.nd
     shown = "test" if "test" in metrics["splits"] else next(iter(metrics["splits"]), None)
     if shown:
         s = metrics["splits"][shown]
-        _plot_confusion(np.array(s["confusion"]), classes, f"{shown}: accuracy {s['accuracy']:.3f} (n={s['count']})",
+        plot_confusion(np.array(s["confusion"]), classes, f"{shown}: accuracy {s['accuracy']:.3f} (n={s['count']})",
                         folder / "confusion_matrix.png")
     if history:
         _plot_curves(history, folder / "training_curves.png")

@@ -64,7 +64,8 @@ def train(cfg: TrainConfig) -> dict:
     backbone = get_backbone(cfg.backbone)
     size = backbone.input_size
     contract = _contract(cfg, size, cfg.data)
-    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract, group=cfg.group)
+    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract, group=cfg.group,
+              test_root=cfg.test_data)
     if not ds.has_signals and cfg.augment.copies:
         log.warning("augmentation applies to signals only; this dataset holds images, so none is done")
     examples = ds.examples(cfg.augment.copies)
@@ -111,7 +112,7 @@ def train(cfg: TrainConfig) -> dict:
         full = stack(base, head, size)
         probs = np.concatenate([full.predict(_images(ds, ds.items[i:i + 32], size), verbose=0)
                                 for i in range(0, len(ds.items), 32)])
-    splits = split_results(ds.items, probs.argmax(axis=1), ds.root)
+    splits = split_results(ds, probs.argmax(axis=1))
 
     model = stack(base if base is not None else cache.backbone_model(), head, size)
     name = cfg.name or Path(cfg.out).name

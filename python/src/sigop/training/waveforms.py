@@ -77,7 +77,8 @@ def train(cfg: TrainConfig) -> dict:
     """Train, evaluate and export a waveform classifier; returns the report's metrics."""
     started = time.perf_counter()
     keras.utils.set_random_seed(cfg.seed)
-    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group)
+    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
+              test_root=cfg.test_data)
     meta_file = Path(cfg.data) / SIGNALS_FILE
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
     fe, waves = _front_end(cfg, ds, meta)
@@ -119,7 +120,7 @@ def train(cfg: TrainConfig) -> dict:
     # which the exported graph computes with the same ops).
     originals = np.array([k == 0 for _, k in examples])
     probs = fit_on.predict(fit_x[originals], verbose=0, batch_size=64)
-    splits = split_results(ds.items, probs.argmax(axis=1), ds.root)
+    splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.name or Path(cfg.out).name
     timing = {"train_seconds": round(train_seconds, 2), "total_seconds": round(time.perf_counter() - started, 2),
               **extra.pop("timing", {})}

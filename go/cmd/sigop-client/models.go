@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+func runModels(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("models", flag.ContinueOnError)
+	var conn connFlags
+	conn.register(fs, 30*time.Second)
+	asJSON := fs.Bool("json", false, "print one JSON object: {name: [versions, newest first]}")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: sigop-client models [flags] [NAME]\n\nLists the server's models (or NAME's versions): version, state, kind, labels.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := conn.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), conn.timeout)
+	defer cancel()
+	models, err := c.Models(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	if *asJSON {
+		return json.NewEncoder(w).Encode(models)
+	}
+	names := make([]string, 0, len(models))
+	for name := range models {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, v := range models[name] {
+			state := "AVAILABLE"
+			if !v.Available {
+				state = "FAILED: " + v.Message
+			}
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", name, v.Version, v.Kind, state, strings.Join(v.Labels, ","))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+"""`sigop evaluate`: an exported model on a folder of class subfolders, through the input path the server uses.
+
+Every file becomes the model's input through ``inputs.from_file`` (the same
+decoding, resampling, length fitting and rendering the server applies), runs
+through the frozen graph, and is scored: accuracy, per-class precision /
+recall / F1, macro-F1, the confusion matrix and calibration. Written beside:
+``evaluation.json``, ``confusion_matrix.png``, ``reliability.png`` and
+``predictions.csv`` (file, true label, predicted label, top-k scores).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .images import SUFFIXES as IMAGE_SUFFIXES
+from .inputs import from_file
+from .limits import Limits
+from .scoring import plot_confusion, plot_reliability, summary
+from .serving.frozen import FrozenGraph
+from .signals import SIGNAL_SUFFIXES, SIGNALS_FILE
+
+__all__ = ["evaluate", "format_result", "list_files"]
+
+
+def list_files(data: Path, labels: list[str]) -> tuple[list[Path], np.ndarray]:
+    """Files under data/<class>/ (any depth) and their label indices; every class folder must be a label."""
+    data = Path(data)
+    folders = sorted(d for d in data.iterdir() if d.is_dir() and not d.name.startswith("."))
+    unknown = [d.name for d in folders if d.name not in labels]
+    if unknown:
+        raise ValueError(f"{data}: class folders {unknown} are not labels of this model ({labels})")
+    files, y = [], []
+    for d in folders:
+        found = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES)
+        files += found
+        y += [labels.index(d.name)] * len(found)
+    if not files:
+        raise ValueError(f"{data}: no class folder holds images ({sorted(IMAGE_SUFFIXES)}) or signals "
+                         f"({sorted(SIGNAL_SUFFIXES)})")
+    return files, np.array(y, dtype=np.int64)
+
+
+def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3, batch: int = 32,
+             progress: bool = True) -> dict:
+    """Score ``model`` on ``data``; writes the report into ``out`` (default: <model>/evaluation/<data name>)."""
+    graph = FrozenGraph(Path(model))
+    try:
+        labels = graph.manifest.details["labels"]
+        files, y = list_files(data, labels)
+        meta = Path(data) / SIGNALS_FILE
+        rate = json.loads(meta.read_text()).get("sample_rate") if meta.is_file() else None
+        limits = Limits()
+        probs = np.empty((len(files), len(labels)), dtype=np.float64)
+        started = time.perf_counter()
+        with tqdm(total=len(files), desc="evaluate", unit="file", disable=not progress) as bar:
+            for start in range(0, len(files), batch):
+                chunk = files[start:start + batch]
+                x = np.concatenate([next(from_file(graph.manifest, f, limits, rate=rate).chunks(1))[1] for f in chunk])
+                probs[start:start + len(chunk)] = graph(x, ["probabilities"])["probabilities"]
+                bar.update(len(chunk))
+        seconds = time.perf_counter() - started
+    finally:
+        graph.close()
+
+    result = summary(y, probs, labels)
+    result["files_per_second"] = round(len(files) / seconds, 2)
+    result["model"] = graph.manifest.name
+    out = Path(out) if out else Path(model) / "evaluation" / Path(data).name
+    out.mkdir(parents=True, exist_ok=True)
+    result["report"] = str(out)
+    plot_confusion(np.array(result["confusion"]), labels,
+                   f"{Path(data).name}: accuracy {result['accuracy']:.3f} (n={result['n']})", out / "confusion_matrix.png")
+    plot_reliability(result["calibration_bins"], result["expected_calibration_error"], out / "reliability.png")
+    k = min(top_k, len(labels))
+    with open(out / "predictions.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "true", "predicted"] + [c for i in range(1, k + 1) for c in (f"label_{i}", f"score_{i}")])
+        for path, truth, row in zip(files, y, probs):
+            best = np.argsort(-row, kind="stable")[:k]
+            w.writerow([path.relative_to(data).as_posix(), labels[truth], labels[best[0]]]
+                       + [v for i in best for v in (labels[i], f"{row[i]:.6f}")])
+    (out / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def format_result(r: dict, data: str | Path) -> str:
+    """The tables `sigop evaluate` prints: summary, per class, confusion."""
+    corner = "true \\ predicted"
+    w = max(len(label) for label in r["labels"] + [corner])
+    lines = [f"{r['model']} on {data}: accuracy {r['accuracy']:.4f} ({r['n']} files), macro-F1 {r['macro_f1']:.4f}, "
+             f"expected calibration error {r['expected_calibration_error']:.4f}, {r['files_per_second']} files/s",
+             f"  {'class':<{w}}  precision  recall     f1  support"]
+    lines += [f"  {label:<{w}}  {c['precision']:9.3f}  {c['recall']:6.3f}  {c['f1']:5.3f}  {c['support']:7d}"
+              for label, c in r["per_class"].items()]
+    cell = max(4, max(len(label) for label in r["labels"]))
+    lines.append(f"  {corner:<{w}}  " + " ".join(f"{label:>{cell}}" for label in r["labels"]))
+    lines += [f"  {label:<{w}}  " + " ".join(f"{v:>{cell}d}" for v in row) for label, row in zip(r["labels"], r["confusion"])]
+    lines.append(f"wrote evaluation.json, confusion_matrix.png, reliability.png, predictions.csv to {r['report']}")
+    return "\n".join(lines)
