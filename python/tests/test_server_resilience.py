@@ -6,7 +6,6 @@ threads or exit codes are measured; in-process where a fault has to be injected)
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import signal
 import statistics

@@ -21,6 +21,10 @@ size x size, replicated to three channels, values 0-255.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: TensorFlow is imported where ops are built
+    from .tfenv import tf
 
 __all__ = ["FrontEnd", "KINDS"]
 

@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 from concurrent import futures
-from pathlib import Path
 from typing import Callable
 
 import grpc

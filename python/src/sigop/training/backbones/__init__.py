@@ -19,7 +19,10 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # annotations only: Keras is imported where a model is built
+    from tensorflow import keras
 
 __all__ = ["Backbone", "BACKBONES", "get_backbone", "WeightsUnavailable", "DEFAULT_BACKBONE"]
 
