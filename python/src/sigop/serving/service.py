@@ -61,11 +61,11 @@ class OperatorService(pb_grpc.OperatorServicer):
     def _batcher(self, model: FrozenGraph, spec: pb.ModelSpec) -> Batcher:
         """One batcher per loaded classifier version (a reloaded version gets a new one)."""
         key = (spec.name, spec.version)
+        replaced = None
         with self._batchers_lock:
             entry = self._batchers.get(key)
             if entry is None or entry[0] is not model:
-                if entry is not None:
-                    entry[1].close()
+                replaced = entry
                 queue, size = self._metrics.queue.labels(spec.name), self._metrics.batch_size.labels(spec.name)
 
                 def observe(waits: list[float], inputs: int) -> None:
@@ -76,10 +76,13 @@ class OperatorService(pb_grpc.OperatorServicer):
                 run = lambda x: self._run(model, spec, "batch", x, ["probabilities"])["probabilities"]  # noqa: E731
                 entry = (model, Batcher(run, self._batching, observe, name=f"batcher-{spec.name}-{spec.version}"))
                 self._batchers[key] = entry
-            return entry[1]
+        if replaced is not None:  # outside the lock: closing waits for the old worker's queued calls
+            replaced[1].close()
+        return entry[1]
 
     def release_unloaded(self) -> None:
         """Stop the batchers of versions that were reloaded or removed, so their graphs can be freed."""
+        unloaded = []
         with self._batchers_lock:
             for key, (model, batcher) in list(self._batchers.items()):
                 try:
@@ -87,14 +90,17 @@ class OperatorService(pb_grpc.OperatorServicer):
                 except ModelNotFound:
                     current = None
                 if current is not model:
-                    batcher.close()
+                    unloaded.append(batcher)
                     del self._batchers[key]
+        for batcher in unloaded:  # outside the lock: closing waits for each worker's queued calls
+            batcher.close()
 
     def close(self) -> None:
         with self._batchers_lock:
-            for _, batcher in self._batchers.values():
-                batcher.close()
+            batchers = [b for _, b in self._batchers.values()]
             self._batchers.clear()
+        for batcher in batchers:
+            batcher.close()
 
     # ---- running graphs ---------------------------------------------------------------------------------------
 
