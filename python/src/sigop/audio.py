@@ -21,10 +21,9 @@ import numpy as np
 import soundfile
 import soxr
 
-__all__ = ["AudioError", "AudioHeader", "CONTAINERS", "read_header", "read_audio", "resample", "fit_length",
+__all__ = ["AudioError", "AudioHeader", "read_header", "read_audio", "resample", "fit_length",
            "frames_needed", "prepare", "MIN_RATE", "MAX_RATE"]
 
-CONTAINERS = ("WAV", "FLAC", "OGG")
 MIN_RATE, MAX_RATE = 1.0, 1e7  # Hz a signal may be resampled from
 # Past the frames a model uses, how many more the resampler needs for the
 # last output samples to equal a whole-file resampling: its filter reaches
@@ -38,7 +37,6 @@ class AudioError(ValueError):
 
 @dataclass(frozen=True)
 class AudioHeader:
-    container: str  # one of CONTAINERS
     frames: int
     channels: int
     rate: int
@@ -75,7 +73,7 @@ def read_header(source: bytes | Path | str) -> AudioHeader:
         raise AudioError(f"{what}: a {info.format} stream inside a {container} container is not decoded")
     if info.channels < 1 or info.samplerate < 1:
         raise AudioError(f"{what}: header says {info.channels} channels at {info.samplerate} Hz")
-    return AudioHeader(container, int(info.frames), int(info.channels), int(info.samplerate))
+    return AudioHeader(int(info.frames), int(info.channels), int(info.samplerate))
 
 
 def read_audio(source: bytes | Path | str, frames: int = -1) -> tuple[np.ndarray, int]:

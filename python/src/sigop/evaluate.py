@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .images import SUFFIXES as IMAGE_SUFFIXES
-from .inputs import from_file
+from .inputs import SUFFIXES, files_in, from_file
 from .limits import Limits
 from .scoring import plot_confusion, plot_reliability, summary
 from .serving.frozen import FrozenGraph
-from .signals import SIGNAL_SUFFIXES, SIGNALS_FILE
+from .signals import SIGNALS_FILE
 
 __all__ = ["evaluate", "format_result", "list_files"]
 
@@ -37,12 +36,11 @@ def list_files(data: Path, labels: list[str]) -> tuple[list[Path], np.ndarray]:
         raise ValueError(f"{data}: class folders {unknown} are not labels of this model ({labels})")
     files, y = [], []
     for d in folders:
-        found = sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES)
+        found = files_in(d)
         files += found
         y += [labels.index(d.name)] * len(found)
     if not files:
-        raise ValueError(f"{data}: no class folder holds images ({sorted(IMAGE_SUFFIXES)}) or signals "
-                         f"({sorted(SIGNAL_SUFFIXES)})")
+        raise ValueError(f"{data}: no class folder holds a file sigop reads ({sorted(SUFFIXES)})")
     return files, np.array(y, dtype=np.int64)
 
 

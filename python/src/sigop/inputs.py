@@ -21,11 +21,12 @@ from .images import ImageError, decode_image, gray_to_rgb, read_header as read_i
 from .limits import Limits
 from .manifest import Manifest
 from .render import SpectrumContract, magnitude_to_image
-from .signals import SOUND_SUFFIXES, load_signal
+from .signals import SIGNAL_SUFFIXES, SOUND_SUFFIXES, load_signal
 
-__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file"]
+__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file", "SUFFIXES", "files_in"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+SUFFIXES = IMAGE_SUFFIXES | SIGNAL_SUFFIXES  # what from_file reads
 
 
 class InvalidInput(ValueError):
@@ -34,9 +35,8 @@ class InvalidInput(ValueError):
 
 @dataclass
 class Inputs:
-    """``count`` inputs, decoded ``batch`` at a time by ``chunks``; ``peak_bytes`` is what that holds at most."""
+    """Inputs decoded ``batch`` at a time by ``chunks``; ``peak_bytes`` is what that holds at most."""
 
-    count: int
     peak_bytes: int
     field: str
     _chunks: Callable[[int], Iterator[np.ndarray]]
@@ -74,7 +74,7 @@ def images(data: Sequence[bytes], size: int, limits: Limits) -> Inputs:
                     raise ImageError(f"images[{i}]: {e}") from None
             yield out
 
-    return Inputs(len(data), peak + min(len(data), limits.compute_batch) * per_image, "images", chunks)
+    return Inputs(peak + min(len(data), limits.compute_batch) * per_image, "images", chunks)
 
 
 def _waveform_peak(count: int, frames: int, rate: float, to_rate: int, samples: int, limits: Limits) -> int:
@@ -100,7 +100,7 @@ def waveforms(x: np.ndarray, rate: float, front_end: dict, limits: Limits) -> In
         for run in _runs(len(x), batch):
             yield np.stack([prepare(x[i], rate, to_rate, samples) for i in run])
 
-    return Inputs(len(x), peak, "signals", chunks)
+    return Inputs(peak, "signals", chunks)
 
 
 def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Inputs:
@@ -130,7 +130,7 @@ def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Input
                     raise AudioError(f"audio[{i}]: {e}") from None
             yield out
 
-    return Inputs(len(data), peak, "audio", chunks)
+    return Inputs(peak, "audio", chunks)
 
 
 def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[[np.ndarray], np.ndarray],
@@ -145,7 +145,12 @@ def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[
         for run in _runs(len(x), batch):
             yield gray_to_rgb(magnitude_to_image(fft(x[run.start:run.stop]), contract))
 
-    return Inputs(len(x), min(len(x), limits.compute_batch) * per_row, "signals", chunks)
+    return Inputs(min(len(x), limits.compute_batch) * per_row, "signals", chunks)
+
+
+def files_in(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (any depth) that from_file reads, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in SUFFIXES)
 
 
 def _numpy_magnitude(rows: np.ndarray) -> np.ndarray:

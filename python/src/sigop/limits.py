@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 __all__ = ["Limits", "MemoryBudget", "OverBudget", "TooLarge", "clip", "MiB"]
 
@@ -31,9 +31,9 @@ class Limits:
 
     def check(self, batching) -> None:
         """Refuse settings that contradict each other, before the server starts."""
-        for name in ("max_signal_length", "max_batch", "max_image_pixels", "compute_batch", "inflight_bytes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+        for f in fields(self):
+            if getattr(self, f.name) < 1:
+                raise ValueError(f"{f.name} must be at least 1")
         if batching.enabled and self.compute_batch > batching.max_queue:
             raise ValueError(f"compute batch {self.compute_batch} exceeds the batch queue of {batching.max_queue}: "
                              f"a call's sub-batch could never be queued")
@@ -54,10 +54,6 @@ class MemoryBudget:
         self.limit = limit
         self._used = 0
         self._lock = threading.Lock()
-
-    @property
-    def used(self) -> int:
-        return self._used
 
     @contextmanager
     def reserve(self, nbytes: int, what: str):

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..limits import MiB, Limits
+from ..operator.v1 import operator_pb2 as pb
 from .batching import BatchConfig
 
-__all__ = ["ServerConfig"]
+__all__ = ["ServerConfig", "OPERATOR_SERVICE"]
+
+OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name  # what health reports readiness for
 
 
 @dataclass

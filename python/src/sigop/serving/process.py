@@ -17,9 +17,10 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from .config import OPERATOR_SERVICE
+
 __all__ = ["ServerProcess"]
 
-OPERATOR_SERVICE = "sigop.operator.v1.Operator"
 LISTENING = "sigop: listening on "
 
 

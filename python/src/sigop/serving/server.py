@@ -17,15 +17,15 @@ import signal
 import sys
 import threading
 from concurrent import futures
+from types import SimpleNamespace
 from typing import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
-from .config import ServerConfig
+from .config import OPERATOR_SERVICE, ServerConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
 from .health import Health
 from .metrics import Metrics, MetricsInterceptor, parse_address
@@ -37,7 +37,6 @@ __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
 
 log = logging.getLogger(__name__)
 
-OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name
 
 
 class Server:
@@ -175,12 +174,7 @@ def _add_reflection(server: grpc.Server, names: tuple[str, ...], pool: futures.T
         return servicer.ServerReflectionInfo(request_iterator, context)
 
     info.experimental_thread_pool = pool
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(_Reflection(info), server)
-
-
-class _Reflection:
-    def __init__(self, info):
-        self.ServerReflectionInfo = info
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(SimpleNamespace(ServerReflectionInfo=info), server)
 
 
 def serve(config: ServerConfig) -> int:

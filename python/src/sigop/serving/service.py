@@ -18,6 +18,7 @@ import grpc
 import numpy as np
 
 from .. import inputs
+from ..audio import MAX_RATE, MIN_RATE
 from ..inputs import InvalidInput
 from ..limits import Limits, MemoryBudget, clip
 from ..manifest import DEFAULT_FFT_MODEL
@@ -213,9 +214,9 @@ class OperatorService(pb_grpc.OperatorServicer):
         if model.manifest.takes_waveforms:
             own = details["front_end"]["sample_rate"]
             rate = request.sample_rate or own
-            if not 1 <= rate <= 1e7:  # also NaN
+            if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
                 raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own} Hz) "
-                                   f"or a rate from 1 Hz to 10 MHz")
+                                   f"or a rate from {MIN_RATE:g} Hz to {MAX_RATE / 1e6:g} MHz")
             x, _ = self._signals(request.signals)
             given = inputs.waveforms(x, rate, details["front_end"], self._limits)
         else:

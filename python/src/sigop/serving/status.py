@@ -21,7 +21,7 @@ from .repository import ModelNotFound
 
 __all__ = ["Precondition", "rpc"]
 
-log = logging.getLogger("sigop.serving.service")
+log = logging.getLogger(__name__)
 
 
 class Precondition(Exception):

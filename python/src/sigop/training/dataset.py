@@ -23,6 +23,7 @@ import numpy as np
 
 from ..images import SUFFIXES as IMAGE_SUFFIXES
 from ..images import decode_image, gray_to_rgb
+from ..inputs import files_in
 from ..render import CONTRACT_FILE, SpectrumContract, render_signal
 from ..signals import SIGNAL_SUFFIXES, load_signal
 
@@ -134,7 +135,7 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
         contract = SpectrumContract.from_json(json.loads(saved.read_text()))
     files = {}
     for name in classes:
-        files[name] = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES)
+        files[name] = files_in(root / name)
         if not files[name]:
             raise ValueError(f"{root / name}: no images ({sorted(IMAGE_SUFFIXES)}) or signals ({sorted(SIGNAL_SUFFIXES)})")
     if pattern is None:
@@ -182,8 +183,7 @@ def _test_items(test_root: Path, classes: list[str]) -> list[Item]:
     for label, name in enumerate(classes):
         folder = test_root / name
         if folder.is_dir():
-            items += [Item(p, label, "test") for p in sorted(folder.rglob("*"))
-                      if p.suffix.lower() in IMAGE_SUFFIXES | SIGNAL_SUFFIXES]
+            items += [Item(p, label, "test") for p in files_in(folder)]
     if not items:
         raise ValueError(f"{test_root}: no test files in class folders {classes}")
     return items
