@@ -78,8 +78,10 @@ def test_evaluate_scores_fresh_signals_as_the_server_classifies_them(article_mod
     finally:
         server.stop(0)
     assert [c.classes[0].label for c in served.classifications] == [row["predicted"] for row in rows]
-    assert [round(c.classes[0].score, 4) for c in served.classifications] == [round(float(row["score_1"]), 4)
-                                                                             for row in rows]
+    # Equal up to float noise (the two FFTs and batch sizes differ in the last bits); a rounded comparison
+    # once failed on a score that straddled a rounding boundary (0.82235).
+    np.testing.assert_allclose([c.classes[0].score for c in served.classifications],
+                               [float(row["score_1"]) for row in rows], rtol=0, atol=1e-4)
 
 
 def test_evaluate_command_prints_one_json_object_and_refuses_unknown_classes(article_model, fresh_signals, tmp_path):
