@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ import soxr
 __all__ = ["AudioError", "AudioHeader", "read_header", "read_audio", "resample", "fit_length",
            "frames_needed", "prepare", "MIN_RATE", "MAX_RATE"]
 
-MIN_RATE, MAX_RATE = 1.0, 1e7  # Hz a signal may be resampled from
+MIN_RATE, MAX_RATE = 1e-6, 1e7  # Hz a signal may be resampled from (slow sensors sample at 0.1 Hz)
 # Past the frames a model uses, how many more the resampler needs for the
 # last output samples to equal a whole-file resampling: its filter reaches
 # ~1000 output samples, or ~64 input samples when upsampling hugely.
@@ -105,10 +104,14 @@ def _check_rate(rate: float) -> None:
                          f"({MIN_RATE:g} Hz .. {MAX_RATE:g} Hz)")
 
 
-def resample(x: np.ndarray, rate: float, to_rate: int) -> np.ndarray:
+def _same_rate(rate: float, to_rate: float) -> bool:
+    return math.isclose(rate, to_rate, rel_tol=1e-9)
+
+
+def resample(x: np.ndarray, rate: float, to_rate: float) -> np.ndarray:
     """Resample a 1-D signal from ``rate`` to ``to_rate`` Hz (soxr, high quality)."""
     _check_rate(rate)
-    if Fraction(rate).limit_denominator(1000) == to_rate:
+    if _same_rate(rate, to_rate):
         return np.asarray(x, dtype=np.float32)
     return soxr.resample(np.asarray(x, dtype=np.float32), float(rate), float(to_rate), quality="HQ")
 
@@ -121,20 +124,20 @@ def fit_length(x: np.ndarray, samples: int) -> np.ndarray:
     return np.pad(x, pad)
 
 
-def frames_needed(samples: int, rate: float, to_rate: int) -> int:
+def frames_needed(samples: int, rate: float, to_rate: float) -> int:
     """Input frames at ``rate`` that make ``samples`` at ``to_rate`` exactly as the whole signal would."""
     _check_rate(rate)
-    if Fraction(rate).limit_denominator(1000) == to_rate:
+    if _same_rate(rate, to_rate):
         return samples
     return math.ceil((samples + _MARGIN_OUT) * rate / to_rate) + _MARGIN_IN
 
 
-def resampled_length(frames: int, rate: float, to_rate: int) -> int:
+def resampled_length(frames: int, rate: float, to_rate: float) -> int:
     """Samples ``frames`` input frames become: known before anything is allocated."""
-    return frames if Fraction(rate).limit_denominator(1000) == to_rate else math.ceil(frames * to_rate / rate)
+    return frames if _same_rate(rate, to_rate) else math.ceil(frames * to_rate / rate)
 
 
-def prepare(x: np.ndarray, rate: float, to_rate: int, samples: int) -> np.ndarray:
+def prepare(x: np.ndarray, rate: float, to_rate: float, samples: int) -> np.ndarray:
     """A signal at any rate -> float32 [samples] at ``to_rate``: what a waveform model is fed.
 
     The signal is cut to the frames the model uses before resampling, so the

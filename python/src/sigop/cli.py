@@ -59,44 +59,6 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    import logging
-
-    from .training import TrainConfig, train
-    from .training.audio_augment import AudioAugment
-    from .training.augment import Augment
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    cfg = TrainConfig(
-        data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name,
-        model=args.model, front_end=args.front_end, sample_rate=args.sample_rate, duration=args.duration,
-        group=args.group, backbone=args.backbone,
-        weights=args.weights, validation_pct=args.validation_pct, test_pct=args.test_pct,
-        test_data=Path(args.test_data) if args.test_data else None,
-        signal_length=args.signal_length, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, dropout=args.dropout, patience=args.patience,
-        fine_tune_epochs=args.fine_tune_epochs,
-        # --augment-copies counts for whichever trainer the front end picks; each uses its own kind.
-        augment=Augment(copies=args.augment_copies, noise=args.augment_noise,
-                        amplitude=args.augment_amplitude, max_shift_bins=args.augment_shift_bins),
-        audio_augment=AudioAugment(
-            copies=args.augment_copies,
-            noise_snr_db=tuple(args.augment_snr_db) if args.augment_snr_db else None,
-            shift_seconds=args.augment_time_shift, stretch=args.augment_stretch,
-            pitch_semitones=args.augment_pitch, freq_masks=args.freq_masks, freq_mask_width=args.freq_mask_width,
-            time_masks=args.time_masks, time_mask_width=args.time_mask_width),
-        cache_dir=None if args.no_cache else Path(args.cache_dir), seed=args.seed,
-        saved_model=not args.no_saved_model,
-    )
-    metrics = train(cfg)
-    for split, m in metrics["splits"].items():
-        print(f"{split:<10} accuracy {m['accuracy']:.4f}  ({m['count']} files)")
-    print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
-    saved = "" if args.no_saved_model else ", saved_model/"
-    print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")
-    return 0
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -134,11 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .manifest import DEFAULT_FFT_MODEL
     from .serving.batching import BatchConfig
     from .serving.config import ServerConfig
-    from .training.audio_augment import AudioAugment
-    from .training.augment import Augment
-    from .training.config import BACKBONES, FRONT_ENDS, NETWORKS, SPECTRUM_IMAGE, TrainConfig, default_cache_dir
+    from .cli_train import add_train_parser
 
-    train_defaults, serve_defaults = TrainConfig(data=Path(), out=Path()), ServerConfig(graphs=Path())
+    serve_defaults = ServerConfig(graphs=Path())
 
     p = argparse.ArgumentParser(prog="sigop", description="Signal operators as frozen TensorFlow graphs over gRPC.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -175,64 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--seed", type=int, default=0)
     h.set_defaults(func=_shifted)
 
-
-    T, A, W = train_defaults, Augment(), AudioAugment()
-    t = sub.add_parser("train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                       help="train a classifier on a folder of class subfolders; exports a frozen graph")
-    t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg), signals "
-                   "(.npy/.csv/.txt) or sound files (.wav/.flac/.ogg)")
-    t.add_argument("--out", required=True, help="export folder, e.g. graphs/article")
-    t.add_argument("--name", default=T.name, help="model name (empty: the --out folder's name)")
-    t.add_argument("--front-end", default=T.front_end, choices=(SPECTRUM_IMAGE, *FRONT_ENDS),
-                   help=f"{SPECTRUM_IMAGE}: the article's FFT pictures (images or signals in, via the FFT graph); "
-                   "the others put a TensorFlow front end in the graph and take waveforms")
-    t.add_argument("--model", default=T.model, choices=NETWORKS,
-                   help="transfer: ImageNet backbone + head; cnn: strided CNN with a global pooling head "
-                   "(shift-invariant); dense: conv + flatten + dense baseline")
-    t.add_argument("--sample-rate", type=int, default=T.sample_rate, help="waveform models: resample to this rate "
-                   "in Hz (0: the data's signals.json, else 16000)")
-    t.add_argument("--duration", type=float, default=T.duration, help="waveform models: seconds per example, padded "
-                   "or truncated (0: signals.json's samples, else the longest file)")
-    t.add_argument("--group", default=T.group, help="regex on file names: files sharing its match share a split "
-                   "(e.g. '^[^_]+' for <speaker>_<take>.wav: a speaker-disjoint split)")
-    t.add_argument("--backbone", default=T.backbone, choices=sorted(BACKBONES))
-    t.add_argument("--weights", default=T.weights, help="imagenet, a weights file, or none (random init)")
-    t.add_argument("--validation-pct", type=float, default=T.validation_pct)
-    t.add_argument("--test-pct", type=float, default=T.test_pct, help="held out for testing, without --test-data")
-    t.add_argument("--test-data", default=T.test_data, help="an explicit test set (class folders, e.g. an official "
-                   "split): reported, never used for training or model selection")
-    t.add_argument("--signal-length", type=int, default=T.signal_length, help="n of the spectrum contract (none: "
-                   "the dataset's contract.json, else 1024)")
-    t.add_argument("--epochs", type=int, default=T.epochs)
-    t.add_argument("--batch-size", type=int, default=T.batch_size)
-    t.add_argument("--learning-rate", type=float, default=T.learning_rate)
-    t.add_argument("--dropout", type=float, default=T.dropout)
-    t.add_argument("--patience", type=int, default=T.patience, help="early-stopping patience in epochs")
-    t.add_argument("--fine-tune-epochs", type=int, default=T.fine_tune_epochs,
-                   help="stage 2: fine-tune the last block (0: off)")
-    t.add_argument("--augment-copies", type=int, default=A.copies, help="augmented copies per training signal or sound")
-    t.add_argument("--augment-noise", type=float, default=A.noise, help="added noise, fraction of the signal's std")
-    t.add_argument("--augment-amplitude", type=float, default=A.amplitude, help="std of the relative amplitude change")
-    t.add_argument("--augment-shift-bins", type=int, default=A.max_shift_bins,
-                   help="random frequency shift up to ± bins; only if shifts don't change the class")
-    t.add_argument("--augment-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=W.noise_snr_db,
-                   help="waveform models: add white noise at an SNR drawn from LOW..HIGH dB")
-    t.add_argument("--augment-time-shift", type=float, default=W.shift_seconds,
-                   help="waveform models: shift by up to ± seconds")
-    t.add_argument("--augment-stretch", type=float, default=W.stretch,
-                   help="waveform models: time-stretch by a rate in 1±this, pitch kept")
-    t.add_argument("--augment-pitch", type=float, default=W.pitch_semitones,
-                   help="waveform models: pitch-shift by up to ± semitones, duration kept")
-    t.add_argument("--freq-masks", type=int, default=W.freq_masks, help="SpecAugment frequency masks per example")
-    t.add_argument("--freq-mask-width", type=int, default=W.freq_mask_width, help="widest frequency mask, bands or bins")
-    t.add_argument("--time-masks", type=int, default=W.time_masks,
-                   help="SpecAugment time masks per example (2-D front ends)")
-    t.add_argument("--time-mask-width", type=int, default=W.time_mask_width, help="widest time mask, frames")
-    t.add_argument("--cache-dir", default=str(default_cache_dir()), help="bottleneck cache")
-    t.add_argument("--no-cache", action="store_true", help="compute every bottleneck, store none")
-    t.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel export")
-    t.add_argument("--seed", type=int, default=T.seed)
-    t.set_defaults(func=_train)
+    add_train_parser(sub)
 
     v = sub.add_parser("evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                        help="score an exported model on a folder of class subfolders, as the server would feed it")

@@ -4,6 +4,10 @@ A model that takes waveforms carries its front end in its graph, so the
 server, TensorFlow Serving and training all compute features with the same
 ops. Each front end scales its output to [0, 1] per example:
 
+- ``waveform``: the samples themselves, shape [samples, 1]; with
+  ``normalize`` each signal is scaled to mean 0, std 1 over its length (up to
+  its last non-zero sample, so zero padding stays zero). MiniRocket-style
+  models take it unnormalised: their biases are fitted to the signals' level.
 - ``power_spectrum``: the Hann-windowed one-sided power spectrum of the whole
   signal in dB below its own peak, clipped at ``top_db`` — shape [bins, 1];
   the 1-D spectral CNN's input (seed 002).
@@ -28,13 +32,13 @@ if TYPE_CHECKING:  # annotations only: TensorFlow is imported where ops are buil
 
 __all__ = ["FrontEnd", "KINDS"]
 
-KINDS = ("power_spectrum", "log_mel", "mfcc")
+KINDS = ("power_spectrum", "log_mel", "mfcc", "waveform")
 
 
 @dataclass(frozen=True)
 class FrontEnd:
     kind: str = "log_mel"
-    sample_rate: int = 16000
+    sample_rate: float = 16000  # Hz; any positive rate (a sensor's 0.1 Hz; 1 for signals with no declared rate)
     samples: int = 16000  # every waveform is padded or truncated to this length first
     frame_length: int = 400  # 25 ms at 16 kHz
     frame_step: int = 160  # 10 ms
@@ -44,14 +48,15 @@ class FrontEnd:
     fmin: float = 20.0
     fmax: float = 0.0  # 0: the Nyquist frequency
     top_db: float = 80.0
+    normalize: bool = True  # waveform: per-signal mean 0, std 1
     version: int = 1
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"front end {self.kind!r} is not one of {KINDS}")
-        if self.samples < 1 or self.sample_rate < 1:
-            raise ValueError(f"front end needs samples >= 1 and sample_rate >= 1, got {self.samples}, {self.sample_rate}")
-        if self.kind != "power_spectrum" and self.samples < self.frame_length:
+        if self.samples < 1 or not 0 < self.sample_rate < float("inf"):
+            raise ValueError(f"front end needs samples >= 1 and a positive sample_rate, got {self.samples}, {self.sample_rate}")
+        if self.kind in ("log_mel", "mfcc") and self.samples < self.frame_length:
             raise ValueError(f"{self.samples} samples are fewer than one {self.frame_length}-sample frame")
 
     def to_json(self) -> dict:
@@ -73,6 +78,8 @@ class FrontEnd:
         """Shape of one example's features, channel last."""
         if self.kind == "power_spectrum":
             return (self.samples // 2 + 1, 1)
+        if self.kind == "waveform":
+            return (self.samples, 1)
         return (self.frames, self.mel_bins if self.kind == "log_mel" else self.mfccs, 1)
 
     def __call__(self, waveforms: tf.Tensor) -> tf.Tensor:
@@ -80,6 +87,8 @@ class FrontEnd:
         from .tfenv import tf
 
         x = tf.convert_to_tensor(waveforms, tf.float32)
+        if self.kind == "waveform":
+            return (_normalized(x) if self.normalize else x)[..., None]
         if self.kind == "power_spectrum":
             window = tf.signal.hann_window(self.samples, periodic=True)
             power = tf.square(tf.abs(tf.signal.rfft(x * window)))
@@ -100,8 +109,8 @@ class FrontEnd:
         """2-D features [batch, frames, bands, 1] -> RGB images [batch, size, size, 3] in [0, 255]."""
         from .tfenv import tf
 
-        if self.kind == "power_spectrum":
-            raise ValueError("the power_spectrum front end is 1-D; draw it with the spectrum renderer instead")
+        if self.kind in ("power_spectrum", "waveform"):
+            raise ValueError(f"the {self.kind} front end is 1-D; draw it with the spectrum renderer instead")
         upright = tf.reverse(tf.transpose(features, [0, 2, 1, 3]), axis=[1])  # [batch, bands (high first), frames, 1]
         image = tf.image.resize(upright, [size, size], method="bilinear") * 255.0
         return tf.tile(image, [1, 1, 1, 3])
@@ -113,3 +122,16 @@ def _db_below_peak(power: "tf.Tensor", top_db: float, axes: list[int]) -> "tf.Te
     db = 10.0 * tf.math.log(power + 1e-20) / tf.math.log(10.0)
     below = db - tf.reduce_max(db, axis=axes, keepdims=True)
     return (tf.maximum(below, -top_db) + top_db) / top_db
+
+
+def _normalized(x: "tf.Tensor") -> "tf.Tensor":
+    """Each row to mean 0, std 1 over its samples up to the last non-zero one; the padding after it stays 0."""
+    from .tfenv import tf
+
+    positions = tf.range(tf.shape(x)[1])[None, :]
+    last = tf.reduce_max(tf.cast(tf.not_equal(x, 0.0), tf.int32) * (positions + 1), axis=1, keepdims=True)
+    mask = tf.cast(positions < tf.maximum(last, 1), tf.float32)
+    count = tf.reduce_sum(mask, axis=1, keepdims=True)
+    mean = tf.reduce_sum(x * mask, axis=1, keepdims=True) / count
+    std = tf.sqrt(tf.reduce_sum(tf.square((x - mean) * mask), axis=1, keepdims=True) / count)
+    return (x - mean) / (std + 1e-8) * mask

@@ -20,7 +20,7 @@ from .images import SUFFIXES as IMAGE_SUFFIXES
 from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
 from .limits import Limits
 from .manifest import Manifest
-from .render import SpectrumContract, magnitude_to_image
+from .render import SpectrumContract, fit_to_contract, magnitude_to_image
 from .signals import SIGNAL_SUFFIXES, SOUND_SUFFIXES, load_signal
 
 __all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file", "SUFFIXES", "files_in"]
@@ -77,7 +77,7 @@ def images(data: Sequence[bytes], size: int, limits: Limits) -> Inputs:
     return Inputs(peak + min(len(data), limits.compute_batch) * per_image, "images", chunks)
 
 
-def _waveform_peak(count: int, frames: int, rate: float, to_rate: int, samples: int, limits: Limits) -> int:
+def _waveform_peak(count: int, frames: int, rate: float, to_rate: float, samples: int, limits: Limits) -> int:
     """float32 bytes to cut, resample and batch ``count`` signals of ``frames`` at ``rate``."""
     cut = min(frames, frames_needed(samples, rate, to_rate))
     return 4 * (cut + resampled_length(cut, rate, to_rate)) + 4 * min(count, limits.compute_batch) * samples
@@ -136,14 +136,11 @@ def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Input
 def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[[np.ndarray], np.ndarray],
             limits: Limits) -> Inputs:
     """Signals [rows, n] -> spectrum images uint8 [batch, size, size, 3] drawn by the model's contract."""
-    if x.shape[1] != contract.n:
-        raise InvalidInput(f"signals: length n={x.shape[1]} does not fit this model, whose spectrum contract "
-                           f"expects n={contract.n} samples per signal")
-    per_row = 8 * contract.n + 24 * contract.bins + 2 * size * size * 3
+    per_row = 8 * contract.n + 24 * contract.bins + 2 * size * size * 3  # signals of other lengths: fit to n per chunk
 
     def chunks(batch: int) -> Iterator[np.ndarray]:
         for run in _runs(len(x), batch):
-            yield gray_to_rgb(magnitude_to_image(fft(x[run.start:run.stop]), contract))
+            yield gray_to_rgb(magnitude_to_image(fft(fit_to_contract(x[run.start:run.stop], contract)), contract))
 
     return Inputs(min(len(x), limits.compute_batch) * per_row, "signals", chunks)
 

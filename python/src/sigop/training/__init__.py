@@ -3,6 +3,9 @@ trainers that export classifiers. ``train(cfg)`` picks the trainer the front end
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from .config import TrainConfig
 
 __all__ = ["train", "TrainConfig"]
@@ -13,12 +16,22 @@ def train(cfg: TrainConfig) -> dict:
 
     Spectrum images go to the transfer-learning trainer (spectra.py), waveform
     front ends to the one that puts the front end inside the graph (waveforms.py).
-    TensorFlow is imported here, not when this package is.
+    ``--model auto`` first chooses the model by cross-validation (auto.py) and
+    records every candidate's score in the report. TensorFlow is imported
+    here, not when this package is.
     """
+    selection = None
+    if cfg.model == "auto":
+        from .auto import choose
+
+        cfg, selection = choose(cfg)
     if cfg.takes_waveforms:
-        from .waveforms import train as train_waveforms
-
-        return train_waveforms(cfg)
-    from .spectra import train as train_spectra
-
-    return train_spectra(cfg)
+        from .waveforms import train as trainer
+    else:
+        from .spectra import train as trainer
+    metrics = trainer(cfg)
+    if selection is not None:
+        metrics["auto"] = selection
+        report = Path(cfg.out) / "report" / "report.json"
+        report.write_text(json.dumps({**json.loads(report.read_text()), "auto": selection}, indent=2) + "\n")
+    return metrics

@@ -15,12 +15,16 @@ from .audio_augment import AudioAugment
 from .augment import Augment
 from .backbones import BACKBONES, DEFAULT_BACKBONE
 
-__all__ = ["TrainConfig", "NETWORKS", "SHIFT_INVARIANT", "FRONT_ENDS", "SPECTRUM_IMAGE", "BACKBONES",
+__all__ = ["TrainConfig", "NETWORKS", "CLASS_WEIGHTS", "NATURAL_FRONT_END", "SHIFT_INVARIANT", "FRONT_ENDS", "SPECTRUM_IMAGE", "BACKBONES",
            "SIGNALS_FILE", "default_cache_dir"]
 
 SPECTRUM_IMAGE = "spectrum_image"  # the article's front end: FFT pictures, via the FFT graph when serving
-NETWORKS = ("cnn", "dense", "transfer")
-SHIFT_INVARIANT = {"cnn": True, "dense": False, "transfer": False}  # by design, not measured
+NETWORKS = ("auto", "minirocket", "transfer", "cnn", "dense")
+SHIFT_INVARIANT = {"cnn": True, "dense": False, "transfer": False, "minirocket": True}  # by design, not measured
+CLASS_WEIGHTS = ("balanced", "none")
+# The front end each model takes when --front-end is not given.
+NATURAL_FRONT_END = {"minirocket": "waveform", "transfer": SPECTRUM_IMAGE, "cnn": "power_spectrum",
+                     "dense": "power_spectrum"}
 
 
 def default_cache_dir() -> Path:
@@ -32,9 +36,9 @@ class TrainConfig:
     data: Path
     out: Path
     name: str = ""
-    model: str = "transfer"  # one of NETWORKS
-    front_end: str = SPECTRUM_IMAGE  # or a waveform front end (FRONT_ENDS)
-    sample_rate: int = 0  # waveform models: the rate files are resampled to (0: signals.json, else 16000)
+    model: str = "auto"  # one of NETWORKS; auto: cross-validated choice (training/auto.py)
+    front_end: str = ""  # SPECTRUM_IMAGE or a waveform front end (FRONT_ENDS); "": the model's own
+    sample_rate: float = 0  # waveform models: the rate files are resampled to (0: signals.json, else their own)
     duration: float = 0.0  # waveform models: seconds per example (0: signals.json, else the longest file)
     group: str | None = None  # regex keying the split on part of each file name (e.g. the speaker)
     backbone: str = DEFAULT_BACKBONE
@@ -42,11 +46,14 @@ class TrainConfig:
     validation_pct: float = 10
     test_pct: float = 10  # ignored with test_data
     test_data: Path | None = None  # an explicit test set (class folders), never used for training or selection
-    signal_length: int | None = None  # n of the spectrum contract; default: the dataset's contract.json or 1024
+    signal_length: int | None = None  # n of the spectrum contract; default: contract.json, else the longest signal
+    spectrum_level: str = ""  # absolute or relative dB (render.LEVELS); "": contract.json's, else relative
     epochs: int = 100
     batch_size: int = 32
     learning_rate: float = 1e-3
     dropout: float = 0.2
+    class_weight: str = "balanced"  # or "none": every class weighs the same in the loss, however many files it has
+    cv_folds: int = 5  # --model auto: stratified folds per candidate
     patience: int = 10
     fine_tune_epochs: int = 0
     fine_tune_lr_factor: float = 0.03
@@ -58,8 +65,15 @@ class TrainConfig:
     saved_model: bool = True
 
     @property
+    def resolved_front_end(self) -> str:
+        """The front end to train: the one asked for, else the model's own."""
+        if self.model == "minirocket" and self.front_end not in ("", "waveform"):
+            raise ValueError(f"--model minirocket takes raw waveforms; drop --front-end {self.front_end}")
+        return self.front_end or NATURAL_FRONT_END.get(self.model, SPECTRUM_IMAGE)
+
+    @property
     def takes_waveforms(self) -> bool:
-        return self.front_end != SPECTRUM_IMAGE
+        return self.resolved_front_end != SPECTRUM_IMAGE
 
     def to_json(self) -> dict:
         """The settings for a report, augmentations left to their own entries."""

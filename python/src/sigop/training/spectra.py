@@ -21,30 +21,67 @@ import numpy as np
 from ..export import export_classifier
 from ..images import gray_to_rgb
 from ..manifest import DEFAULT_FFT_MODEL
-from ..render import SpectrumContract, render_signal
+from ..render import SpectrumContract, peak_db, render_signal
 from ..tfenv import tf
 from .augment import Augment
 from .backbones import get_backbone
 from .bottlenecks import BottleneckCache, content_key
 from .callbacks import EpochBar, fit_callbacks
 from .config import TrainConfig
+from .weights import class_weights
 from .dataset import CONTRACT_FILE, Dataset, Item, item_image, load_signal, scan
 from .export_check import check_export
 from .heads import dense_head, stack
 from .report import split_results, write_report
 
-__all__ = ["train"]
+__all__ = ["train", "example_features", "fit_contract"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
 
 
-def _contract(cfg: TrainConfig, size: int, data: Path) -> SpectrumContract:
-    saved = Path(data) / CONTRACT_FILE
-    base = SpectrumContract.from_json(json.loads(saved.read_text())) if saved.is_file() else SpectrumContract()
-    n = cfg.signal_length or base.n
-    return SpectrumContract(n=n, max_bin=base.max_bin, db_floor=base.db_floor, db_ceiling=base.db_ceiling,
-                            width=size, height=size)
+def fit_contract(cfg: TrainConfig, size: int, ds: Dataset) -> SpectrumContract | None:
+    """The dataset's contract.json, else one fitted to the data: n the longest training signal's length
+    rounded up to a power of two, levels relative to each signal's peak. --signal-length and
+    --spectrum-level override either."""
+    saved = Path(ds.root) / CONTRACT_FILE
+    signals = [i for i in ds.split("train") if i.is_signal]
+    if saved.is_file():
+        base = SpectrumContract.from_json(json.loads(saved.read_text()))
+    elif signals:
+        longest = max(load_signal(i.path).size for i in signals)
+        base = SpectrumContract(n=1 << max(0, longest - 1).bit_length(), level="relative")
+    else:
+        return ds.contract  # images only: nothing to draw
+    return SpectrumContract(n=cfg.signal_length or base.n, max_bin=base.max_bin, db_floor=base.db_floor,
+                            db_ceiling=base.db_ceiling, width=size, height=size,
+                            level=cfg.spectrum_level or base.level)
+
+
+def _check_levels(ds: Dataset, share: float = 0.05) -> dict:
+    """Warn when many training signals draw blank (peak below the floor) or clipped (above the ceiling)."""
+    c, signals = ds.contract, [i for i in ds.split("train") if i.is_signal]
+    if c is None or not signals or c.level == "relative":
+        return {}
+    peaks = np.array([peak_db(load_signal(i.path), c)[0] for i in signals])
+    blank, clipped = int(np.sum(peaks <= c.db_floor)), int(np.sum(peaks > c.db_ceiling))
+    for count, what, why in ((blank, "blank", f"their spectra peak below {c.db_floor:g} dB"),
+                             (clipped, "clipped", f"their spectra peak above {c.db_ceiling:g} dB")):
+        if count > share * len(signals):
+            log.warning("%d of %d training signals draw %s on the contract's %g-%g dB scale (%s): the model cannot "
+                        "tell them apart; train with --spectrum-level relative, or scale the signals",
+                        count, len(signals), what, c.db_floor, c.db_ceiling, why)
+    return {"blank": blank, "clipped": clipped, "signals": len(signals)}
+
+
+def example_features(cfg: TrainConfig, ds: Dataset, examples: list[tuple[Item, int]], cache: BottleneckCache,
+                     size: int) -> np.ndarray:
+    """Backbone features of (item, augmentation) examples, through the cache (keyed by content and contract)."""
+    contract_id = json.dumps(ds.contract.to_json() if ds.contract else None, sort_keys=True)
+    digests = {item.path: content_key(item.path.read_bytes()) for item, _ in examples}  # each file read once
+    keys = [content_key(cache.weights_id, digests[e[0].path], contract_id if e[0].is_signal else str(size),
+                        f"aug{e[1]}:{cfg.augment.describe()}:{cfg.seed}" if e[1] else "") for e in examples]
+    return cache.features(keys, lambda i: _image_of(*examples[i], ds, cfg.augment, size, cfg.seed), cfg.progress)
 
 
 def _image_of(item: Item, k: int, ds: Dataset, aug: Augment, size: int, seed: int) -> np.ndarray:
@@ -63,9 +100,10 @@ def train(cfg: TrainConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
     backbone = get_backbone(cfg.backbone)
     size = backbone.input_size
-    contract = _contract(cfg, size, cfg.data)
-    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, contract=contract, group=cfg.group,
+    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
               test_root=cfg.test_data)
+    ds.contract = fit_contract(cfg, size, ds)
+    levels = _check_levels(ds)
     if not ds.has_signals and cfg.augment.copies:
         log.warning("augmentation applies to signals only; this dataset holds images, so none is done")
     examples = ds.examples(cfg.augment.copies)
@@ -73,12 +111,8 @@ def train(cfg: TrainConfig) -> dict:
              len(ds.items), {s: len(ds.split(s)) for s in ("train", "validation", "test")}, len(examples))
 
     cache = BottleneckCache(backbone, cfg.weights, cfg.cache_dir)
-    contract_id = json.dumps(contract.to_json(), sort_keys=True)
-    digests = {item.path: content_key(item.path.read_bytes()) for item in ds.items}  # each file read once
-    keys = [content_key(cache.weights_id, digests[e[0].path], contract_id if e[0].is_signal else str(size),
-                        f"aug{e[1]}:{cfg.augment.describe()}:{cfg.seed}" if e[1] else "") for e in examples]
     t0 = time.perf_counter()
-    feats = cache.features(keys, lambda i: _image_of(*examples[i], ds, cfg.augment, size, cfg.seed), cfg.progress)
+    feats = example_features(cfg, ds, examples, cache, size)
     bottleneck_seconds = time.perf_counter() - t0
     labels = np.array([e[0].label for e in examples])
     split = np.array([e[0].split for e in examples])
@@ -95,7 +129,7 @@ def train(cfg: TrainConfig) -> dict:
     t0 = time.perf_counter()
     hist = head.fit(feats[train_mask], labels[train_mask], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0,
                     validation_data=(feats[val_mask], labels[val_mask]) if val_mask.any() else None,
-                    callbacks=callbacks, shuffle=True)
+                    callbacks=callbacks, shuffle=True, class_weight=class_weights(labels[train_mask], cfg))
     head_seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
 
@@ -120,7 +154,7 @@ def train(cfg: TrainConfig) -> dict:
               "cache_misses": cache.misses, "head_seconds": round(head_seconds, 2),
               "total_seconds": round(time.perf_counter() - started, 2)}
     metrics = write_report(report_dir, ds.classes, splits, history, {
-        "backbone": cfg.backbone, "weights": cache.weights_id, "timing": timing,
+        "backbone": cfg.backbone, "weights": cache.weights_id, "timing": timing, "levels": levels,
         "config": cfg.to_json(), "augment": asdict(cfg.augment),
     })
     details = {

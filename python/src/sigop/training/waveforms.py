@@ -6,7 +6,9 @@ augmented (audio_augment) and every example is padded or truncated to the
 front end's length. ``cnn`` and ``dense`` train end to end with the front end
 inside the Keras model (SpecAugment masks as a training-only layer);
 ``transfer`` draws the front end as an image, caches ImageNet bottlenecks and
-trains a head, as the spectrum-image path does. The export takes waveforms.
+trains a head, as the spectrum-image path does; ``minirocket`` computes fixed
+random-kernel features of the raw waveform and fits a ridge classifier on
+them (no epochs, so no validation split). The export takes waveforms.
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ from .config import SHIFT_INVARIANT, SIGNALS_FILE, TrainConfig
 from .dataset import Dataset, load_signal, scan
 from .export_check import check_export
 from .heads import dense_head, stack
+from .weights import class_weights
+from .linear import fit_ridge
+from .minirocket import MiniRocketLayer
+from .minirocket import fit as fit_minirocket
 from .networks import build_network, waveform_model
 from .report import split_results, write_report
 from .spec_augment import spec_mask
 
-__all__ = ["load_waveform", "train"]
+__all__ = ["load_waveform", "train", "minirocket_features", "front_end_and_waves"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
@@ -53,20 +59,26 @@ def load_waveform(path: Path, default_rate: float | None) -> tuple[np.ndarray, f
     return load_signal(path).astype(np.float32), default_rate
 
 
-def _front_end(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.ndarray]]:
+def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.ndarray]]:
     """The front end the config and data imply, and every file resampled to its rate."""
-    rate = cfg.sample_rate or meta.get("sample_rate") or 16000
     default_rate = meta.get("sample_rate") or cfg.sample_rate or None
-    waves = {}
+    loaded = {}
     for item in tqdm(ds.items, desc="loading", unit="file", disable=not cfg.progress):
-        x, r = load_waveform(item.path, default_rate)
-        waves[item.path] = resample(x, r, rate)
+        loaded[item.path] = load_waveform(item.path, default_rate or 1.0)
+    own = {r for _, r in loaded.values()}
+    if default_rate is None and any(p.suffix.lower() not in SOUND_SUFFIXES for p in loaded):
+        log.warning("no sample rate declared for the signals (%s or --sample-rate): taking them as they are, at a "
+                    "nominal 1 Hz; clients send sample_rate 0 or 1", SIGNALS_FILE)
+    # Sound files stay at their own rate when they share one (8 kHz speech is not doubled to 16 kHz).
+    rate = cfg.sample_rate or meta.get("sample_rate") or (own.pop() if len(own) == 1 else 16000)
+    waves = {p: resample(x, r, rate) for p, (x, r) in loaded.items()}
     if cfg.duration:
         samples = int(round(cfg.duration * rate))
     else:
         samples = int(meta.get("samples") or max(w.size for w in waves.values()))
-    fe = FrontEnd(kind=cfg.front_end, sample_rate=int(rate), samples=samples)
-    if fe.kind != "power_spectrum":  # keep 25 ms frames, 10 ms hops at any rate
+    fe = FrontEnd(kind=cfg.resolved_front_end, sample_rate=float(rate), samples=samples,
+                  normalize=cfg.model != "minirocket")  # MiniRocket's biases are fitted to the signals' own level
+    if fe.kind in ("log_mel", "mfcc"):  # keep 25 ms frames, 10 ms hops at any rate
         frame = int(round(0.025 * rate))
         fe = replace(fe, frame_length=frame, frame_step=int(round(0.010 * rate)),
                       fft_length=1 << (frame - 1).bit_length())
@@ -77,15 +89,18 @@ def train(cfg: TrainConfig) -> dict:
     """Train, evaluate and export a waveform classifier; returns the report's metrics."""
     started = time.perf_counter()
     keras.utils.set_random_seed(cfg.seed)
-    ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
+    no_epochs = cfg.model == "minirocket"  # nothing to stop early: every non-test file trains
+    ds = scan(cfg.data, validation_pct=0 if no_epochs else cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
               test_root=cfg.test_data)
     meta_file = Path(cfg.data) / SIGNALS_FILE
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    fe, waves = _front_end(cfg, ds, meta)
+    fe, waves = front_end_and_waves(cfg, ds, meta)
     aug = cfg.audio_augment
-    log.info("%d classes %s, %d files (%s); front end %s at %d Hz, %d samples (%.3f s)", len(ds.classes), ds.classes,
+    log.info("%d classes %s, %d files (%s); front end %s at %g Hz, %d samples (%.3f s)", len(ds.classes), ds.classes,
              len(ds.items), {s: len(ds.split(s)) for s in ("train", "validation", "test")}, fe.kind, fe.sample_rate,
              fe.samples, fe.samples / fe.sample_rate)
+    if no_epochs:
+        return _train_minirocket(cfg, ds, fe, waves, meta, started)
 
     # Examples: every file as it is, plus augmented copies of the training files.
     examples = ds.examples(aug.copies)
@@ -112,7 +127,7 @@ def train(cfg: TrainConfig) -> dict:
                    metrics=["accuracy"])
     hist = fit_on.fit(fit_x[train_mask], y[train_mask], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0,
                       validation_data=(fit_x[val_mask], y[val_mask]) if val_mask.any() else None,
-                      callbacks=callbacks, shuffle=True)
+                      callbacks=callbacks, shuffle=True, class_weight=class_weights(y[train_mask], cfg))
     train_seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
 
@@ -120,16 +135,22 @@ def train(cfg: TrainConfig) -> dict:
     # which the exported graph computes with the same ops).
     originals = np.array([k == 0 for _, k in examples])
     probs = fit_on.predict(fit_x[originals], verbose=0, batch_size=64)
+    extra["timing"] = {"train_seconds": round(train_seconds, 2), **extra.pop("timing", {})}
+    return _finish(cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug)
+
+
+def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
+            meta: dict, started: float, shift_invariant: bool, aug=None) -> dict:
+    """Report, export and export check: the same for every waveform model."""
     splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.name or Path(cfg.out).name
-    timing = {"train_seconds": round(train_seconds, 2), "total_seconds": round(time.perf_counter() - started, 2),
-              **extra.pop("timing", {})}
-    metrics = write_report(report_dir, ds.classes, splits, history, {
+    timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
+    metrics = write_report(Path(cfg.out) / "report", ds.classes, splits, history, {
         "model": cfg.model, "front_end": fe.to_json(), "timing": timing, **extra,
-        "config": cfg.to_json(), "audio_augment": asdict(aug),
+        "config": cfg.to_json(), **({"audio_augment": asdict(aug)} if aug is not None else {}),
     })
     details = {
-        "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": SHIFT_INVARIANT[cfg.model],
+        "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": shift_invariant,
         "split_group": cfg.group or "", **extra,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
@@ -138,6 +159,40 @@ def train(cfg: TrainConfig) -> dict:
     metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=meta.get("sample_rate") or cfg.sample_rate or None)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
+
+
+def minirocket_features(layer: MiniRocketLayer, x: np.ndarray, progress: bool, batch: int = 32) -> np.ndarray:
+    transform = tf.function(lambda w: layer(w))
+    return np.concatenate([transform(tf.constant(x[i:i + batch])).numpy() for i in
+                           tqdm(range(0, len(x), batch), desc="minirocket", unit="batch", disable=not progress)])
+
+
+def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, meta: dict, started: float) -> dict:
+    """Fixed-kernel features of every file, a ridge classifier on the training files' features."""
+    x = np.stack([fit_length(waves[item.path], fe.samples) for item in ds.items])
+    y = np.array([item.label for item in ds.items])
+    train_mask = np.array([item.split == "train" for item in ds.items])
+    t0 = time.perf_counter()
+    params = fit_minirocket(x[train_mask], seed=cfg.seed)
+    layer = MiniRocketLayer(params, name="minirocket")
+    feats = minirocket_features(layer, x, cfg.progress)
+    features_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
+                       "balanced" if cfg.class_weight == "balanced" else None)
+    logits = linear.logits(feats)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+
+    inputs = keras.Input((fe.samples, 1), name="features")
+    head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
+    outputs = head(layer(keras.layers.Reshape((fe.samples,))(inputs)))
+    head.set_weights([linear.kernel, linear.bias])
+    model = waveform_model(fe, keras.Model(inputs, outputs, name="minirocket"))
+    extra = {"minirocket": params.to_json(), "linear": linear.to_json()}
+    timing = {"features_seconds": round(features_seconds, 2), "ridge_seconds": round(time.perf_counter() - t0, 2),
+              "train_seconds": round(time.perf_counter() - started, 2)}
+    return _finish(cfg, ds, fe, model, probs, {}, {**extra, "timing": timing}, meta, started, SHIFT_INVARIANT["minirocket"])
 
 
 def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):

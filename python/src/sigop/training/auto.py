@@ -1,0 +1,92 @@
+"""`--model auto`: choose the recipe for a dataset by stratified cross-validation.
+
+Every candidate that fits the data turns each training file (never a test
+file) into fixed features — MiniRocket's random-kernel features of the raw
+waveform; the ImageNet backbone's features of the spectrum image (through
+the bottleneck cache, so the chosen trainer reuses them) — and one yardstick
+scores them all: the same ridge classifier, by stratified k-fold accuracy
+(group-aware with --group). The best candidate is trained as usual; ties
+go to the article's spectrum image. Every candidate's score goes in the report.
+
+The CNN recipes are not candidates: cross-validating one costs k full
+trainings, past what `sigop train` should take by default. They stay
+choices (--model cnn) for data where their shift invariance matters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import fit_length
+from .config import SIGNALS_FILE, SPECTRUM_IMAGE, TrainConfig
+from .dataset import Dataset, group_of, scan
+from .linear import cross_validated_accuracy
+
+__all__ = ["choose"]
+
+log = logging.getLogger(__name__)
+
+
+def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
+    """The config to train (auto replaced by the chosen model) and the selection's record for the report."""
+    if cfg.front_end:
+        raise ValueError(f"--model auto chooses the front end too; drop --front-end {cfg.front_end} or name a --model")
+    ds = scan(cfg.data, validation_pct=0, test_pct=cfg.test_pct, group=cfg.group, test_root=cfg.test_data)
+    pool = [i for i in ds.items if i.split != "test"]
+    if not ds.has_signals:
+        return replace(cfg, model="transfer"), {"chosen": "transfer", "folds": 0, "candidates": [],
+                                                "reason": "the dataset holds images only"}
+    labels = np.array([i.label for i in pool])
+    groups = _groups(cfg, ds, pool)
+    candidates = []
+    for name, features in (("transfer", _spectrum_image), ("minirocket", _minirocket)):
+        t0 = time.perf_counter()
+        feats = features(cfg, ds, pool)
+        score = cross_validated_accuracy(feats, labels, cfg.cv_folds, cfg.seed, groups=groups,
+                                         class_weight="balanced" if cfg.class_weight == "balanced" else None)
+        candidates.append({"candidate": name, "cv_accuracy": round(score, 4), "features": int(feats.shape[1]),
+                           "seconds": round(time.perf_counter() - t0, 2)})
+        log.info("auto: %s scores %.4f by %d-fold cross-validation", name, score, cfg.cv_folds)
+    best = max(candidates, key=lambda c: c["cv_accuracy"])  # first wins a tie
+    record = {"chosen": best["candidate"], "folds": cfg.cv_folds, "yardstick": "ridge on fixed features",
+              "files": len(pool), "candidates": candidates}
+    return replace(cfg, model=best["candidate"]), record
+
+
+def _groups(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray | None:
+    if not cfg.group:
+        return None
+    pattern = re.compile(cfg.group)
+    return np.array([group_of(ds.name_of(i), pattern) for i in pool])
+
+
+def _spectrum_image(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
+    from .backbones import get_backbone
+    from .bottlenecks import BottleneckCache
+    from .spectra import example_features, fit_contract
+
+    backbone = get_backbone(cfg.backbone)
+    spectra_cfg = replace(cfg, model="transfer", front_end=SPECTRUM_IMAGE)
+    ds = replace(ds, contract=fit_contract(spectra_cfg, backbone.input_size, ds))
+    cache = BottleneckCache(backbone, cfg.weights, cfg.cache_dir)
+    return example_features(spectra_cfg, ds, [(i, 0) for i in pool], cache, backbone.input_size)
+
+
+def _minirocket(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
+    from .minirocket import MiniRocketLayer
+    from .minirocket import fit as fit_minirocket
+    from .waveforms import front_end_and_waves, minirocket_features
+
+    meta_file = Path(cfg.data) / SIGNALS_FILE
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    sub = replace(ds, items=pool)
+    fe, waves = front_end_and_waves(replace(cfg, model="minirocket"), sub, meta)
+    x = np.stack([fit_length(waves[i.path], fe.samples) for i in pool])
+    return minirocket_features(MiniRocketLayer(fit_minirocket(x, seed=cfg.seed)), x, cfg.progress)
