@@ -108,7 +108,7 @@ PY_SOURCES := $(shell find python/src -name '*.py')
 $(E2E)/graphs/article/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	rm -rf $(E2E)/data $(E2E)/graphs
 	$(SIGOP) generate --out $(E2E)/data --per-class 60 --seed 3
-	$(SIGOP) train --data $(E2E)/data/signals --out $(E2E)/graphs/article --patience 20 --augment-copies 2 \
+	$(SIGOP) train --data $(E2E)/data/signals --out $(E2E)/graphs/article --model transfer --patience 20 --augment-copies 2 \
 	  --cache-dir $(E2E)/bottlenecks --no-saved-model
 
 # ... and a log-mel CNN on espeak-ng digits, tested on voices it never heard.
@@ -133,7 +133,7 @@ DEMO := out/demo
 .PHONY: demo
 demo: setup ## Generate the article's data, train, export, serve; the Go client prints spectra and classifies fresh signals.
 	$(SIGOP) generate --out $(DEMO)/data --per-class 100 --seed 1
-	$(SIGOP) train --data $(DEMO)/data/signals --out $(DEMO)/graphs/article --augment-copies 3 --patience 20 \
+	$(SIGOP) train --data $(DEMO)/data/signals --out $(DEMO)/graphs/article --model transfer --augment-copies 3 --patience 20 \
 	  --cache-dir $(DEMO)/cache
 	rm -rf $(DEMO)/graphs/fft && cp -r $(GRAPHS)/fft $(DEMO)/graphs/fft
 	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(DEMO)/graphs --classifier article
@@ -151,6 +151,11 @@ demo-audio: setup ## Speak digits with espeak-ng, train a log-mel CNN split by s
 	cd go && go run ./cmd/sigop-demo --sigop $(CURDIR)/$(SIGOP) --graphs $(CURDIR)/$(AUDIO)/graphs \
 	  --audio-model digits --wavs $(CURDIR)/$(AUDIO)/unheard
 	$(PY) bench/audio_noise.py --graphs $(AUDIO)/graphs --wavs $(AUDIO)/unheard
+
+.PHONY: bench-plaid
+bench-plaid: setup ## Real device signals: sigop's default and recipes on PLAID's official split, beside random forest and sktime's MiniRocket.
+	$(PY) -m pip install --quiet -r python/requirements-bench.txt
+	$(PY) bench/plaid_bench.py --sigop $(SIGOP) --out out/bench/plaid
 
 .PHONY: bench
 bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), seed 002 shifted spectra.

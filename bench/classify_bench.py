@@ -55,7 +55,8 @@ def main() -> int:
         for run in ("cold cache", "warm cache"):
             print(f"training ({run}) ...", file=sys.stderr)
             t0 = time.perf_counter()
-            metrics = train(TrainConfig(data=root / "data" / "signals", out=root / "graphs" / "article", patience=20,
+            metrics = train(TrainConfig(data=root / "data" / "signals", out=root / "graphs" / "article", model="transfer",
+                                        patience=20,
                                         augment=Augment(copies=3), cache_dir=root / "cache", progress=False,
                                         saved_model=False))
             times[run] = (time.perf_counter() - t0, metrics["timing"])

@@ -44,7 +44,7 @@ def article_model(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("article")
     generate_dataset(root / "data", per_class=100, seed=1, contract=SpectrumContract(max_bin=136), progress=False)
-    cfg = TrainConfig(data=root / "data" / "signals", out=root / "graphs" / "article", patience=20,
+    cfg = TrainConfig(data=root / "data" / "signals", out=root / "graphs" / "article", model="transfer", patience=20,
                       augment=Augment(copies=3), cache_dir=root / "cache", progress=False)
     metrics = train(cfg)
     return root / "graphs" / "article", metrics, root / "cache", root / "data"

@@ -9,7 +9,7 @@ from scipy.io import wavfile
 from sigop.training.augment import Augment, shift_frequency
 from sigop.training.dataset import item_image, load_signal, scan, split_of
 from sigop.images import decode_image
-from sigop.render import SpectrumContract
+from sigop.render import render_signal, SpectrumContract
 
 
 def test_split_is_stable_and_roughly_proportional():
@@ -63,7 +63,7 @@ def test_signal_formats_load_alike(tmp_path):
         load_signal(tmp_path / "bad.csv")
 
 
-def test_signal_dataset_uses_its_contract_and_checks_length(tmp_path):
+def test_signal_dataset_uses_its_contract_and_fits_other_lengths(tmp_path):
     c = SpectrumContract(n=64, width=16, height=16)
     for cls in ("a", "b"):
         (tmp_path / cls).mkdir()
@@ -75,8 +75,9 @@ def test_signal_dataset_uses_its_contract_and_checks_length(tmp_path):
     np.save(tmp_path / "a" / "short.npy", np.ones(50))
     ds = scan(tmp_path)
     short = next(i for i in ds.items if i.path.name == "short.npy")
-    with pytest.raises(ValueError, match="expects n=64"):
-        item_image(short, ds, 16)
+    np.save(tmp_path / "padded.npy", np.pad(np.ones(50), (0, 14)))
+    padded = render_signal(np.load(tmp_path / "padded.npy"), ds.contract)[0]
+    np.testing.assert_array_equal(item_image(short, ds, 16)[..., 0], padded)  # zero-padded to n, as served
 
 
 def test_decode_image_resizes_and_rejects_garbage():
@@ -122,3 +123,22 @@ def test_a_16_bit_wav_and_the_same_sound_as_flac_give_the_same_training_input(tm
     np.testing.assert_array_equal(load_signal(wav.path), load_signal(flac.path))
     assert np.abs(load_signal(wav.path)).max() <= 1.0  # floats in [-1, 1], not raw 16-bit counts
     np.testing.assert_array_equal(item_image(wav, ds, 224), item_image(flac, ds, 224))
+
+
+def test_validation_is_topped_up_per_class_and_class_weights_balance(tmp_path):
+    from sigop.training.config import TrainConfig
+    from sigop.training.weights import class_weights
+
+    for cls, n in (("many", 200), ("few", 12)):
+        (tmp_path / cls).mkdir()
+        for i in range(n):
+            np.save(tmp_path / cls / f"{i}.npy", np.ones(8))
+    ds = scan(tmp_path, validation_pct=10, test_pct=10)
+    val = {c: sum(1 for i in ds.split("validation") if ds.classes[i.label] == c) for c in ds.classes}
+    assert val["few"] >= 2 and val["many"] >= 15
+    again = scan(tmp_path, validation_pct=10, test_pct=10)
+    assert [i.split for i in again.items] == [i.split for i in ds.items]  # stable
+    labels = np.array([0] * 30 + [1] * 10)
+    w = class_weights(labels, TrainConfig(data=tmp_path, out=tmp_path))
+    assert w[0] * 30 == pytest.approx(w[1] * 10)  # each class weighs the same in total
+    assert class_weights(labels, TrainConfig(data=tmp_path, out=tmp_path, class_weight="none")) is None

@@ -115,5 +115,7 @@ def test_an_explicit_test_set_is_reported_and_never_trained_on(tmp_path):
                                 saved_model=False))
     assert metrics["splits"]["test"]["count"] == 30
     report = json.loads((tmp_path / "model" / "report" / "report.json").read_text())
+    assert report["auto"]["files"] == 40  # --model auto (the default) chose on the training folder alone
+    assert {c["candidate"] for c in report["auto"]["candidates"]} == {"transfer", "minirocket"}
     assert report["config"]["test_data"] == str(tmp_path / "b" / "signals")
     assert ds.name_of(ds.split("test")[0]).startswith("test-data/")  # how reports name the explicit test files

@@ -40,9 +40,27 @@ def test_max_bin_spreads_the_drawn_bins_over_the_width():
 
 def test_contract_mismatches_are_errors():
     c = SpectrumContract(n=16)
-    with pytest.raises(ValueError, match="expects n=16"):
-        render_signal(np.zeros(15), c)
     with pytest.raises(ValueError, match="expects 9"):
         magnitude_to_image(np.zeros((1, 8)), c)
     with pytest.raises(ValueError, match="version 2"):
         SpectrumContract.from_json({**c.to_json(), "version": 2})
+
+
+def test_signals_of_other_lengths_are_padded_or_cut_to_n():
+    c = SpectrumContract(n=64, width=16, height=16)
+    x = np.random.default_rng(1).standard_normal(80)
+    np.testing.assert_array_equal(render_signal(x[:50], c), render_signal(np.pad(x[:50], (0, 14)), c))
+    np.testing.assert_array_equal(render_signal(x, c), render_signal(x[:64], c))
+
+
+def test_relative_level_draws_quiet_and_loud_signals_alike_and_absolute_does_not():
+    t = np.arange(256)
+    x = np.sin(2 * np.pi * 20 * t / 256) + 0.1 * np.sin(2 * np.pi * 50 * t / 256)
+    relative = SpectrumContract(n=256, width=32, height=32, level="relative")
+    absolute = SpectrumContract(n=256, width=32, height=32)
+    np.testing.assert_array_equal(render_signal(1e-5 * x, relative), render_signal(1e3 * x, relative))
+    assert render_signal(1e-5 * x, absolute).max() == 0  # blank on 0-80 dB: why relative exists
+    assert (render_signal(1e-5 * x, relative) == 255).any()
+    assert render_signal(np.zeros(256), relative).max() == 0  # silence stays blank, not NaN
+    with pytest.raises(ValueError, match="level"):
+        SpectrumContract(level="loud")

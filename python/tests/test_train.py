@@ -62,7 +62,7 @@ def test_saved_model_matches_frozen_graph(article_model):
 
 def test_second_run_reads_every_bottleneck_from_the_cache(article_model, tmp_path):
     _, first, cache, data = article_model
-    cfg = TrainConfig(data=data / "signals", out=tmp_path / "again", dropout=0.5, epochs=3,
+    cfg = TrainConfig(data=data / "signals", out=tmp_path / "again", model="transfer", dropout=0.5, epochs=3,
                       augment=Augment(copies=3), cache_dir=cache, progress=False, saved_model=False)
     timing = train(cfg)["timing"]
     assert timing["cache_misses"] == 0
@@ -76,7 +76,7 @@ def test_training_on_rendered_images_keeps_the_contract(article_model, tmp_path)
     for cls in ("blue", "red"):  # a small subset is enough to check the plumbing
         for p in sorted((images / cls).glob("*.png"))[15:]:
             p.unlink()
-    cfg = TrainConfig(data=images, out=tmp_path / "from_images", epochs=3, cache_dir=cache, progress=False,
+    cfg = TrainConfig(data=images, out=tmp_path / "from_images", model="transfer", epochs=3, cache_dir=cache, progress=False,
                       saved_model=False)
     train(cfg)
     manifest = json.loads((tmp_path / "from_images" / "manifest.json").read_text())
@@ -108,7 +108,7 @@ def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):
     head = dense_head(backbone.features, 2, 0.2)
     layer = {l.name: l for l in base.layers}
     before = {n: [w.copy() for w in layer[n].get_weights()] for n in ("features.0.0", "features.18.0", "features.18.1")}
-    cfg = TrainConfig(data=images, out=tmp_path / "ft", fine_tune_epochs=1, batch_size=8, progress=False)
+    cfg = TrainConfig(data=images, out=tmp_path / "ft", model="transfer", fine_tune_epochs=1, batch_size=8, progress=False)
     history = _fine_tune(cfg, ds, backbone, base, head, {}, 224)
     assert len(history["loss"]) == 1
     after = {n: layer[n].get_weights() for n in before}
@@ -117,3 +117,31 @@ def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):
     # BatchNorm's moving statistics stay as ImageNet left them: the backbone runs in inference mode.
     np.testing.assert_array_equal(after["features.18.1"][2], before["features.18.1"][2])
     np.testing.assert_array_equal(after["features.18.1"][3], before["features.18.1"][3])
+
+
+def test_the_default_model_auto_still_solves_the_article_task(article_model, tmp_path):
+    _, _, cache, data = article_model
+    metrics = train(TrainConfig(data=data / "signals", out=tmp_path / "auto", cache_dir=cache, progress=False,
+                                saved_model=False))
+    assert metrics["auto"]["chosen"] in ("transfer", "minirocket")
+    assert all(c["cv_accuracy"] >= 0.9 for c in metrics["auto"]["candidates"])
+    assert metrics["splits"]["test"]["accuracy"] >= 0.99
+
+
+def test_quiet_signals_on_an_absolute_scale_are_warned_about(tmp_path, caplog):
+    from sigop.render import SpectrumContract
+    from sigop.training.spectra import _check_levels, fit_contract
+    from sigop.training.dataset import scan
+
+    for cls, f in (("a", 5), ("b", 9)):
+        (tmp_path / cls).mkdir()
+        for i in range(10):
+            np.save(tmp_path / cls / f"{i}.npy", 1e-6 * np.sin(2 * np.pi * f * np.arange(100) / 100 + i))
+    ds = scan(tmp_path, validation_pct=0, test_pct=0)
+    ds.contract = fit_contract(TrainConfig(data=tmp_path, out=tmp_path), 32, ds)
+    assert ds.contract.n == 128 and ds.contract.level == "relative"  # fitted to the data: no blank images
+    assert _check_levels(ds) == {}
+    ds.contract = SpectrumContract(n=128, width=32, height=32, level="absolute")
+    with caplog.at_level("WARNING"):
+        assert _check_levels(ds) == {"blank": 20, "clipped": 0, "signals": 20}
+    assert "draw blank" in caplog.text and "--spectrum-level relative" in caplog.text

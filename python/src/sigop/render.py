@@ -79,11 +79,11 @@ def magnitude_to_image(magnitude: np.ndarray, c: SpectrumContract) -> np.ndarray
         columns = np.maximum.reduceat(magnitude[:, :drawn], starts, axis=1)  # [batch, width]
     else:  # fewer bins than columns: each bin spans several columns
         columns = magnitude[:, starts]
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         db = 20.0 * np.log10(columns)
-    if c.level == "relative":
-        peak = db.max(axis=1, keepdims=True)
-        db = np.where(np.isfinite(peak), db - peak + c.db_ceiling, -np.inf)  # a silent signal stays blank
+        if c.level == "relative":
+            peak = db.max(axis=1, keepdims=True)
+            db = np.where(np.isfinite(peak), db - peak + c.db_ceiling, -np.inf)  # a silent signal stays blank
     level = np.clip((db - c.db_floor) / (c.db_ceiling - c.db_floor), 0.0, 1.0)
     heights = np.rint(level * c.height).astype(np.int32)  # filled pixels per column
     rows_from_bottom = np.arange(c.height)[::-1]

@@ -215,8 +215,8 @@ class OperatorService(pb_grpc.OperatorServicer):
             own = details["front_end"]["sample_rate"]
             rate = request.sample_rate or own
             if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
-                raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own} Hz) "
-                                   f"or a rate from {MIN_RATE:g} Hz to {MAX_RATE / 1e6:g} MHz")
+                raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
+                                   f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
             x, _ = self._signals(request.signals)
             given = inputs.waveforms(x, rate, details["front_end"], self._limits)
         else:

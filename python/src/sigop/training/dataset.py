@@ -8,6 +8,8 @@ never changes when files are added and is the same on every machine. With a
 group pattern, whole groups (e.g. speakers) are split instead: ranked by the
 hash of their name, the first test_pct % of them (at least one) go to test,
 the next validation_pct % to validation, so no group straddles two splits.
+Without groups, each class's validation files are topped up to its share
+(at least two) from its training files, so early stopping sees every class.
 """
 
 from __future__ import annotations
@@ -146,8 +148,10 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
         split = lambda rel: by_group[keys[root / rel]]  # noqa: E731
     items = []
     for label, name in enumerate(classes):
-        for p in files[name]:
-            items.append(Item(p, label, split(p.relative_to(root).as_posix())))
+        mine = [Item(p, label, split(p.relative_to(root).as_posix())) for p in files[name]]
+        if pattern is None:
+            mine = _stratify(mine, root, validation_pct)
+        items += mine
         counts = {s: sum(1 for i in items if i.label == label and i.split == s) for s in SPLITS}
         thin = [s for s in SPLITS if counts[s] < min_per_split and (s == "train" or {"validation": validation_pct, "test": test_pct}[s] > 0)]
         if thin:
@@ -156,6 +160,20 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
     if test_root is not None:
         items += _test_items(Path(test_root), classes)
     return Dataset(root, classes, items, contract, Path(test_root) if test_root is not None else None)
+
+
+def _stratify(items: list[Item], root: Path, validation_pct: float, least: int = 2) -> list[Item]:
+    """Top up one class's validation files to its share (at least ``least``) from its training files, lowest
+    hash first: every class is seen by early stopping, and the split stays stable as files are added."""
+    if validation_pct <= 0 or len(items) < 5:
+        return items
+    want = max(least, round(len(items) * validation_pct / 100))
+    short = want - sum(1 for i in items if i.split == "validation")
+    if short <= 0:
+        return items
+    train = sorted((i for i in items if i.split == "train"), key=lambda i: _hash(i.path.relative_to(root).as_posix()))
+    moved = {i.path for i in train[:min(short, len(train) - least)]}
+    return [Item(i.path, i.label, "validation") if i.path in moved else i for i in items]
 
 
 SPLIT_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation"}

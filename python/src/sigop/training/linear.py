@@ -54,17 +54,16 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, classes: int, class_weig
     """Ridge on standardised features, penalty by leave-one-out; every class must appear in ``labels``."""
     mean, std = _standardize(features)
     z = (features - mean) / std
-    ridge = _ridge(class_weight)
-    ridge.set_params(store_cv_results=True)
-    ridge.fit(z, labels)
+    ridge = _ridge(class_weight).fit(z, labels)  # the penalty by leave-one-out squared error, as MiniRocket's authors
     if len(ridge.classes_) != classes:
         raise ValueError(f"the training split holds {len(ridge.classes_)} of {classes} classes; every class needs "
                          f"training files")
     coef, intercept = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
     if classes == 2:  # scikit-learn keeps one score for two classes: s for class 1, -s for class 0
         coef, intercept = np.concatenate([-coef, coef]) / 2, np.array([-intercept[0], intercept[0]]) / 2
-    best = int(np.argmin(np.abs(ALPHAS - ridge.alpha_)))
-    loo = ridge.cv_results_[..., best].reshape(len(z), -1)  # left-out scores
+    # The left-out scores at that penalty: with a scorer, scikit-learn stores predictions, not squared errors.
+    again = _ridge(class_weight).set_params(alphas=[ridge.alpha_], scoring="accuracy", store_cv_results=True)
+    loo = again.fit(z, labels).cv_results_[..., 0].reshape(len(z), -1)
     if classes == 2:
         loo = np.concatenate([-loo, loo], axis=1) / 2
     temperature = _temperature(loo, labels)

@@ -69,8 +69,8 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
     if default_rate is None and any(p.suffix.lower() not in SOUND_SUFFIXES for p in loaded):
         log.warning("no sample rate declared for the signals (%s or --sample-rate): taking them as they are, at a "
                     "nominal 1 Hz; clients send sample_rate 0 or 1", SIGNALS_FILE)
-    # Sound files stay at their own rate when they share one (8 kHz speech is not doubled to 16 kHz).
-    rate = cfg.sample_rate or meta.get("sample_rate") or (own.pop() if len(own) == 1 else 16000)
+    # Never upsample by default: sound files sharing a rate below 16 kHz stay at it (8 kHz speech is not doubled).
+    rate = cfg.sample_rate or meta.get("sample_rate") or min(own.pop() if len(own) == 1 else 16000, 16000)
     waves = {p: resample(x, r, rate) for p, (x, r) in loaded.items()}
     if cfg.duration:
         samples = int(round(cfg.duration * rate))
@@ -162,7 +162,7 @@ def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarra
 
 
 def minirocket_features(layer: MiniRocketLayer, x: np.ndarray, progress: bool, batch: int = 32) -> np.ndarray:
-    transform = tf.function(lambda w: layer(w))
+    transform = tf.function(lambda w: layer(w), input_signature=[tf.TensorSpec([None, x.shape[1]], tf.float32)])
     return np.concatenate([transform(tf.constant(x[i:i + batch])).numpy() for i in
                            tqdm(range(0, len(x), batch), desc="minirocket", unit="batch", disable=not progress)])
 
