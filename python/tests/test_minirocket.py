@@ -126,3 +126,13 @@ def csv_rows(folder):
 
     with open(folder / "predictions.csv") as f:
         return list(csv.DictReader(f))
+
+
+def test_auto_with_a_named_front_end_takes_that_front_ends_recipe(tmp_path):
+    from sigop.training.auto import choose
+    from sigop.training.config import TrainConfig
+
+    for front_end, model in (("log_mel", "transfer"), ("spectrum_image", "transfer"), ("waveform", "cnn"),
+                             ("power_spectrum", "cnn")):
+        cfg, record = choose(TrainConfig(data=tmp_path, out=tmp_path, front_end=front_end))
+        assert (cfg.model, cfg.front_end, record["candidates"]) == (model, front_end, [])

@@ -36,8 +36,11 @@ log = logging.getLogger(__name__)
 
 def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
     """The config to train (auto replaced by the chosen model) and the selection's record for the report."""
-    if cfg.front_end:
-        raise ValueError(f"--model auto chooses the front end too; drop --front-end {cfg.front_end} or name a --model")
+    if cfg.front_end:  # a front end named: the model that draws it (images) or learns from it (1-D)
+        model = "cnn" if cfg.front_end in ("power_spectrum", "waveform") else "transfer"
+        log.info("auto: --front-end %s names the recipe: --model %s", cfg.front_end, model)
+        return replace(cfg, model=model), {"chosen": model, "folds": 0, "candidates": [],
+                                           "reason": f"--front-end {cfg.front_end} was given"}
     ds = scan(cfg.data, validation_pct=0, test_pct=cfg.test_pct, group=cfg.group, test_root=cfg.test_data)
     pool = [i for i in ds.items if i.split != "test"]
     if not ds.has_signals:
