@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -110,6 +111,30 @@ func TestModelsListsWhatIsServed(t *testing.T) {
 	}
 }
 
+// A spectrum-image model takes signals of any length: zero-padded (or cut) to its contract's n.
+func TestClassifySignalOfAnotherLengthIsPadded(t *testing.T) {
+	c := dialClassifier(t)
+	g, err := signal.NewGenerator(signal.DefaultParams(), 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := g.Signal(signal.Classes[0])
+	short := x[:1000]
+	padded := append(append([]float64{}, short...), make([]float64, len(x)-1000)...)
+	a, err := c.ClassifySignalContext(ctxT(t), short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.ClassifySignalContext(ctxT(t), padded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[0].Label != b[0].Label || math.Abs(float64(a[0].Score-b[0].Score)) > 1e-6 {
+		t.Fatalf("1000 samples: %v; the same zero-padded to %d: %v", a, len(x), b)
+	}
+	t.Logf("1000 samples and the same padded to %d: %s %.4f", len(x), a[0].Label, a[0].Score)
+}
+
 func TestClassifyBadInput(t *testing.T) {
 	c := dialClassifier(t)
 	files, _ := filepath.Glob(filepath.Join(os.Getenv("SIGOP_E2E_DATA"), "images", "red", "*.png"))
@@ -121,8 +146,8 @@ func TestClassifyBadInput(t *testing.T) {
 	}{
 		{"non-image bytes", func(ctx context.Context) error { _, err := c.ClassifyContext(ctx, []byte("hello")); return err }, codes.InvalidArgument},
 		{"truncated PNG", func(ctx context.Context) error { _, err := c.ClassifyContext(ctx, png[:len(png)/2]); return err }, codes.InvalidArgument},
-		{"signal of the wrong length", func(ctx context.Context) error {
-			_, err := c.ClassifySignalContext(ctx, make([]float64, 1000))
+		{"a sample rate for a model that draws spectra by bin", func(ctx context.Context) error {
+			_, err := c.ClassifySignalsAtRateContext(ctx, [][]float64{make([]float64, 1024)}, 8000)
 			return err
 		}, codes.InvalidArgument},
 		{"unknown model", func(ctx context.Context) error {
