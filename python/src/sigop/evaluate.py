@@ -22,7 +22,7 @@ from .inputs import SUFFIXES, files_in, from_file
 from .limits import Limits
 from .scoring import plot_confusion, plot_reliability, summary
 from .serving.frozen import FrozenGraph
-from .signals import SIGNALS_FILE
+from .signals import signals_meta
 
 __all__ = ["evaluate", "format_result", "list_files"]
 
@@ -51,8 +51,7 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
     try:
         labels = graph.manifest.details["labels"]
         files, y = list_files(data, labels)
-        meta = Path(data) / SIGNALS_FILE
-        rate = json.loads(meta.read_text()).get("sample_rate") if meta.is_file() else None
+        rate = signals_meta(data).get("sample_rate")
         limits = Limits()
         probs = np.empty((len(files), len(labels)), dtype=np.float64)
         started = time.perf_counter()

@@ -39,7 +39,7 @@ def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes:
         spec = tf.TensorSpec([None, samples], tf.float32, name=SIGNAL_INPUT)
         rate = details["front_end"]["sample_rate"]
         inputs = {SIGNAL_INPUT: TensorInfo(f"{SIGNAL_INPUT}:0", "float32", [None, samples],
-                                           f"mono waveforms at {rate} Hz, exactly {samples} samples "
+                                           f"mono waveforms at {rate:g} Hz, exactly {samples} samples "
                                            f"(pad with zeros or truncate at the end)")}
     else:
         input_name = INPUT

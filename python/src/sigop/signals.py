@@ -7,17 +7,24 @@ the same sound gives the same samples.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from .audio import read_audio
 
-__all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "SIGNALS_FILE", "load_signal"]
+__all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "SIGNALS_FILE", "load_signal", "signals_meta"]
 
 SOUND_SUFFIXES = {".wav", ".flac", ".ogg"}
 SIGNAL_SUFFIXES = {".npy", ".csv", ".txt"} | SOUND_SUFFIXES
 SIGNALS_FILE = "signals.json"  # {"sample_rate": Hz} beside class folders of .npy/.csv/.txt signals
+
+
+def signals_meta(folder: Path) -> dict:
+    """The folder's signals.json ({"sample_rate": Hz, optionally "samples"}), or {} without one."""
+    f = Path(folder) / SIGNALS_FILE
+    return json.loads(f.read_text()) if f.is_file() else {}
 
 
 def load_signal(path: Path) -> np.ndarray:

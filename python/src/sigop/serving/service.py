@@ -251,7 +251,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         if not model.manifest.takes_waveforms:
             raise Precondition(f"model {answered.name!r} takes {', '.join(model.manifest.inputs)}, not waveforms; "
                                f"ClassifyAudio needs a model trained with a waveform front end (log_mel, mfcc, "
-                               f"power_spectrum)")
+                               f"power_spectrum, waveform)")
         self._check_count(len(request.audio), "audio", "WAV, FLAC or OGG file")
         given = inputs.audio_files(request.audio, model.manifest.details["front_end"], self._limits)
         return pb.ClassifyAudioResponse(model_spec=answered, classifications=self._classify(

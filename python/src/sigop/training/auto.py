@@ -15,17 +15,16 @@ choices (--model cnn) for data where their shift invariance matters.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from ..audio import fit_length
-from .config import SIGNALS_FILE, SPECTRUM_IMAGE, TrainConfig
+from ..signals import signals_meta
+from .config import SPECTRUM_IMAGE, TrainConfig
 from .dataset import Dataset, group_of, scan
 from .linear import cross_validated_accuracy
 
@@ -87,9 +86,6 @@ def _minirocket(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
     from .minirocket import fit as fit_minirocket
     from .waveforms import front_end_and_waves, minirocket_features
 
-    meta_file = Path(cfg.data) / SIGNALS_FILE
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    sub = replace(ds, items=pool)
-    fe, waves = front_end_and_waves(replace(cfg, model="minirocket"), sub, meta)
+    fe, waves = front_end_and_waves(replace(cfg, model="minirocket"), replace(ds, items=pool), signals_meta(cfg.data))
     x = np.stack([fit_length(waves[i.path], fe.samples) for i in pool])
     return minirocket_features(MiniRocketLayer(fit_minirocket(x, seed=cfg.seed)), x, cfg.progress)

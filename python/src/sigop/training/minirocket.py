@@ -45,6 +45,9 @@ def _weights() -> np.ndarray:
     return w
 
 
+_WEIGHTS = _weights()
+
+
 @dataclass(frozen=True)
 class MiniRocketParams:
     dilations: tuple[int, ...]
@@ -91,7 +94,7 @@ def _padded(dilation_index: int, kernel: int) -> bool:
 
 def _convolve(x: "tf.Tensor", dilation: int) -> "tf.Tensor":
     """[batch, samples] -> [batch, samples, 84]: every kernel at one dilation, zero-padded ends."""
-    return tf.nn.conv1d(x[:, :, None], _weights(), stride=1, padding="SAME", dilations=dilation)
+    return tf.nn.conv1d(x[:, :, None], _WEIGHTS, stride=1, padding="SAME", dilations=dilation)
 
 
 def fit(x: np.ndarray, features: int = 10_000, seed: int = 0) -> MiniRocketParams:

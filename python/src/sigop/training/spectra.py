@@ -95,7 +95,7 @@ def train(cfg: TrainConfig) -> dict:
     """Train, evaluate, export to cfg.out; returns the report's metrics."""
     if cfg.model != "transfer":
         raise ValueError(f"--model {cfg.model} trains on waveforms; choose a waveform --front-end "
-                         f"(power_spectrum, log_mel, mfcc), or --model transfer for spectrum images")
+                         f"(power_spectrum, log_mel, mfcc, waveform), or --model transfer for spectrum images")
     started = time.perf_counter()
     keras.utils.set_random_seed(cfg.seed)
     backbone = get_backbone(cfg.backbone)

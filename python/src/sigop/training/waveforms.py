@@ -20,12 +20,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 from tqdm import tqdm
 
 from ..audio import AudioError, fit_length, read_audio, resample
 from ..export import export_classifier
 from ..frontend import FrontEnd
-from ..signals import SOUND_SUFFIXES
+from ..signals import SOUND_SUFFIXES, signals_meta
 from ..tfenv import tf
 from .backbones import get_backbone
 from .bottlenecks import BottleneckCache, content_key
@@ -92,8 +93,7 @@ def train(cfg: TrainConfig) -> dict:
     no_epochs = cfg.model == "minirocket"  # nothing to stop early: every non-test file trains
     ds = scan(cfg.data, validation_pct=0 if no_epochs else cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
               test_root=cfg.test_data)
-    meta_file = Path(cfg.data) / SIGNALS_FILE
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    meta = signals_meta(cfg.data)
     fe, waves = front_end_and_waves(cfg, ds, meta)
     aug = cfg.audio_augment
     log.info("%d classes %s, %d files (%s); front end %s at %g Hz, %d samples (%.3f s)", len(ds.classes), ds.classes,
@@ -180,9 +180,7 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
     t0 = time.perf_counter()
     linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
                        "balanced" if cfg.class_weight == "balanced" else None)
-    logits = linear.logits(feats)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(linear.logits(feats), axis=1)
 
     inputs = keras.Input((fe.samples, 1), name="features")
     head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
@@ -197,7 +195,7 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
 
 def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):
     """Bottlenecks of the front end's images; returns (full model, head, features, extra details)."""
-    if fe.kind == "power_spectrum":
+    if fe.kind in ("power_spectrum", "waveform"):
         raise ValueError("--model transfer draws 2-D features as images; use --front-end log_mel or mfcc "
                          "(or spectrum_image for the article's spectrum pictures)")
     backbone = get_backbone(cfg.backbone)
