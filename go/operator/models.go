@@ -11,8 +11,9 @@ import (
 type ModelVersion struct {
 	Version   int64    `json:"version"`
 	Available bool     `json:"available"`         // loaded and warmed up; false: its files did not load
-	Message   string   `json:"message,omitempty"` // why it failed, or why newer files for it were rejected
+	Message   string   `json:"message,omitempty"` // why it failed, why newer files were rejected, why it is not on LiteRT
 	Kind      string   `json:"kind,omitempty"`    // "fft" or "classifier"
+	Runtime   string   `json:"runtime,omitempty"` // "tensorflow", "litert float32" or "litert int8"
 	Labels    []string `json:"labels,omitempty"`
 	Manifest  string   `json:"-"` // the version's manifest.json
 }
@@ -29,7 +30,7 @@ func (c *Client) Models(ctx context.Context, name string) (map[string][]ModelVer
 		for _, v := range m.GetVersions() {
 			out[m.GetName()] = append(out[m.GetName()], ModelVersion{
 				Version: v.GetVersion(), Available: v.GetState() == operatorv1.ModelState_MODEL_STATE_AVAILABLE,
-				Message: v.GetMessage(), Kind: v.GetKind(), Labels: v.GetLabels(), Manifest: v.GetManifestJson(),
+				Message: v.GetMessage(), Kind: v.GetKind(), Runtime: v.GetRuntime(), Labels: v.GetLabels(), Manifest: v.GetManifestJson(),
 			})
 		}
 	}

@@ -141,7 +141,7 @@ func TestClassifyAudioSendsEachFileAndSignalsCarryTheirRate(t *testing.T) {
 func (fakeClassifier) ListModels(_ context.Context, req *operatorv1.ListModelsRequest) (*operatorv1.ListModelsResponse, error) {
 	return &operatorv1.ListModelsResponse{Models: []*operatorv1.ModelStatus{
 		{Name: "article", Versions: []*operatorv1.ModelVersionStatus{
-			{Version: 2, State: operatorv1.ModelState_MODEL_STATE_AVAILABLE, Kind: "classifier", Labels: []string{"blue", "red"}},
+			{Version: 2, State: operatorv1.ModelState_MODEL_STATE_AVAILABLE, Kind: "classifier", Runtime: "litert float32", Labels: []string{"blue", "red"}},
 			{Version: 1, State: operatorv1.ModelState_MODEL_STATE_FAILED, Message: "sha256 mismatch"},
 		}},
 	}}, nil
@@ -191,7 +191,7 @@ func TestModelsListsEveryVersion(t *testing.T) {
 	if err := runModels([]string{"--addr", addr}, &out); err != nil {
 		t.Fatal(err)
 	}
-	want := "article\t2\tclassifier\tAVAILABLE\tblue,red\narticle\t1\t\tFAILED: sha256 mismatch\t\n"
+	want := "article\t2\tclassifier\tlitert float32\tAVAILABLE\tblue,red\narticle\t1\t\t\tFAILED: sha256 mismatch\t\n"
 	if out.String() != want {
 		t.Fatalf("models printed %q; want %q", out.String(), want)
 	}
@@ -199,7 +199,7 @@ func TestModelsListsEveryVersion(t *testing.T) {
 	if err := runModels([]string{"--addr", addr, "--json"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"article":[{"version":2,"available":true,"kind":"classifier","labels":["blue","red"]}`) {
+	if !strings.Contains(out.String(), `"article":[{"version":2,"available":true,"kind":"classifier","runtime":"litert float32","labels":["blue","red"]}`) {
 		t.Fatalf("models --json printed %s", out.String())
 	}
 }

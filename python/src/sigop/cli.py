@@ -34,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
         inter_op_threads=args.inter_op_threads, poll_seconds=args.poll_seconds,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
         token=read_token(Path(args.token_file)) if args.token_file else None,
-        metrics_address=args.metrics_address,
+        metrics_address=args.metrics_address, runtime=args.runtime, precision=args.precision,
         batching=BatchConfig(max_batch=args.batch_max_size, max_delay=args.batch_timeout_ms / 1000,
                              max_queue=args.batch_max_queue),
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch,
@@ -46,6 +46,23 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as e:  # before serving: a used port, a bad address, no graphs
         print(f"sigop serve: {e}", file=sys.stderr)
         return 1
+
+
+def _export_lite(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .lite_export import export_lite, folder_inputs, lite_summary
+
+    probe, calibration = folder_inputs(Path(args.model), Path(args.data) if args.data else None, quantize=args.quantize)
+    records = export_lite(Path(args.model), probe, calibration, quantize=args.quantize or "", tolerance=args.tolerance)
+    for line in lite_summary(records):
+        print(line)
+    if any("error" in r for r in records.values()):
+        print("a model trained by an earlier sigop may hold ops LiteRT lacks; retraining with this one gives a "
+              "graph that converts (graph.pb keeps serving on TensorFlow meanwhile)")
+        return 1
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -95,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .limits import MiB, Limits
     from .manifest import DEFAULT_FFT_MODEL
     from .serving.batching import BatchConfig
-    from .serving.config import ServerConfig
+    from .lite import PRECISIONS
+    from .serving.config import RUNTIMES, ServerConfig
     from .cli_train import add_train_parser
 
     serve_defaults = ServerConfig(graphs=Path())
@@ -107,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=f"graphs/{DEFAULT_FFT_MODEL}", help="output folder (default: %(default)s)")
     e.add_argument("--name", default=DEFAULT_FFT_MODEL, help="model name recorded in the manifest (default: %(default)s)")
     e.set_defaults(func=_export_fft)
+
+    x = sub.add_parser("export-lite", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       help="convert an exported classifier's graph.pb to LiteRT (model.tflite), check it, record it")
+    x.add_argument("--model", required=True, help="an exported classifier folder, e.g. graphs/article")
+    x.add_argument("--data", default=None, help="class folders of its training files: checked on (default: random "
+                   "inputs) and, with --quantize, calibrated on")
+    x.add_argument("--quantize", choices=["int8"], default=None, help="also write model.int8.tflite (needs --data)")
+    x.add_argument("--tolerance", type=float, default=1e-4,
+                   help="largest |probability difference| from the graph model.tflite may show")
+    x.set_defaults(func=_export_lite)
 
     g = sub.add_parser("generate", help="generate the article's two classes as signals and spectrum images")
     g.add_argument("--out", required=True, help="output folder (gets signals/<class>/ and images/<class>/)")
@@ -165,8 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=S.workers,
                    help="Operator calls computed at once; health and reflection have threads of their own")
     s.add_argument("--grace", type=float, default=S.grace_seconds, help="seconds in-flight calls get at shutdown")
+    s.add_argument("--runtime", choices=RUNTIMES, default=S.runtime,
+                   help="what runs classifiers: auto = LiteRT (model.tflite) where the manifest lists a usable copy, "
+                   "else TensorFlow (graph.pb); tf = TensorFlow only; lite = LiteRT or the model does not load. "
+                   "The FFT always runs on TensorFlow")
+    s.add_argument("--precision", choices=PRECISIONS, default=S.precision,
+                   help="the LiteRT copy to serve: float32 (model.tflite) or int8 (model.int8.tflite; auto falls "
+                   "back to float32, then TensorFlow)")
     s.add_argument("--intra-op-threads", type=int, default=S.intra_op_threads,
-                   help="TensorFlow intra-op threads (0: all cores)")
+                   help="TensorFlow intra-op threads, and threads per LiteRT interpreter (0: all cores)")
     s.add_argument("--inter-op-threads", type=int, default=S.inter_op_threads,
                    help="TensorFlow inter-op threads (0: all cores)")
     s.add_argument("--poll-seconds", type=float, default=S.poll_seconds,

@@ -80,6 +80,10 @@ def add_train_parser(sub) -> None:
     t.add_argument("--cache-dir", default=str(default_cache_dir()), help="bottleneck cache")
     t.add_argument("--no-cache", action="store_true", help="compute every bottleneck, store none")
     t.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel export")
+    t.add_argument("--no-lite", action="store_true", help="skip the LiteRT copy (model.tflite)")
+    t.add_argument("--quantize", choices=["int8"], default=None,
+                   help="also write model.int8.tflite: post-training int8 quantization calibrated on training files; "
+                   "`sigop evaluate` shows its accuracy against float32")
     t.add_argument("--seed", type=int, default=T.seed)
     t.set_defaults(func=_train)
 
@@ -87,6 +91,7 @@ def add_train_parser(sub) -> None:
 def _train(args: argparse.Namespace) -> int:
     import logging
 
+    from .lite_export import lite_summary
     from .training import TrainConfig, train
     from .training.audio_augment import AudioAugment
     from .training.augment import Augment
@@ -111,7 +116,7 @@ def _train(args: argparse.Namespace) -> int:
             pitch_semitones=args.augment_pitch, freq_masks=args.freq_masks, freq_mask_width=args.freq_mask_width,
             time_masks=args.time_masks, time_mask_width=args.time_mask_width),
         cache_dir=None if args.no_cache else Path(args.cache_dir), seed=args.seed,
-        saved_model=not args.no_saved_model,
+        saved_model=not args.no_saved_model, lite=not args.no_lite, quantize=args.quantize or "",
     )
     metrics = train(cfg)
     if "auto" in metrics:
@@ -122,4 +127,6 @@ def _train(args: argparse.Namespace) -> int:
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
     saved = "" if args.no_saved_model else ", saved_model/"
     print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")
+    for line in lite_summary(metrics.get("lite", {})):
+        print(line)
     return 0

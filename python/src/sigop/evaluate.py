@@ -3,7 +3,10 @@
 Every file becomes the model's input through ``inputs.from_file`` (the same
 decoding, resampling, length fitting and rendering the server applies), runs
 through the frozen graph, and is scored: accuracy, per-class precision /
-recall / F1, macro-F1, the confusion matrix and calibration. Written beside:
+recall / F1, macro-F1, the confusion matrix and calibration. The model's
+LiteRT copies (model.tflite, model.int8.tflite) run on the same inputs and
+are scored beside it: accuracy, its difference from the graph's in points,
+and the largest difference in any probability. Written beside:
 ``evaluation.json``, ``confusion_matrix.png``, ``reliability.png`` and
 ``predictions.csv`` (file, true label, predicted label, top-k scores).
 """
@@ -20,6 +23,7 @@ from tqdm import tqdm
 
 from .inputs import SUFFIXES, files_in, from_file
 from .limits import Limits
+from .lite import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content
 from .scoring import plot_confusion, plot_reliability, summary
 from .serving.frozen import FrozenGraph
 from .signals import signals_meta
@@ -53,21 +57,36 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         files, y = list_files(data, labels)
         rate = signals_meta(data).get("sample_rate")
         limits = Limits()
+        copies = _lite_copies(graph)
         probs = np.empty((len(files), len(labels)), dtype=np.float64)
+        lite_probs = {p: np.empty_like(probs) for p in copies}
+        lite_seconds = dict.fromkeys(copies, 0.0)
         started = time.perf_counter()
         with tqdm(total=len(files), desc="evaluate", unit="file", disable=not progress) as bar:
             for start in range(0, len(files), batch):
                 chunk = files[start:start + batch]
                 x = np.concatenate([next(from_file(graph.manifest, f, limits, rate=rate).chunks(1))[1] for f in chunk])
                 probs[start:start + len(chunk)] = graph(x, ["probabilities"])["probabilities"]
+                for precision, interpreter in copies.items():
+                    t = time.perf_counter()
+                    lite_probs[precision][start:start + len(chunk)] = interpreter(x)
+                    lite_seconds[precision] += time.perf_counter() - t
                 bar.update(len(chunk))
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started - sum(lite_seconds.values())
     finally:
         graph.close()
 
     result = summary(y, probs, labels)
     result["files_per_second"] = round(len(files) / seconds, 2)
     result["model"] = graph.manifest.name
+    result["lite"] = {}
+    for precision, p in lite_probs.items():
+        s = summary(y, p, labels)
+        result["lite"][precision] = {
+            "file": graph.manifest.lite[precision]["file"], "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
+            "accuracy_delta_points": round(100 * (s["accuracy"] - result["accuracy"]), 3),
+            "max_abs_diff": float(np.abs(p - probs).max()),
+            "model_calls_per_second": round(len(files) / max(lite_seconds[precision], 1e-9), 1)}
     out = Path(out) if out else Path(model) / "evaluation" / Path(data).name
     out.mkdir(parents=True, exist_ok=True)
     result["report"] = str(out)
@@ -86,6 +105,17 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
     return result
 
 
+def _lite_copies(graph: FrozenGraph) -> dict[str, LiteInterpreter]:
+    """The model's usable LiteRT copies, by precision."""
+    copies = {}
+    for precision in PRECISIONS:
+        try:
+            copies[precision] = LiteInterpreter(lite_content(graph.folder, graph.manifest, precision))
+        except LiteUnavailable:
+            continue
+    return copies
+
+
 def format_result(r: dict, data: str | Path) -> str:
     """The tables `sigop evaluate` prints: summary, per class, confusion."""
     corner = "true \\ predicted"
@@ -98,5 +128,9 @@ def format_result(r: dict, data: str | Path) -> str:
     cell = max(4, max(len(label) for label in r["labels"]))
     lines.append(f"  {corner:<{w}}  " + " ".join(f"{label:>{cell}}" for label in r["labels"]))
     lines += [f"  {label:<{w}}  " + " ".join(f"{v:>{cell}d}" for v in row) for label, row in zip(r["labels"], r["confusion"])]
+    for precision, lite in r.get("lite", {}).items():
+        lines.append(f"  LiteRT {precision} ({lite['file']}): accuracy {lite['accuracy']:.4f} "
+                     f"({lite['accuracy_delta_points']:+.2f} points against the float32 graph), macro-F1 {lite['macro_f1']:.4f}, "
+                     f"max |probability difference| {lite['max_abs_diff']:.2g}")
     lines.append(f"wrote evaluation.json, confusion_matrix.png, reliability.png, predictions.csv to {r['report']}")
     return "\n".join(lines)

@@ -2,15 +2,19 @@
 
 A model that takes waveforms carries its front end in its graph, so the
 server, TensorFlow Serving and training all compute features with the same
-ops. Each front end scales its output to [0, 1] per example:
+ops. Every op has a LiteRT builtin (no ``x[..., None]``, whose StridedSlice form the
+converter refuses; FFTs of power-of-two lengths only), so each model that
+carries a front end also runs as model.tflite. Each front end scales its
+output to [0, 1] per example:
 
 - ``waveform``: the samples themselves, shape [samples, 1]; with
   ``normalize`` each signal is scaled to mean 0, std 1 over its length (up to
   its last non-zero sample, so zero padding stays zero). MiniRocket-style
   models take it unnormalised: their biases are fitted to the signals' level.
 - ``power_spectrum``: the Hann-windowed one-sided power spectrum of the whole
-  signal in dB below its own peak, clipped at ``top_db`` — shape [bins, 1];
-  the 1-D spectral CNN's input (seed 002).
+  signal (zero-padded to ``spectrum_length``) in dB below its own peak,
+  clipped at ``top_db`` — shape [bins, 1]; the 1-D spectral CNN's input
+  (seed 002).
 - ``log_mel``: STFT power on ``mel_bins`` mel bands, in dB below the clip's
   peak, clipped at ``top_db`` — shape [frames, mel_bins, 1].
 - ``mfcc``: the first ``mfccs`` cepstral coefficients of the natural-log mel
@@ -74,10 +78,16 @@ class FrontEnd:
         return 1 + (self.samples - self.frame_length) // self.frame_step
 
     @property
+    def spectrum_length(self) -> int:
+        """power_spectrum's FFT length: ``fft_length`` when it covers the signal (the signal zero-padded to it;
+        sigop train picks the next power of two, which LiteRT's FFT needs), else ``samples``."""
+        return self.fft_length if self.fft_length >= self.samples else self.samples
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """Shape of one example's features, channel last."""
         if self.kind == "power_spectrum":
-            return (self.samples // 2 + 1, 1)
+            return (self.spectrum_length // 2 + 1, 1)
         if self.kind == "waveform":
             return (self.samples, 1)
         return (self.frames, self.mel_bins if self.kind == "log_mel" else self.mfccs, 1)
@@ -88,22 +98,22 @@ class FrontEnd:
 
         x = tf.convert_to_tensor(waveforms, tf.float32)
         if self.kind == "waveform":
-            return (_normalized(x) if self.normalize else x)[..., None]
+            return tf.expand_dims(_normalized(x) if self.normalize else x, -1)
         if self.kind == "power_spectrum":
             window = tf.signal.hann_window(self.samples, periodic=True)
-            power = tf.square(tf.abs(tf.signal.rfft(x * window)))
-            return _db_below_peak(power, self.top_db, axes=[1])[..., None]
+            power = tf.square(tf.abs(tf.signal.rfft(x * window, [self.spectrum_length])))
+            return tf.expand_dims(_db_below_peak(power, self.top_db, axes=[1]), -1)
         stft = tf.signal.stft(x, self.frame_length, self.frame_step, self.fft_length,
                               window_fn=tf.signal.hann_window, pad_end=False)
         mel = tf.signal.linear_to_mel_weight_matrix(self.mel_bins, self.fft_length // 2 + 1, self.sample_rate,
                                                     self.fmin, self.fmax or self.sample_rate / 2)
         mel_power = tf.tensordot(tf.square(tf.abs(stft)), mel, 1)  # [batch, frames, mel_bins]
         if self.kind == "log_mel":
-            return _db_below_peak(mel_power, self.top_db, axes=[1, 2])[..., None]
+            return tf.expand_dims(_db_below_peak(mel_power, self.top_db, axes=[1, 2]), -1)
         mfcc = tf.signal.mfccs_from_log_mel_spectrograms(tf.math.log(mel_power + 1e-6))[..., :self.mfccs]
         mean, var = tf.nn.moments(mfcc, axes=[1], keepdims=True)
         z = (mfcc - mean) / tf.sqrt(var + 1e-6)
-        return tf.clip_by_value((z + 3.0) / 6.0, 0.0, 1.0)[..., None]
+        return tf.expand_dims(tf.clip_by_value((z + 3.0) / 6.0, 0.0, 1.0), -1)
 
     def to_image(self, features: tf.Tensor, size: int) -> tf.Tensor:
         """2-D features [batch, frames, bands, 1] -> RGB images [batch, size, size, 3] in [0, 255]."""

@@ -55,6 +55,7 @@ class Manifest:
     graph: str = GRAPH_FILE
     version: int = 1
     details: dict[str, Any] = field(default_factory=dict)
+    lite: dict[str, Any] = field(default_factory=dict)  # per precision: LiteRT copy's file, sha256, tensors (lite.py)
 
     @property
     def takes_waveforms(self) -> bool:
@@ -73,6 +74,7 @@ class Manifest:
             "inputs": {k: v.to_json() for k, v in self.inputs.items()},
             "outputs": {k: v.to_json() for k, v in self.outputs.items()},
             "details": self.details,
+            **({"lite": self.lite} if self.lite else {}),
         }
 
     def write(self, folder: Path) -> Path:
@@ -103,6 +105,7 @@ class Manifest:
                 inputs={k: TensorInfo.from_json(v) for k, v in d["inputs"].items()},
                 outputs={k: TensorInfo.from_json(v) for k, v in d["outputs"].items()},
                 details=d.get("details", {}),
+                lite=d.get("lite", {}),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ManifestError(f"{path}: missing or malformed field: {e}") from e

@@ -13,7 +13,9 @@ from ..limits import MiB, Limits
 from ..operator.v1 import operator_pb2 as pb
 from .batching import BatchConfig
 
-__all__ = ["ServerConfig", "OPERATOR_SERVICE"]
+__all__ = ["ServerConfig", "OPERATOR_SERVICE", "RUNTIMES"]
+
+RUNTIMES = ("auto", "tf", "lite")  # what runs classifiers: LiteRT when a copy is usable, TensorFlow, LiteRT only
 
 OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name  # what health reports readiness for
 
@@ -25,7 +27,7 @@ class ServerConfig:
     max_message_bytes: int = 64 * MiB  # gRPC's own default, 4 MiB, would refuse a 2^19-point signal
     workers: int = 8  # Operator calls computed at once; health and reflection have threads of their own
     grace_seconds: float = 30.0
-    intra_op_threads: int = 0
+    intra_op_threads: int = 0  # TensorFlow's intra-op threads and each LiteRT interpreter's (0: all cores)
     inter_op_threads: int = 0
     poll_seconds: float = 10.0  # how often graphs/ is rescanned for new or removed versions (0: never)
     tls_cert: Path | None = None
@@ -33,5 +35,7 @@ class ServerConfig:
     tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
     token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
     metrics_address: str = ""  # host:port for Prometheus /metrics; empty: not exposed
+    runtime: str = "auto"  # one of RUNTIMES
+    precision: str = "float32"  # which LiteRT copy: float32 (model.tflite) or int8 (model.int8.tflite)
     batching: BatchConfig = field(default_factory=BatchConfig)  # for Classify and ClassifySignal
     limits: Limits = field(default_factory=Limits)

@@ -22,6 +22,8 @@ __all__ = ["FrozenGraph"]
 class FrozenGraph:
     """A frozen graph and its manifest, callable by output names."""
 
+    runtime = "tensorflow"
+
     def __init__(self, folder: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0):
         self.folder = Path(folder)
         self.manifest = Manifest.read(self.folder)

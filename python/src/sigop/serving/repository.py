@@ -23,7 +23,7 @@ import numpy as np
 
 from ..limits import clip
 from ..manifest import MANIFEST_FILE
-from .frozen import FrozenGraph
+from .lite import Model, load_model
 
 __all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "warm_up"]
 
@@ -40,7 +40,7 @@ class VersionStatus:
     version: int
     folder: Path
     message: str = ""
-    model: FrozenGraph | None = None  # None: its files did not load
+    model: Model | None = None  # None: its files did not load
     stamp: tuple = ()
     failed_stamp: tuple = field(default=(), repr=False)
 
@@ -49,7 +49,7 @@ class VersionStatus:
         return "AVAILABLE" if self.model is not None else "FAILED"
 
 
-def warm_up(model: FrozenGraph, batch: int = 1) -> None:
+def warm_up(model: Model, batch: int = 1) -> None:
     """Run a graph once per call shape the service uses: the first call is several times slower.
 
     Classifiers run a full ``batch`` too, so the memory its activations take is
@@ -90,8 +90,10 @@ def discover(root: Path) -> dict[str, dict[int, Path]]:
 
 
 class ModelRepository:
-    def __init__(self, root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0, warm_batch: int = 1):
+    def __init__(self, root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0, warm_batch: int = 1,
+                 runtime: str = "auto", precision: str = "float32"):
         self.root = Path(root)
+        self._runtime = {"runtime": runtime, "precision": precision}
         self._warm_batch = warm_batch
         if not self.root.is_dir():
             raise FileNotFoundError(f"graphs directory {self.root} does not exist")
@@ -133,7 +135,8 @@ class ModelRepository:
 
     def _load(self, name: str, version: int, folder: Path, stamp: tuple, old: VersionStatus | None) -> VersionStatus:
         try:
-            model = FrozenGraph(folder, intra_op_threads=self._threads[0], inter_op_threads=self._threads[1])
+            model, note = load_model(folder, **self._runtime, intra_op_threads=self._threads[0],
+                                     inter_op_threads=self._threads[1])
             warm_up(model, self._warm_batch)
         except Exception as e:  # any broken export: bad JSON, hash, GraphDef, tensors
             # The log names the files; the message ListModels shows clients names them inside graphs/ only.
@@ -148,10 +151,10 @@ class ModelRepository:
             return VersionStatus(version, folder, message, None, (), stamp)
         if model.manifest.name != name:
             log.info("model folder %s holds a manifest named %r; serving it as %r", folder, model.manifest.name, name)
-        log.info("loaded model %s version %d (%s) from %s", name, version, model.manifest.kind, folder)
-        return VersionStatus(version, folder, "", model, stamp)
+        log.info("loaded model %s version %d (%s, %s) from %s", name, version, model.manifest.kind, model.runtime, folder)
+        return VersionStatus(version, folder, note, model, stamp)
 
-    def get(self, name: str, version: int = 0) -> tuple[FrozenGraph, int]:
+    def get(self, name: str, version: int = 0) -> tuple[Model, int]:
         """The model and its version: the newest available one when version is 0."""
         with self._lock:
             versions = self._models.get(name)

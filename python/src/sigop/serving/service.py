@@ -26,7 +26,7 @@ from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from ..render import SpectrumContract
 from .batching import BatchConfig, Batcher
-from .frozen import FrozenGraph
+from .lite import Model
 from .metrics import Metrics
 from .repository import ModelNotFound, ModelRepository
 from .status import Precondition, rpc
@@ -54,12 +54,12 @@ class OperatorService(pb_grpc.OperatorServicer):
         self._metrics = metrics or Metrics()
         self._batching = batching
         self._budget = MemoryBudget(limits.inflight_bytes)
-        self._batchers: dict[tuple[str, int], tuple[FrozenGraph, Batcher]] = {}
+        self._batchers: dict[tuple[str, int], tuple[Model, Batcher]] = {}
         self._batchers_lock = threading.Lock()
 
     # ---- batching ---------------------------------------------------------------------------------------------
 
-    def _batcher(self, model: FrozenGraph, spec: pb.ModelSpec) -> Batcher:
+    def _batcher(self, model: Model, spec: pb.ModelSpec) -> Batcher:
         """One batcher per loaded classifier version (a reloaded version gets a new one)."""
         key = (spec.name, spec.version)
         replaced = None
@@ -105,13 +105,13 @@ class OperatorService(pb_grpc.OperatorServicer):
 
     # ---- running graphs ---------------------------------------------------------------------------------------
 
-    def _run(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, x: np.ndarray, outputs) -> dict:
+    def _run(self, model: Model, spec: pb.ModelSpec, method: str, x: np.ndarray, outputs) -> dict:
         start = time.perf_counter()
         out = model(x, outputs)
         self._metrics.compute.labels(spec.name, method).observe(time.perf_counter() - start)
         return out
 
-    def _probabilities(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, x: np.ndarray,
+    def _probabilities(self, model: Model, spec: pb.ModelSpec, method: str, x: np.ndarray,
                        context: grpc.ServicerContext) -> np.ndarray:
         if not self._batching.enabled:
             return self._run(model, spec, method, x, ["probabilities"])["probabilities"]
@@ -119,7 +119,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         deadline = None if remaining is None or remaining > 1e6 else time.monotonic() + remaining
         return self._batcher(model, spec).submit(x, deadline, context.is_active)
 
-    def _classify(self, model: FrozenGraph, spec: pb.ModelSpec, method: str, given: inputs.Inputs, top_k: int,
+    def _classify(self, model: Model, spec: pb.ModelSpec, method: str, given: inputs.Inputs, top_k: int,
                   context: grpc.ServicerContext) -> list[pb.Classification]:
         """Run the inputs compute_batch at a time, within a reservation from the memory budget."""
         if top_k < 0:
@@ -142,7 +142,7 @@ class OperatorService(pb_grpc.OperatorServicer):
 
     # ---- finding models ---------------------------------------------------------------------------------------
 
-    def _model(self, spec: pb.ModelSpec, default: str, kind: str) -> tuple[FrozenGraph, pb.ModelSpec]:
+    def _model(self, spec: pb.ModelSpec, default: str, kind: str) -> tuple[Model, pb.ModelSpec]:
         """The model a request names, and the spec (with concrete version) to answer with."""
         name = spec.name or default
         model, version = self._models.get(name, spec.version)
@@ -150,7 +150,7 @@ class OperatorService(pb_grpc.OperatorServicer):
             raise InvalidInput(f"model {clip(name)} is a {model.manifest.kind} model, not {kind}")
         return model, pb.ModelSpec(name=name, version=version)
 
-    def _classifier(self, spec: pb.ModelSpec) -> tuple[FrozenGraph, pb.ModelSpec]:
+    def _classifier(self, spec: pb.ModelSpec) -> tuple[Model, pb.ModelSpec]:
         if not spec.name:
             names = self._models.names("classifier")
             if len(names) != 1:
@@ -271,6 +271,7 @@ class OperatorService(pb_grpc.OperatorServicer):
                                    state=pb.ModelState.Value(f"MODEL_STATE_{s.state}"))
                 if s.model is not None:
                     v.kind = s.model.manifest.kind
+                    v.runtime = s.model.runtime
                     v.labels.extend(s.model.manifest.details.get("labels", []))
                     v.manifest_json = json.dumps(s.model.manifest.to_json())
         return out

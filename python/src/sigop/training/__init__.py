@@ -32,6 +32,8 @@ def train(cfg: TrainConfig) -> dict:
     metrics = trainer(cfg)
     if selection is not None:
         metrics["auto"] = selection
+    later = {k: metrics[k] for k in ("auto", "lite") if k in metrics}  # known only after the report was written
+    if later:
         report = Path(cfg.out) / "report" / "report.json"
-        report.write_text(json.dumps({**json.loads(report.read_text()), "auto": selection}, indent=2) + "\n")
+        report.write_text(json.dumps({**json.loads(report.read_text()), **later}, indent=2) + "\n")
     return metrics

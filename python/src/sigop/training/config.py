@@ -63,6 +63,8 @@ class TrainConfig:
     seed: int = 0
     progress: bool = True
     saved_model: bool = True
+    lite: bool = True  # convert to model.tflite (LiteRT) after the export
+    quantize: str = ""  # "int8": also model.int8.tflite, calibrated on training files
 
     @property
     def resolved_front_end(self) -> str:

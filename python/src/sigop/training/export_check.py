@@ -1,5 +1,6 @@
-"""The last step of training: the exported graph, fed through sigop.inputs (the path the
-server takes from a file's bytes), must give what the trainer measured on the same files.
+"""The last steps of training: the exported graph, fed through sigop.inputs (the path the
+server takes from a file's bytes), must give what the trainer measured on the same files;
+then its LiteRT copies are converted and checked on files fed the same way.
 
 It catches an export that drifted from training: a renamed tensor, a front end
 computed differently, a file read one way in training and another in serving.
@@ -12,11 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inputs import from_file
-from ..serving.frozen import FrozenGraph
-from .dataset import Dataset
+from tqdm import tqdm
 
-__all__ = ["ExportMismatch", "check_export"]
+from ..inputs import from_file
+from ..lite_export import export_lite
+from ..manifest import Manifest
+from ..serving.frozen import FrozenGraph
+from .dataset import Dataset, Item
+
+__all__ = ["ExportMismatch", "check_export", "convert_to_lite"]
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +52,23 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
     log.info("export check: %d files through sigop.inputs and the frozen graph, largest difference %.2g",
              len(picks), worst)
     return {"files": int(len(picks)), "max_abs_diff": worst}
+
+
+def _spread(items: list[Item], n: int) -> list[Item]:
+    return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int))]
+
+
+def convert_to_lite(out: Path, ds: Dataset, *, quantize: str = "", rate: float | None = None, probe_files: int = 32,
+                    calibration_files: int = 200, progress: bool = True) -> dict:
+    """model.tflite (and model.int8.tflite), checked on ``probe_files`` files spread over the dataset and
+    calibrated on up to ``calibration_files`` training files, every one fed as the server would feed it."""
+    manifest = Manifest.read(out)
+
+    def model_input(item: Item) -> np.ndarray:
+        (_, x), = from_file(manifest, item.path, rate=rate).chunks(1)
+        return x[0]
+
+    probe = np.stack([model_input(i) for i in _spread(ds.items, probe_files)])
+    calibration = [model_input(i) for i in tqdm(_spread(ds.split("train"), calibration_files), desc="int8 calibration",
+                                               unit="file", disable=not progress)] if quantize else []
+    return export_lite(out, probe, calibration, quantize=quantize)

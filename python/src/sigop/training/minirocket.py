@@ -11,12 +11,12 @@ Here the transform is a Keras layer of plain TensorFlow ops, so it is frozen
 into the exported graph like any front end. Signals reach the graph
 zero-padded to the model's length; PPV counts only the positions before each
 signal's last non-zero sample, so a short signal's padding does not dilute its
-features (as MiniRocket's variable-length form does). PPV is computed with a
-sort and a binary search per kernel, not a [positions x biases] comparison,
-so memory grows with the signal length alone.
+features (as MiniRocket's variable-length form does). PPV is counted one
+bias at a time, never as a [positions x biases] comparison, so memory grows
+with the signal length alone.
 
 ``fit`` draws the dilations and biases from training signals; the classifier
-on top (ridge, cross-validated) is in minirocket_train.py.
+on top (ridge, cross-validated) is in linear.py.
 """
 
 from __future__ import annotations
@@ -36,16 +36,6 @@ KERNEL_LENGTH = 9
 KERNEL_INDICES = np.array(list(itertools.combinations(range(KERNEL_LENGTH), 3)))  # 84 x 3: where the 2s go
 KERNELS = len(KERNEL_INDICES)
 _GOLDEN = (np.sqrt(5) + 1) / 2
-
-
-def _weights() -> np.ndarray:
-    w = -np.ones((KERNEL_LENGTH, 1, KERNELS), dtype=np.float32)
-    for k, idx in enumerate(KERNEL_INDICES):
-        w[idx, 0, k] = 2.0
-    return w
-
-
-_WEIGHTS = _weights()
 
 
 @dataclass(frozen=True)
@@ -93,8 +83,25 @@ def _padded(dilation_index: int, kernel: int) -> bool:
 
 
 def _convolve(x: "tf.Tensor", dilation: int) -> "tf.Tensor":
-    """[batch, samples] -> [batch, samples, 84]: every kernel at one dilation, zero-padded ends."""
-    return tf.nn.conv1d(x[:, :, None], _WEIGHTS, stride=1, padding="SAME", dilations=dilation)
+    """[batch, samples] -> [batch, samples, 84]: every kernel at one dilation, zero-padded ends.
+
+    Computed as MiniRocket does, -sum(x) + 3 (x_i + x_j + x_k) over the nine
+    dilated taps, with elementwise ops in a fixed order: TensorFlow and LiteRT
+    then round every output alike, so no output falls on the other side of a
+    bias in one runtime only (a convolution's summation order is its kernel's
+    own, and the two runtimes' differ).
+    """
+    samples, reach = int(x.shape[1]), (KERNEL_LENGTH // 2) * dilation
+    padded = tf.pad(x, [[0, 0], [reach, reach]])
+    taps = [padded[:, m * dilation:m * dilation + samples] for m in range(KERNEL_LENGTH)]
+    total = taps[0]
+    for tap in taps[1:]:
+        total = total + tap
+    tripled = tf.stack([3.0 * tap for tap in taps], axis=2)  # [batch, samples, 9]
+    out = -total[:, :, None]
+    for column in range(3):
+        out = out + tf.gather(tripled, KERNEL_INDICES[:, column], axis=2)
+    return out
 
 
 def fit(x: np.ndarray, features: int = 10_000, seed: int = 0) -> MiniRocketParams:

@@ -30,7 +30,7 @@ from .callbacks import EpochBar, fit_callbacks
 from .config import TrainConfig
 from .weights import class_weights
 from .dataset import CONTRACT_FILE, Dataset, Item, item_image, load_signal, scan
-from .export_check import check_export
+from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .report import split_results, write_report
 
@@ -167,6 +167,8 @@ def train(cfg: TrainConfig) -> dict:
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
                       saved_model=cfg.saved_model)
     metrics["export_check"] = check_export(Path(cfg.out), ds, probs)
+    if cfg.lite:
+        metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
 

@@ -33,7 +33,7 @@ from .bottlenecks import BottleneckCache, content_key
 from .callbacks import fit_callbacks
 from .config import SHIFT_INVARIANT, SIGNALS_FILE, TrainConfig
 from .dataset import Dataset, load_signal, scan
-from .export_check import check_export
+from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .weights import class_weights
 from .linear import fit_ridge
@@ -83,6 +83,8 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
         frame = int(round(0.025 * rate))
         fe = replace(fe, frame_length=frame, frame_step=int(round(0.010 * rate)),
                       fft_length=1 << (frame - 1).bit_length())
+    elif fe.kind == "power_spectrum":  # the FFT over the next power of two: LiteRT's FFT takes no other length
+        fe = replace(fe, fft_length=1 << (samples - 1).bit_length())
     return fe, waves
 
 
@@ -156,7 +158,10 @@ def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarra
     }
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, samples=fe.samples, details=details,
                       saved_model=cfg.saved_model)
-    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=meta.get("sample_rate") or cfg.sample_rate or None)
+    rate = meta.get("sample_rate") or cfg.sample_rate or None
+    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=rate)
+    if cfg.lite:
+        metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, rate=rate, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
 

@@ -1016,7 +1016,12 @@ type ModelVersionStatus struct {
 	// The version's manifest.json: input and output tensors, backbone,
 	// spectrum contract or waveform front end (sample rate, length), whether it
 	// is meant to be shift-invariant, metrics.
-	ManifestJson  string `protobuf:"bytes,6,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
+	ManifestJson string `protobuf:"bytes,6,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
+	// What computes it: "tensorflow" (graph.pb in a TensorFlow session), or
+	// "litert float32" / "litert int8" (model.tflite / model.int8.tflite).
+	// Under `sigop serve --runtime auto`, message says why a classifier is not
+	// on LiteRT.
+	Runtime       string `protobuf:"bytes,7,opt,name=runtime,proto3" json:"runtime,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1093,6 +1098,13 @@ func (x *ModelVersionStatus) GetManifestJson() string {
 	return ""
 }
 
+func (x *ModelVersionStatus) GetRuntime() string {
+	if x != nil {
+		return x.Runtime
+	}
+	return ""
+}
+
 var File_sigop_operator_v1_operator_proto protoreflect.FileDescriptor
 
 const file_sigop_operator_v1_operator_proto_rawDesc = "" +
@@ -1156,14 +1168,15 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x06models\x18\x01 \x03(\v2\x1e.sigop.operator.v1.ModelStatusR\x06models\"d\n" +
 	"\vModelStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
-	"\bversions\x18\x02 \x03(\v2%.sigop.operator.v1.ModelVersionStatusR\bversions\"\xce\x01\n" +
+	"\bversions\x18\x02 \x03(\v2%.sigop.operator.v1.ModelVersionStatusR\bversions\"\xe8\x01\n" +
 	"\x12ModelVersionStatus\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x123\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1d.sigop.operator.v1.ModelStateR\x05state\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06labels\x18\x05 \x03(\tR\x06labels\x12#\n" +
-	"\rmanifest_json\x18\x06 \x01(\tR\fmanifestJson*R\n" +
+	"\rmanifest_json\x18\x06 \x01(\tR\fmanifestJson\x12\x18\n" +
+	"\aruntime\x18\a \x01(\tR\aruntime*R\n" +
 	"\bSpectrum\x12\x18\n" +
 	"\x14SPECTRUM_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SPECTRUM_MAGNITUDE\x10\x01\x12\x14\n" +

@@ -154,17 +154,19 @@ class ModelStatus(_message.Message):
     def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[ModelVersionStatus, _Mapping]]] = ...) -> None: ...
 
 class ModelVersionStatus(_message.Message):
-    __slots__ = ("version", "state", "message", "kind", "labels", "manifest_json")
+    __slots__ = ("version", "state", "message", "kind", "labels", "manifest_json", "runtime")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
     version: int
     state: ModelState
     message: str
     kind: str
     labels: _containers.RepeatedScalarFieldContainer[str]
     manifest_json: str
-    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ...) -> None: ...
+    runtime: str
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ..., runtime: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,105 @@
+"""LiteRT (TensorFlow Lite) copies of a classifier: where they live, what the manifest says of them, running one.
+
+``sigop train`` (and ``sigop export-lite``) converts a classifier's frozen
+graph to ``model.tflite`` (float32) and, on request, ``model.int8.tflite``
+(post-training int8 quantization, float32 in and out). The manifest's
+``lite`` record holds, per precision, the file, its sha256, its input and
+output tensors and how far its answers were from the graph's when checked;
+or ``error``: why it could not be converted. The frozen graph stays the
+reference: it is what TensorFlow Serving and the FFT run, and what a LiteRT
+copy is checked against.
+
+LiteRT interpreters are not thread-safe: a ``LiteInterpreter`` serves one
+caller at a time (the server keeps a pool, serving/lite.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .manifest import Manifest, ManifestError, sha256_file
+
+__all__ = ["PRECISIONS", "LITE_FILES", "LiteInterpreter", "LiteUnavailable", "machine_threads", "lite_content",
+           "tensor_details"]
+
+PRECISIONS = ("float32", "int8")
+LITE_FILES = {"float32": "model.tflite", "int8": "model.int8.tflite"}
+
+
+class LiteUnavailable(RuntimeError):
+    """A model has no usable LiteRT copy at the asked precision (why: the message)."""
+
+
+def machine_threads() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def lite_content(folder: Path, manifest: Manifest, precision: str = "float32") -> bytes:
+    """The bytes of the model's LiteRT copy, checked against the manifest's sha256; LiteUnavailable says why not."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"LiteRT precision {precision!r} is not one of {PRECISIONS}")
+    record = manifest.lite.get(precision)
+    if not record:
+        hint = " (train with --quantize int8, or sigop export-lite --quantize int8)" if precision == "int8" else \
+            " (sigop export-lite converts it)"
+        raise LiteUnavailable(f"no {precision} LiteRT model in the manifest{hint}")
+    if "error" in record:
+        raise LiteUnavailable(f"the {precision} LiteRT conversion failed: {record['error']}")
+    if record.get("graph_sha256", manifest.sha256) != manifest.sha256:
+        raise LiteUnavailable(f"{record['file']} was converted from another {manifest.graph}; "
+                              f"sigop export-lite converts this one")
+    path = Path(folder) / record["file"]
+    if not path.is_file():
+        raise LiteUnavailable(f"{record['file']} is missing")
+    content = path.read_bytes()
+    actual = sha256_file(path)
+    if actual != record["sha256"]:
+        raise ManifestError(f"{path}: sha256 is {actual}, manifest says {record['sha256']}")
+    return content
+
+
+def tensor_details(details: list[dict]) -> dict[str, dict]:
+    """What a device needs of an interpreter's tensors: dtype, shape (-1: any batch) and int8 quantization."""
+    out = {}
+    for d in details:
+        entry = {"index": int(d["index"]), "dtype": np.dtype(d["dtype"]).name,
+                 "shape": [int(v) for v in d["shape_signature"]]}
+        scale, zero = d["quantization"]
+        if scale:
+            entry["quantization"] = {"scale": float(scale), "zero_point": int(zero)}
+        out[d["name"]] = entry
+    return out
+
+
+class LiteInterpreter:
+    """One LiteRT interpreter (XNNPACK on CPU) for a one-input, one-output model; one caller at a time."""
+
+    def __init__(self, content: bytes, threads: int = 0):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=content, num_threads=threads or machine_threads())
+        (self._input,), (self._output,) = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        self._dtype = np.dtype(self._input["dtype"])
+        self._shape: tuple[int, ...] | None = None
+
+    @property
+    def input_details(self) -> list[dict]:
+        return self._interpreter.get_input_details()
+
+    @property
+    def output_details(self) -> list[dict]:
+        return self._interpreter.get_output_details()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=self._dtype)
+        if x.shape != self._shape:  # a new batch size: re-plan (tens of microseconds with XNNPACK)
+            self._interpreter.resize_tensor_input(self._input["index"], x.shape)
+            self._interpreter.allocate_tensors()
+            self._shape = x.shape
+        self._interpreter.set_tensor(self._input["index"], x)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"])

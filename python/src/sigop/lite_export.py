@@ -1,0 +1,198 @@
+"""Convert a classifier's frozen graph to LiteRT, check the copy against the graph, record it in the manifest.
+
+The converter reads ``graph.pb`` itself (not the Keras model), so a graph
+folder from any sigop version converts, and the copy is checked against
+exactly what the server would otherwise run. A float32 copy must answer
+within ``tolerance`` of the graph on the probe inputs, or it is not written
+and the manifest says why; an int8 copy is quantized with calibration inputs
+(training files, through the server's input path), every op but those in
+``FLOAT_OPS``; its top-class agreement with the graph is recorded, its
+accuracy left to ``sigop evaluate``. Both keep float32 (or uint8 image)
+inputs and float32 outputs, so a device feeds them alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .lite import LITE_FILES, LiteInterpreter, tensor_details
+from .manifest import Manifest, sha256_file
+from .serving.frozen import FrozenGraph
+from .tfenv import tf
+
+__all__ = ["export_lite", "synthetic_inputs", "folder_inputs", "lite_summary", "TOLERANCE"]
+
+log = logging.getLogger(__name__)
+
+# Largest |probability difference| a float32 copy may show against the graph. Rounding alone stays below it:
+# MobileNetV2 under XNNPACK differs by up to ~1.2e-5 (its convolutions sum in another order; 6.4e-6 without
+# XNNPACK), waveform CNNs by ~1e-7, MiniRocket not at all; a mistranslated op differs by far more.
+TOLERANCE = 1e-4
+# Ops the int8 copy keeps in float32. MobileNetV2 quantized whole lost 5 points on the article's task (a fresh
+# development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
+FLOAT_OPS = ("DEPTHWISE_CONV_2D",)
+
+
+def synthetic_inputs(manifest: Manifest, n: int = 8, seed: int = 0) -> np.ndarray:
+    """Inputs of the model's shape when no data is at hand: random pixels, or unit-variance noise."""
+    rng = np.random.default_rng(seed)
+    (info,) = manifest.inputs.values()
+    shape = [n] + info.shape[1:]
+    if info.dtype == "uint8":
+        return rng.integers(0, 256, shape).astype(np.uint8)
+    return rng.normal(size=shape).astype(info.dtype)
+
+
+def folder_inputs(model: Path, data: Path | None, *, quantize: str | None = None, probe_files: int = 32,
+                  calibration_files: int = 200) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """Probe and calibration inputs from a folder of class subfolders, fed as the server feeds files;
+    without ``data``, random probe inputs and no calibration."""
+    if data is None:
+        if quantize:
+            raise ValueError("int8 quantization is calibrated on training files: pass --data DIR")
+        return None, []
+    from .evaluate import list_files
+    from .inputs import from_file
+    from .signals import signals_meta
+
+    manifest = Manifest.read(model)
+    files, _ = list_files(data, manifest.details["labels"])
+    rate = signals_meta(data).get("sample_rate")
+
+    def spread(n: int) -> list[np.ndarray]:
+        picks = np.unique(np.linspace(0, len(files) - 1, min(n, len(files))).astype(int))
+        return [next(from_file(manifest, files[i], rate=rate).chunks(1))[1][0] for i in picks]
+
+    return np.stack(spread(probe_files)), spread(calibration_files) if quantize else []
+
+
+def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequence[np.ndarray] = (), *,
+                quantize: str = "", tolerance: float = TOLERANCE) -> dict:
+    """Write model.tflite (and model.int8.tflite with quantize="int8") beside graph.pb; returns the manifest's
+    ``lite`` record. ``probe``: model inputs [n, ...] to check on; ``calibration``: model inputs, one per row."""
+    folder = Path(folder)
+    if quantize not in ("", "int8"):
+        raise ValueError(f"quantize is {quantize!r}; expected int8 or nothing")
+    if quantize and not len(calibration):
+        raise ValueError("int8 quantization needs calibration inputs: training files (sigop export-lite --data DIR)")
+    graph = FrozenGraph(folder)
+    try:
+        manifest = graph.manifest
+        if manifest.kind != "classifier":
+            raise ValueError(f"{folder} holds a {manifest.kind} graph; only classifiers get LiteRT copies "
+                             f"(the FFT stays float64 on TensorFlow)")
+        probe = synthetic_inputs(manifest) if probe is None else probe
+        reference = graph(probe, ["probabilities"])["probabilities"]
+        graph_def = (folder / manifest.graph).read_bytes()
+        records = {"float32": _convert(folder, manifest, graph_def, "float32", probe, reference, tolerance)}
+        if quantize:
+            records["int8"] = _convert(folder, manifest, graph_def, "int8", probe, reference, tolerance, calibration)
+    finally:
+        graph.close()
+    kept = {p: r for p, r in manifest.lite.items() if p not in records and r.get("graph_sha256") == manifest.sha256}
+    replace(manifest, lite={**records, **kept}).write(folder)
+    return {**records, **kept}
+
+
+def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str, probe: np.ndarray,
+             reference: np.ndarray, tolerance: float, calibration: Sequence[np.ndarray] = ()) -> dict:
+    path = folder / LITE_FILES[precision]
+    path.unlink(missing_ok=True)  # a copy of an earlier graph must not outlive a failed conversion
+    try:
+        content = _converted(graph_def, manifest, calibration)
+        interpreter = LiteInterpreter(content)
+        got = np.concatenate([interpreter(probe[i:i + 32]) for i in range(0, len(probe), 32)])
+    except Exception as e:  # the converter's and the runtime's errors carry no common type
+        reason = _reason(e)
+        log.warning("%s: no %s LiteRT model: %s", folder, precision, reason)
+        return {"error": reason, "graph_sha256": manifest.sha256}
+    diff = float(np.abs(got - reference).max())
+    agreement = float((got.argmax(axis=1) == reference.argmax(axis=1)).mean())
+    check = {"inputs": int(len(probe)), "max_abs_diff": diff, "top1_agreement": agreement}
+    if precision == "float32" and not diff <= tolerance:
+        reason = (f"its answers differ from {manifest.graph}'s by {diff:.3g} on {len(probe)} inputs "
+                  f"(tolerance {tolerance:g})")
+        log.warning("%s: float32 LiteRT model not written: %s", folder, reason)
+        return {"error": reason, "graph_sha256": manifest.sha256, "check": check}
+    path.write_bytes(content)
+    record = {
+        "file": path.name, "sha256": sha256_file(path), "bytes": len(content), "graph_sha256": manifest.sha256,
+        "inputs": tensor_details(interpreter.input_details), "outputs": tensor_details(interpreter.output_details),
+        "check": check, "converter": f"tensorflow {tf.__version__}", "runtime": f"ai-edge-litert {version('ai-edge-litert')}",
+    }
+    if precision == "int8":
+        record["calibration_inputs"] = len(calibration)
+        record["float_ops"] = list(FLOAT_OPS)
+    log.info("%s: %s (%d bytes), max |difference| from the graph %.2g on %d inputs, top-1 agreement %.3f",
+             folder, path.name, len(content), diff, len(probe), agreement)
+    return record
+
+
+def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray]) -> bytes:
+    parsed = tf.compat.v1.GraphDef()
+    parsed.ParseFromString(graph_def)
+    wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(parsed, name=""), [])
+    (given,), (wanted,) = manifest.inputs.values(), [manifest.outputs["probabilities"]]
+    fn = wrapped.prune(wrapped.graph.get_tensor_by_name(given.tensor), wrapped.graph.get_tensor_by_name(wanted.tensor))
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped)
+    with _stderr_to_log(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the debugger below warns that it uses tf.lite's deprecated interpreter
+        if not len(calibration):
+            return converter.convert()
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([np.asarray(x)[None]] for x in calibration)
+        # Selective quantization: every op int8 but those in FLOAT_OPS (the debugger is the converter's only door to it).
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=lambda: ([np.asarray(x)[None]] for x in calibration[:4]),
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_OPS)))
+        return debugger.get_nondebug_quantized_model()
+
+
+@contextmanager
+def _stderr_to_log():
+    """The converter's C++ half writes MLIR dumps to file descriptor 2; keep them for the debug log only."""
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace").strip()
+            if text:
+                log.debug("converter output:\n%s", text)
+
+
+def _reason(e: Exception) -> str:
+    """The converter's first ``error:`` line (its message carries whole MLIR dumps), else the exception's first line."""
+    text = str(e)
+    found = re.findall(r"error: (.+)", text)
+    line = found[0] if found else (text.strip().splitlines() or [""])[0]
+    return f"{type(e).__name__}: {line.strip()}"[:400]
+
+
+def lite_summary(records: dict) -> list[str]:
+    """One line per precision, for the command line."""
+    lines = []
+    for precision, r in records.items():
+        if "error" in r:
+            lines.append(f"LiteRT {precision}: not converted: {r['error']}")
+        else:
+            c = r["check"]
+            lines.append(f"LiteRT {precision}: {r['file']} ({r['bytes'] / 2**20:.1f} MiB), max |difference| from the "
+                         f"graph {c['max_abs_diff']:.2g} on {c['inputs']} inputs, same top class on "
+                         f"{100 * c['top1_agreement']:.1f} %")
+    return lines
