@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Classification benchmark: training time with and without the bottleneck
-cache, Classify images/s through the server (Go client) beside the same
-frozen graph called in-process at batch 1 and 32, and a load of 8 and 16
-concurrent single-image clients with dynamic batching off and on, all in one run.
+cache; the classifier in-process on TensorFlow (graph.pb) and LiteRT (float32,
+int8) at batch 1 and 32; Classify through the server from Go with each runtime
+(images/s, p50, p99); and 8 and 16 concurrent single-image clients with dynamic
+batching off and on, per runtime — all in one run, so the ratios compare like
+with like on a busy machine.
 """
 
 from __future__ import annotations
@@ -24,19 +26,36 @@ from _server import start_server  # noqa: E402
 
 from sigop.training.augment import Augment  # noqa: E402
 from sigop.images import decode_image  # noqa: E402
+from sigop.lite_export import export_lite, folder_inputs  # noqa: E402
+from sigop.manifest import Manifest  # noqa: E402
 from sigop.serving.frozen import FrozenGraph  # noqa: E402
+from sigop.serving.lite import LiteModel  # noqa: E402
 from sigop.datasets.generate import generate_dataset  # noqa: E402
 from sigop.render import SpectrumContract  # noqa: E402
 from sigop.training import TrainConfig, train  # noqa: E402
 
 
-def in_process_images_per_second(graph: FrozenGraph, images: np.ndarray, batch: int, calls: int) -> float:
-    graph(images[:batch], ["probabilities"])  # warm-up
+# What each runtime is, to the server and in-process.
+RUNTIMES = {"tf": ("--runtime", "tf"), "lite": ("--runtime", "lite"), "lite int8": ("--runtime", "lite", "--precision", "int8")}
+
+
+def in_process_images_per_second(model, images: np.ndarray, batch: int, calls: int) -> float:
+    model(images[:batch], ["probabilities"])  # warm-up
     t0 = time.perf_counter()
     for i in range(calls):
         start = (i * batch) % len(images)
-        graph(images[start:start + batch], ["probabilities"])
+        model(images[start:start + batch], ["probabilities"])
     return calls * batch / (time.perf_counter() - t0)
+
+
+def in_process(folder: Path, images: np.ndarray) -> dict[tuple[str, int], float]:
+    models = {"tf": FrozenGraph(folder), "lite": LiteModel(folder, Manifest.read(folder)),
+              "lite int8": LiteModel(folder, Manifest.read(folder), "int8")}
+    out = {(r, b): in_process_images_per_second(m, images, b, 100 if b == 1 else 8) for r, m in models.items()
+           for b in (1, 32)}
+    for m in models.values():
+        m.close()
+    return out
 
 
 def main() -> int:
@@ -62,35 +81,40 @@ def main() -> int:
             times[run] = (time.perf_counter() - t0, metrics["timing"])
         shutil.copytree(Path(args.graphs) / "fft", root / "graphs" / "fft")
 
+        print("int8 copy ...", file=sys.stderr)
+        export_lite(root / "graphs" / "article", *folder_inputs(root / "graphs" / "article", root / "data" / "signals",
+                                                               quantize="int8"), quantize="int8")
         pngs = sorted((root / "data" / "images").rglob("*.png"))[:32]
         images = np.stack([decode_image(p.read_bytes(), 224) for p in pngs])
-        graph = FrozenGraph(root / "graphs" / "article")
-        local = {b: in_process_images_per_second(graph, images, b, 60 if b == 1 else 6) for b in (1, 32)}
-        graph.close()
+        local = in_process(root / "graphs" / "article", images)
 
-        proc, address = start_server(args.sigop, str(root / "graphs"))
-        try:
-            go = subprocess.run([args.bench_bin, "classify", "--addr", address, "--model", "article",
-                                 "--images", str(root / "data" / "images")], check=True, stdout=subprocess.PIPE, text=True)
-        finally:
-            proc.terminate()
-            proc.wait(60)
-        served = {r["batch"]: r for r in json.loads(go.stdout)}
-
-        load = {}
-        for mode, extra in (("off", ()), ("on", ("--batch-max-size", "32", "--batch-timeout-ms", "5"))):
-            proc, address = start_server(args.sigop, str(root / "graphs"), extra)
+        served = {}
+        for runtime, flags in RUNTIMES.items():
+            proc, address = start_server(args.sigop, str(root / "graphs"), flags)
             try:
-                for clients in (8, 16):
-                    print(f"load: batching {mode}, {clients} clients ...", file=sys.stderr)
-                    go = subprocess.run([args.bench_bin, "load", "--addr", address, "--model", "article",
-                                         "--images", str(root / "data" / "images"), "--clients", str(clients),
-                                         "--duration", f"{args.load_seconds}s"],
-                                        check=True, stdout=subprocess.PIPE, text=True)
-                    load[mode, clients] = json.loads(go.stdout)
+                go = subprocess.run([args.bench_bin, "classify", "--addr", address, "--model", "article",
+                                     "--images", str(root / "data" / "images")], check=True, stdout=subprocess.PIPE,
+                                    text=True)
             finally:
                 proc.terminate()
                 proc.wait(60)
+            served.update({(runtime, r["batch"]): r for r in json.loads(go.stdout)})
+
+        load = {}
+        for runtime in ("tf", "lite"):
+            for mode, extra in (("off", ()), ("on", ("--batch-max-size", "32", "--batch-timeout-ms", "5"))):
+                proc, address = start_server(args.sigop, str(root / "graphs"), RUNTIMES[runtime] + extra)
+                try:
+                    for clients in (8, 16):
+                        print(f"load: {runtime}, batching {mode}, {clients} clients ...", file=sys.stderr)
+                        go = subprocess.run([args.bench_bin, "load", "--addr", address, "--model", "article",
+                                             "--images", str(root / "data" / "images"), "--clients", str(clients),
+                                             "--duration", f"{args.load_seconds}s"],
+                                            check=True, stdout=subprocess.PIPE, text=True)
+                        load[runtime, mode, clients] = json.loads(go.stdout)
+                finally:
+                    proc.terminate()
+                    proc.wait(60)
 
     cold, warm = times["cold cache"], times["warm cache"]
     examples = cold[1]["cache_misses"] + cold[1]["cache_hits"]
@@ -99,24 +123,31 @@ def main() -> int:
     print(f"  cold cache: {cold[0]:6.1f} s  (bottlenecks {cold[1]['bottleneck_seconds']} s, head {cold[1]['head_seconds']} s)")
     print(f"  warm cache: {warm[0]:6.1f} s  (bottlenecks {warm[1]['bottleneck_seconds']} s, head {warm[1]['head_seconds']} s)")
     print(f"  cache speed-up: {cold[0] / warm[0]:.1f}x")
-    print("\nClassify, sequential calls (MobileNetV2 224x224, frozen graph):")
-    print(f"{'batch':>6} {'in-process':>12} {'Go->server':>12} {'server/in-process':>18} {'server p50/call':>16}")
-    for b in (1, 32):
-        print(f"{b:>6} {local[b]:>12.1f} {served[b]['images_per_second']:>12.1f} "
-              f"{served[b]['images_per_second'] / local[b]:>17.2f}x {served[b]['p50_seconds'] * 1e3:>13.1f} ms")
-    extra_ms = served[1]["p50_seconds"] * 1e3 - 1e3 / local[1]
-    print(f"batch-1 latency over in-process: {extra_ms:+.1f} ms (goal <= 2 ms: {'met' if extra_ms <= 2 else 'MISSED'})")
+    print("\nClassify, MobileNetV2 224x224, sequential calls: in-process vs Go -> server, per runtime")
+    print(f"{'runtime':>10} {'batch':>5} {'in-process':>11} {'Go->server':>11} {'server/in-process':>18} "
+          f"{'p50/call':>9} {'p99/call':>9} {'over in-process':>15}")
+    for (runtime, b), r in served.items():
+        over = r["p50_seconds"] * 1e3 - 1e3 * b / local[runtime, b]
+        print(f"{runtime:>10} {b:>5} {local[runtime, b]:>11.1f} {r['images_per_second']:>11.1f} "
+              f"{r['images_per_second'] / local[runtime, b]:>17.2f}x {r['p50_seconds'] * 1e3:>7.1f}ms "
+              f"{r['p99_seconds'] * 1e3:>7.1f}ms {over:>+13.2f}ms")
+    speedup = served["lite", 1]["images_per_second"] / served["tf", 1]["images_per_second"]
+    print(f"goal: Go->server batch 1 on LiteRT >= 2.5x on TensorFlow: {speedup:.2f}x "
+          f"({'met' if speedup >= 2.5 else 'MISSED'})")
+    over = served["lite", 1]["p50_seconds"] * 1e3 - 1e3 / local["lite", 1]
+    print(f"goal: batch-1 latency over in-process LiteRT <= 1 ms: {over:+.2f} ms ({'met' if over <= 1 else 'MISSED'})")
 
     print(f"\nConcurrent single-image Classify clients, {args.load_seconds:g} s each "
           f"(batching on: --batch-max-size 32 --batch-timeout-ms 5):")
-    print(f"{'batching':>8} {'clients':>7} {'images/s':>9} {'of in-process b32':>18} {'p50':>9} {'p95':>9} {'p99':>9} {'failed':>6}")
-    for (mode, clients), r in load.items():
-        print(f"{mode:>8} {clients:>7} {r['images_per_second']:>9.1f} {r['images_per_second'] / local[32]:>17.0%} "
-              f"{r['p50_seconds'] * 1e3:>7.1f}ms {r['p95_seconds'] * 1e3:>7.1f}ms {r['p99_seconds'] * 1e3:>7.1f}ms "
-              f"{r['failed']:>6}")
-    best = max(r["images_per_second"] for (mode, _), r in load.items() if mode == "on")
-    print(f"goal: batching on reaches >= 90% of in-process batch-32 throughput: {best / local[32]:.0%} "
-          f"({'met' if best >= 0.9 * local[32] else 'MISSED'})")
+    print(f"{'runtime':>8} {'batching':>8} {'clients':>7} {'images/s':>9} {'of in-process b32':>18} {'p50':>9} "
+          f"{'p95':>9} {'p99':>9} {'failed':>6}")
+    for (runtime, mode, clients), r in load.items():
+        print(f"{runtime:>8} {mode:>8} {clients:>7} {r['images_per_second']:>9.1f} "
+              f"{r['images_per_second'] / local[runtime, 32]:>17.0%} {r['p50_seconds'] * 1e3:>7.1f}ms "
+              f"{r['p95_seconds'] * 1e3:>7.1f}ms {r['p99_seconds'] * 1e3:>7.1f}ms {r['failed']:>6}")
+    eight = load["lite", "on", 8]["images_per_second"] / local["lite", 32]
+    print(f"goal: 8 concurrent clients on LiteRT (batching on) >= 90% of in-process LiteRT batch 32: {eight:.0%} "
+          f"({'met' if eight >= 0.9 else 'MISSED'})")
     return 0
 
 

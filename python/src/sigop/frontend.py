@@ -3,8 +3,9 @@
 A model that takes waveforms carries its front end in its graph, so the
 server, TensorFlow Serving and training all compute features with the same
 ops. Every op has a LiteRT builtin (no ``x[..., None]``, whose StridedSlice form the
-converter refuses; FFTs of power-of-two lengths only), so each model that
-carries a front end also runs as model.tflite. Each front end scales its
+converter refuses; FFTs of power-of-two lengths only; MFCC's DCT as a matrix,
+not tf.signal's complex FFT), so each model that carries a front end also runs
+as model.tflite. Each front end scales its
 output to [0, 1] per example:
 
 - ``waveform``: the samples themselves, shape [samples, 1]; with
@@ -30,6 +31,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:  # annotations only: TensorFlow is imported where ops are built
     from .tfenv import tf
@@ -110,7 +113,7 @@ class FrontEnd:
         mel_power = tf.tensordot(tf.square(tf.abs(stft)), mel, 1)  # [batch, frames, mel_bins]
         if self.kind == "log_mel":
             return tf.expand_dims(_db_below_peak(mel_power, self.top_db, axes=[1, 2]), -1)
-        mfcc = tf.signal.mfccs_from_log_mel_spectrograms(tf.math.log(mel_power + 1e-6))[..., :self.mfccs]
+        mfcc = tf.tensordot(tf.math.log(mel_power + 1e-6), _dct2(self.mel_bins, self.mfccs), 1)
         mean, var = tf.nn.moments(mfcc, axes=[1], keepdims=True)
         z = (mfcc - mean) / tf.sqrt(var + 1e-6)
         return tf.expand_dims(tf.clip_by_value((z + 3.0) / 6.0, 0.0, 1.0), -1)
@@ -132,6 +135,13 @@ def _db_below_peak(power: "tf.Tensor", top_db: float, axes: list[int]) -> "tf.Te
     db = 10.0 * tf.math.log(power + 1e-20) / tf.math.log(10.0)
     below = db - tf.reduce_max(db, axis=axes, keepdims=True)
     return (tf.maximum(below, -top_db) + top_db) / top_db
+
+
+def _dct2(bins: int, keep: int) -> "np.ndarray":
+    """The first ``keep`` columns of tf.signal.mfccs_from_log_mel_spectrograms's DCT-II as a matrix: the same
+    coefficients, without the complex FFT slice LiteRT has no kernel for."""
+    n, k = np.arange(bins)[:, None], np.arange(keep)[None, :]
+    return (2 * np.cos(np.pi * k * (2 * n + 1) / (2 * bins)) / np.sqrt(2 * bins)).astype(np.float32)
 
 
 def _normalized(x: "tf.Tensor") -> "tf.Tensor":

@@ -5,8 +5,11 @@ is chosen by leave-one-out cross-validation (scikit-learn's
 RidgeClassifierCV, which computes every left-out prediction in closed form).
 Ridge gives scores, not probabilities, so a softmax temperature is fitted
 to the left-out scores (minimum log loss): the exported probabilities are
-calibrated on predictions the classifier did not train on. Standardisation,
-ridge and temperature fold into one Dense layer, so the graph needs nothing else.
+calibrated on predictions the classifier did not train on. The graph
+standardises the features elementwise, then one Dense layer holds ridge and
+temperature. Folding the standardisation into the Dense layer too would cost
+accuracy: features of small spread get weights ~1/std, and the matmul's sum
+then cancels large terms, which TensorFlow and LiteRT round differently.
 """
 
 from __future__ import annotations
@@ -24,14 +27,19 @@ ALPHAS = np.logspace(-3, 3, 10)
 
 @dataclass
 class LinearFit:
-    kernel: np.ndarray  # [features, classes]: logits = features @ kernel + bias
+    mean: np.ndarray  # [features]
+    scale: np.ndarray  # [features]: 1 / std
+    kernel: np.ndarray  # [features, classes]: logits = ((features - mean) * scale) @ kernel + bias
     bias: np.ndarray  # [classes]
     alpha: float
     temperature: float
     loo_accuracy: float  # leave-one-out accuracy on the training features
 
+    def standardized(self, features: np.ndarray) -> np.ndarray:
+        return (np.asarray(features, np.float32) - self.mean) * self.scale
+
     def logits(self, features: np.ndarray) -> np.ndarray:
-        return features @ self.kernel + self.bias
+        return self.standardized(features) @ self.kernel + self.bias
 
     def to_json(self) -> dict:
         return {"classifier": "ridge (RidgeClassifierCV, leave-one-out)", "alpha": self.alpha,
@@ -67,9 +75,8 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, classes: int, class_weig
     if classes == 2:
         loo = np.concatenate([-loo, loo], axis=1) / 2
     temperature = _temperature(loo, labels)
-    kernel = (coef / std).T / temperature  # standardisation and temperature folded in
-    bias = (intercept - (coef / std) @ mean) / temperature
-    return LinearFit(kernel.astype(np.float32), bias.astype(np.float32), float(ridge.alpha_), temperature,
+    return LinearFit(mean.astype(np.float32), (1 / std).astype(np.float32), (coef.T / temperature).astype(np.float32),
+                     (intercept / temperature).astype(np.float32), float(ridge.alpha_), temperature,
                      float(np.mean(loo.argmax(axis=1) == labels)))
 
 

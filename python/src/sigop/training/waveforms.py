@@ -189,7 +189,8 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
 
     inputs = keras.Input((fe.samples, 1), name="features")
     head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
-    outputs = head(layer(keras.layers.Reshape((fe.samples,))(inputs)))
+    standardize = keras.layers.Lambda(lambda f: (f - linear.mean) * linear.scale, name="standardize")
+    outputs = head(standardize(layer(keras.layers.Reshape((fe.samples,))(inputs))))
     head.set_weights([linear.kernel, linear.bias])
     model = waveform_model(fe, keras.Model(inputs, outputs, name="minirocket"))
     extra = {"minirocket": params.to_json(), "linear": linear.to_json()}
