@@ -145,9 +145,10 @@ def main() -> int:
         print(f"{runtime:>8} {mode:>8} {clients:>7} {r['images_per_second']:>9.1f} "
               f"{r['images_per_second'] / local[runtime, 32]:>17.0%} {r['p50_seconds'] * 1e3:>7.1f}ms "
               f"{r['p95_seconds'] * 1e3:>7.1f}ms {r['p99_seconds'] * 1e3:>7.1f}ms {r['failed']:>6}")
-    eight = load["lite", "on", 8]["images_per_second"] / local["lite", 32]
-    print(f"goal: 8 concurrent clients on LiteRT (batching on) >= 90% of in-process LiteRT batch 32: {eight:.0%} "
-          f"({'met' if eight >= 0.9 else 'MISSED'})")
+    for mode in ("off", "on"):
+        eight = load["lite", mode, 8]["images_per_second"] / local["lite", 32]
+        print(f"goal: 8 concurrent clients on LiteRT, batching {mode}, >= 90% of in-process LiteRT batch 32: "
+              f"{eight:.0%} ({'met' if eight >= 0.9 else 'MISSED'})")
     return 0
 
 

@@ -72,7 +72,7 @@ def test_mfcc_waveform_and_minirocket_models_on_litert_answer_as_their_graphs(tm
     assert np.abs(got - want).max() <= 1e-5
 
 
-def test_a_graph_litert_cannot_run_keeps_serving_on_tensorflow_and_says_why(tmp_path):
+def test_a_graph_litert_cannot_run_keeps_serving_on_tensorflow_and_says_why(tmp_path, capsys):
     """An FFT of 1000 points: LiteRT's takes powers of two only (graphs sigop exported before it made LiteRT copies hold such)."""
     from sigop.export import export_classifier
     from sigop.frontend import FrontEnd
@@ -86,9 +86,14 @@ def test_a_graph_litert_cannot_run_keeps_serving_on_tensorflow_and_says_why(tmp_
     out = tmp_path / "old"
     export_classifier(model, out, name="old", classes=["a", "b"], samples=1000, saved_model=False,
                       details={"front_end": fe.to_json()})
-    records = export_lite(out)
-    assert "power of two" in records["float32"]["error"].lower() or "IsPowerOfTwo" in records["float32"]["error"]
+    from sigop.cli import main
+
+    assert main(["export-lite", "--model", str(out)]) == 1
+    assert "LiteRT float32: not converted: RuntimeError: " in capsys.readouterr().out
+    records = Manifest.read(out).lite
+    assert "IsPowerOfTwo" in records["float32"]["error"]
     assert not (out / "model.tflite").exists()
+    assert export_lite(out)["float32"] == records["float32"]  # the same answer from the function
     served, note = load_model(out)
     assert served.runtime == "tensorflow" and "IsPowerOfTwo" in note
     with pytest.raises(Exception, match="IsPowerOfTwo"):
