@@ -14,10 +14,13 @@ inputs and float32 outputs, so a device feeds them alike.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 import tempfile
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
 from importlib.metadata import version
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 TOLERANCE = 1e-4
 # Ops the int8 copy keeps in float32. MobileNetV2 quantized whole lost 5 points on the article's task (a fresh
 # development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
-FLOAT_OPS = ("DEPTHWISE_CONV_2D",)
+FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the TensorFlow op it comes from
 
 
 def synthetic_inputs(manifest: Manifest, n: int = 8, seed: int = 0) -> np.ndarray:
@@ -110,9 +113,12 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     path = folder / LITE_FILES[precision]
     path.unlink(missing_ok=True)  # a copy of an earlier graph must not outlive a failed conversion
     try:
-        content = _converted(graph_def, manifest, calibration)
+        if precision == "float32":
+            content = _converted(graph_def, manifest)
+            got = _answers(content, probe)
+        else:
+            content, got = _quantized(graph_def, manifest, calibration, probe)
         interpreter = LiteInterpreter(content)
-        got = np.concatenate([interpreter(probe[i:i + 32]) for i in range(0, len(probe), 32)])
     except Exception as e:  # the converter's and the runtime's errors carry no common type
         reason = _reason(e)
         log.warning("%s: no %s LiteRT model: %s", folder, precision, reason)
@@ -133,13 +139,37 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     }
     if precision == "int8":
         record["calibration_inputs"] = len(calibration)
-        record["float_ops"] = list(FLOAT_OPS)
+        record["float_ops"] = [op for op, tf_op in FLOAT_OPS.items() if tf_op.encode() in graph_def]
     log.info("%s: %s (%d bytes), max |difference| from the graph %.2g on %d inputs, top-1 agreement %.3f",
              folder, path.name, len(content), diff, len(probe), agreement)
     return record
 
 
-def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray]) -> bytes:
+def _answers(content: bytes, probe: np.ndarray) -> np.ndarray:
+    interpreter = LiteInterpreter(content)
+    return np.concatenate([interpreter(probe[i:i + 32]) for i in range(0, len(probe), 32)])
+
+
+def _quantized(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray],
+               probe: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """The int8 copy and its answers on ``probe``, made in a child process: LiteRT aborts the whole process on
+    some int8 graphs (MiniRocket's, at its first invoke), and training must survive that."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(_convert_and_run, graph_def, manifest, [np.asarray(x) for x in calibration],
+                               probe).result()
+        except BrokenProcessPool:
+            raise RuntimeError("the int8 model crashed LiteRT (or TensorFlow's quantizer) when run on the probe "
+                               "inputs; serve float32") from None
+
+
+def _convert_and_run(graph_def: bytes, manifest: Manifest, calibration: list[np.ndarray],
+                     probe: np.ndarray) -> tuple[bytes, np.ndarray]:
+    content = _converted(graph_def, manifest, calibration)
+    return content, _answers(content, probe)
+
+
+def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray] = ()) -> bytes:
     parsed = tf.compat.v1.GraphDef()
     parsed.ParseFromString(graph_def)
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(parsed, name=""), [])
@@ -152,10 +182,13 @@ def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.nd
             return converter.convert()
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([np.asarray(x)[None]] for x in calibration)
-        # Selective quantization: every op int8 but those in FLOAT_OPS (the debugger is the converter's only door to it).
+        kept = {op for op, tf_op in FLOAT_OPS.items() if any(node.op == tf_op for node in parsed.node)}
+        if not kept:
+            return converter.convert()
+        # Selective quantization: every op int8 but those kept (the debugger is the converter's only door to it).
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=lambda: ([np.asarray(x)[None]] for x in calibration[:4]),
-            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_OPS)))
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=sorted(kept)))
         return debugger.get_nondebug_quantized_model()
 
 
