@@ -94,6 +94,10 @@ class LiteInterpreter:
     def output_details(self) -> list[dict]:
         return self._interpreter.get_output_details()
 
+    @property
+    def tensor_details(self) -> list[dict]:
+        return self._interpreter.get_tensor_details()
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=self._dtype)
         if x.shape != self._shape:  # a new batch size: re-plan (tens of microseconds with XNNPACK)

@@ -14,13 +14,12 @@ inputs and float32 outputs, so a device feeds them alike.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
 from importlib.metadata import version
@@ -45,6 +44,7 @@ TOLERANCE = 1e-4
 # Ops the int8 copy keeps in float32. MobileNetV2 quantized whole lost 5 points on the article's task (a fresh
 # development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
 FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the TensorFlow op it comes from
+FLOAT_SCOPES = ("front_end", "minirocket", "standardize")  # layers whose tensors stay float (_float_nodes)
 
 
 def synthetic_inputs(manifest: Manifest, n: int = 8, seed: int = 0) -> np.ndarray:
@@ -117,7 +117,7 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
             content = _converted(graph_def, manifest)
             got = _answers(content, probe)
         else:
-            content, got = _quantized(graph_def, manifest, calibration, probe)
+            content, got = _quantized(folder, calibration, probe)
         interpreter = LiteInterpreter(content)
     except Exception as e:  # the converter's and the runtime's errors carry no common type
         reason = _reason(e)
@@ -140,6 +140,7 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     if precision == "int8":
         record["calibration_inputs"] = len(calibration)
         record["float_ops"] = [op for op, tf_op in FLOAT_OPS.items() if tf_op.encode() in graph_def]
+        record["float_layers"] = [s for s in FLOAT_SCOPES if s.encode() in graph_def]
     log.info("%s: %s (%d bytes), max |difference| from the graph %.2g on %d inputs, top-1 agreement %.3f",
              folder, path.name, len(content), diff, len(probe), agreement)
     return record
@@ -150,23 +151,23 @@ def _answers(content: bytes, probe: np.ndarray) -> np.ndarray:
     return np.concatenate([interpreter(probe[i:i + 32]) for i in range(0, len(probe), 32)])
 
 
-def _quantized(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray],
-               probe: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """The int8 copy and its answers on ``probe``, made in a child process: LiteRT aborts the whole process on
-    some int8 graphs (MiniRocket's, at its first invoke), and training must survive that."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(_convert_and_run, graph_def, manifest, [np.asarray(x) for x in calibration],
-                               probe).result()
-        except BrokenProcessPool:
-            raise RuntimeError("the int8 model crashed LiteRT (or TensorFlow's quantizer) when run on the probe "
-                               "inputs; serve float32") from None
-
-
-def _convert_and_run(graph_def: bytes, manifest: Manifest, calibration: list[np.ndarray],
-                     probe: np.ndarray) -> tuple[bytes, np.ndarray]:
-    content = _converted(graph_def, manifest, calibration)
-    return content, _answers(content, probe)
+def _quantized(folder: Path, calibration: Sequence[np.ndarray], probe: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """The int8 copy and its answers on ``probe``, made by a child process (``python -m sigop.lite_export``):
+    LiteRT aborts the whole process on some int8 graphs (MiniRocket's, at its first invoke), and training
+    must survive that. A child of its own, not multiprocessing's, which would re-run the caller's script."""
+    with tempfile.TemporaryDirectory(prefix="sigop-int8-") as tmp:
+        work = Path(tmp)
+        np.save(work / "calibration.npy", np.stack([np.asarray(x) for x in calibration]))
+        np.save(work / "probe.npy", probe)
+        child = subprocess.run([sys.executable, "-m", "sigop.lite_export", str(folder), str(work)],
+                               capture_output=True, text=True)
+        if child.returncode != 0:
+            last = (child.stderr.strip().splitlines() or [""])[-1]
+            log.debug("int8 conversion's output:\n%s", child.stderr)
+            raise RuntimeError(f"the int8 conversion or its first run failed (exit code {child.returncode}"
+                               + (f": {last}" if child.returncode > 0 else ", a crash inside LiteRT or TensorFlow")
+                               + ")")
+        return (work / LITE_FILES["int8"]).read_bytes(), np.load(work / "answers.npy")
 
 
 def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray] = ()) -> bytes:
@@ -183,13 +184,23 @@ def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.nd
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([np.asarray(x)[None]] for x in calibration)
         kept = {op for op, tf_op in FLOAT_OPS.items() if any(node.op == tf_op for node in parsed.node)}
-        if not kept:
+        nodes = _float_nodes(tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped).convert())
+        if not kept and not nodes:
             return converter.convert()
         # Selective quantization: every op int8 but those kept (the debugger is the converter's only door to it).
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=lambda: ([np.asarray(x)[None]] for x in calibration[:4]),
-            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=sorted(kept)))
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=sorted(kept),
+                                                                        denylisted_nodes=nodes))
         return debugger.get_nondebug_quantized_model()
+
+
+def _float_nodes(float_model: bytes) -> list[str]:
+    """The tensors of a waveform model's front end (and MiniRocket's features): they stay float32 in the int8
+    copy. Power spectra span 200 dB and PPV features are counts of threshold crossings; at 8 bits neither
+    survives (a log-mel digits model fell from 100 % to 30 % quantized whole)."""
+    details = LiteInterpreter(float_model).tensor_details
+    return sorted({d["name"] for d in details if any(scope in d["name"] for scope in FLOAT_SCOPES)} - {""})
 
 
 @contextmanager
@@ -229,3 +240,11 @@ def lite_summary(records: dict) -> list[str]:
                          f"graph {c['max_abs_diff']:.2g} on {c['inputs']} inputs, same top class on "
                          f"{100 * c['top1_agreement']:.1f} %")
     return lines
+
+
+if __name__ == "__main__":  # the child _quantized starts: python -m sigop.lite_export MODEL_FOLDER WORK_FOLDER
+    _model, _work = Path(sys.argv[1]), Path(sys.argv[2])
+    _manifest = Manifest.read(_model)
+    _content = _converted((_model / _manifest.graph).read_bytes(), _manifest, np.load(_work / "calibration.npy"))
+    (_work / LITE_FILES["int8"]).write_bytes(_content)
+    np.save(_work / "answers.npy", _answers(_content, np.load(_work / "probe.npy")))
