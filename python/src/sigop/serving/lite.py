@@ -1,11 +1,14 @@
 """A classifier served by LiteRT, and the choice between it and the frozen graph.
 
 ``LiteModel`` answers like ``FrozenGraph`` (``model(x, ["probabilities"])``)
-from the folder's ``model.tflite`` or ``model.int8.tflite``. Interpreters are
-not thread-safe, so each call borrows one from a pool and returns it: with
-dynamic batching only the batcher's worker calls, and one interpreter does all
-the work; without it, the pool grows to the number of calls running at once
-(at most the server's workers). Each interpreter uses ``threads`` cores.
+from the folder's ``model.tflite`` or ``model.int8.tflite``. Each interpreter
+runs on ``threads`` cores, and XNNPACK's threads spin while they wait for
+work. So LiteRT calls run at most cores / threads at a time across the
+process; the rest wait, without the GIL, for a slot. An unbounded number would
+starve the health service's threads: with 4 workers each running an interpreter on 2
+cores, health checks took 270 ms. Interpreters are not thread-safe, so a call
+that holds a slot borrows one from the model's pool, which never grows past
+the slots.
 
 ``load_model`` applies ``--runtime``: ``tf`` always runs graph.pb; ``lite``
 runs the LiteRT copy or fails to load; ``auto`` runs the LiteRT copy when
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +35,17 @@ __all__ = ["LiteModel", "Model", "load_model"]
 
 log = logging.getLogger(__name__)
 
+_slots: dict[int, threading.BoundedSemaphore] = {}  # per thread count: LiteRT calls that may run at once
+_slots_lock = threading.Lock()
+
+
+def _cpu_slots(threads: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if threads not in _slots:
+            _slots[threads] = threading.BoundedSemaphore(max(1, machine_threads() // threads))
+        return _slots[threads]
+
+
 class LiteModel:
     """A classifier's LiteRT copy with its manifest, callable like FrozenGraph."""
 
@@ -39,20 +54,22 @@ class LiteModel:
         self.runtime = f"litert {precision}"
         self._content = lite_content(self.folder, manifest, precision)
         self._threads = threads or machine_threads()
+        self._running = _cpu_slots(self._threads)
         self._idle: queue.LifoQueue[LiteInterpreter] = queue.LifoQueue()  # last returned first: its shape is warm
         self._idle.put(LiteInterpreter(self._content, self._threads))  # a broken file fails the load, not a call
 
     def __call__(self, x: np.ndarray, outputs: Sequence[str]) -> dict[str, np.ndarray]:
         if list(outputs) != ["probabilities"]:
             raise ValueError(f"a LiteRT classifier computes probabilities only, not {list(outputs)}")
-        try:
-            interpreter = self._idle.get_nowait()
-        except queue.Empty:
-            interpreter = LiteInterpreter(self._content, self._threads)
-        try:
-            return {"probabilities": interpreter(x).copy()}
-        finally:
-            self._idle.put(interpreter)
+        with self._running:
+            try:
+                interpreter = self._idle.get_nowait()
+            except queue.Empty:
+                interpreter = LiteInterpreter(self._content, self._threads)
+            try:
+                return {"probabilities": interpreter(x).copy()}
+            finally:
+                self._idle.put(interpreter)
 
     def close(self) -> None:
         while True:
