@@ -112,3 +112,22 @@ def test_graph_errors_reach_every_caller_in_the_batch():
     assert sizes == [1, 3]  # the three callers shared one graph call
     for i in range(3):
         assert isinstance(results[i], RuntimeError) and "graph failed" in str(results[i])
+
+
+def test_as_many_waiting_as_the_last_batch_held_run_without_the_delay():
+    """Closed-loop clients: once all are back, waiting for others who are not coming only adds delay."""
+    run = GatedRun()
+    b = Batcher(run, BatchConfig(max_batch=32, max_delay=3600.0, max_queue=64))  # a delay no test outlives
+    results = {}
+    first = submit_in_thread(b, np.array([[0.0]]), results, "first")
+    assert run.entered.wait(30)  # alone, at once: no batch before it, so one waiting is as many as the last held
+    threads = [submit_in_thread(b, np.array([[float(i)]]), results, i) for i in range(1, 4)]
+    wait_queued(b, 3)
+    run.release.set()
+    for t in [first, *threads]:
+        t.join(30)
+    again = [submit_in_thread(b, np.array([[float(i)]]), results, ("again", i)) for i in range(3)]
+    for t in again:
+        t.join(30)
+        assert not t.is_alive(), "three requests after a batch of three waited for the hour-long delay"
+    assert run.sizes[:2] == [1, 3] and sum(run.sizes[2:]) == 3
