@@ -2,11 +2,11 @@
 
 A model that takes waveforms carries its front end in its graph, so the
 server, TensorFlow Serving and training all compute features with the same
-ops. Every op has a LiteRT builtin (no ``x[..., None]``, whose StridedSlice form the
-converter refuses; FFTs of power-of-two lengths only; MFCC's DCT as a matrix,
-not tf.signal's complex FFT), so each model that carries a front end also runs
-as model.tflite. Each front end scales its
-output to [0, 1] per example:
+ops. Every op has a LiteRT builtin (no ``x[..., None]``, whose StridedSlice
+form the converter refuses; FFTs of power-of-two lengths only; MFCC's DCT as a
+matrix, not tf.signal's complex FFT), so each model that carries a front end
+also runs as model.tflite. Each front end scales its output to [0, 1] per
+example:
 
 - ``waveform``: the samples themselves, shape [samples, 1]; with
   ``normalize`` each signal is scaled to mean 0, std 1 over its length (up to

@@ -167,7 +167,7 @@ def train(cfg: TrainConfig) -> dict:
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
                       saved_model=cfg.saved_model)
     metrics["export_check"] = check_export(Path(cfg.out), ds, probs)
-    if cfg.lite:
+    if cfg.lite or cfg.quantize:  # int8 is checked beside float32
         metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics

@@ -160,7 +160,7 @@ def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarra
                       saved_model=cfg.saved_model)
     rate = meta.get("sample_rate") or cfg.sample_rate or None
     metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=rate)
-    if cfg.lite:
+    if cfg.lite or cfg.quantize:  # int8 is checked beside float32
         metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, rate=rate, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
