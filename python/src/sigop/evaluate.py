@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .inputs import SUFFIXES, files_in, from_file
+from .inputs import SUFFIXES, files_in, from_files
 from .limits import Limits
 from .lite import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content
 from .scoring import plot_confusion, plot_reliability, summary
@@ -65,7 +65,7 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         with tqdm(total=len(files), desc="evaluate", unit="file", disable=not progress) as bar:
             for start in range(0, len(files), batch):
                 chunk = files[start:start + batch]
-                x = np.concatenate([next(from_file(graph.manifest, f, limits, rate=rate).chunks(1))[1] for f in chunk])
+                x = from_files(graph.manifest, chunk, limits, rate)
                 probs[start:start + len(chunk)] = graph(x, ["probabilities"])["probabilities"]
                 for precision, interpreter in copies.items():
                     t = time.perf_counter()

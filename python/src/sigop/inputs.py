@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -23,7 +23,8 @@ from .manifest import Manifest
 from .render import SpectrumContract, fit_to_contract, magnitude_to_image
 from .signals import SIGNAL_SUFFIXES, SOUND_SUFFIXES, load_signal
 
-__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file", "SUFFIXES", "files_in"]
+__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file", "from_files", "SUFFIXES",
+           "files_in"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 SUFFIXES = IMAGE_SUFFIXES | SIGNAL_SUFFIXES  # what from_file reads
@@ -175,3 +176,9 @@ def from_file(manifest: Manifest, path: Path, limits: Limits = Limits(), rate: f
         raise InvalidInput(f"{path.name}: this model was trained on images without a spectrum contract; it takes "
                            f"PNG or JPEG files only")
     return spectra(load_signal(path)[None], SpectrumContract.from_json(details["spectrum_contract"]), size, fft, limits)
+
+
+def from_files(manifest: Manifest, paths: Iterable[Path], limits: Limits = Limits(), rate: float | None = None,
+               fft: Callable[[np.ndarray], np.ndarray] = _numpy_magnitude) -> np.ndarray:
+    """Each file as one row of the model's input [len(paths), ...], made as ``from_file`` makes it."""
+    return np.concatenate([next(from_file(manifest, p, limits, rate, fft).chunks(1))[1] for p in paths])

@@ -23,7 +23,7 @@ import numpy as np
 from .manifest import Manifest, ManifestError, sha256_file
 
 __all__ = ["PRECISIONS", "LITE_FILES", "LiteInterpreter", "LiteUnavailable", "machine_threads", "lite_content",
-           "tensor_details"]
+           "describe_tensors"]
 
 PRECISIONS = ("float32", "int8")
 LITE_FILES = {"float32": "model.tflite", "int8": "model.int8.tflite"}
@@ -62,7 +62,7 @@ def lite_content(folder: Path, manifest: Manifest, precision: str = "float32") -
     return content
 
 
-def tensor_details(details: list[dict]) -> dict[str, dict]:
+def describe_tensors(details: list[dict]) -> dict[str, dict]:
     """What a device needs of an interpreter's tensors: dtype, shape (-1: any batch) and int8 quantization."""
     out = {}
     for d in details:
@@ -106,4 +106,4 @@ class LiteInterpreter:
             self._shape = x.shape
         self._interpreter.set_tensor(self._input["index"], x)
         self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output["index"])
+        return self._interpreter.get_tensor(self._output["index"])  # a copy: the next call may reuse the buffer

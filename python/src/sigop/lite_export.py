@@ -28,12 +28,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .lite import LITE_FILES, LiteInterpreter, tensor_details
+from .lite import LITE_FILES, LiteInterpreter, describe_tensors
 from .manifest import Manifest, sha256_file
 from .serving.frozen import FrozenGraph
 from .tfenv import tf
 
-__all__ = ["export_lite", "synthetic_inputs", "folder_inputs", "lite_summary", "TOLERANCE"]
+__all__ = ["export_lite", "synthetic_inputs", "folder_inputs", "spread", "lite_summary", "TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ def synthetic_inputs(manifest: Manifest, n: int = 8, seed: int = 0) -> np.ndarra
     return rng.normal(size=shape).astype(info.dtype)
 
 
+def spread(items: Sequence, n: int) -> list:
+    """Up to ``n`` of ``items``, evenly spread over them (first and last included)."""
+    return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int))]
+
+
 def folder_inputs(model: Path, data: Path | None, *, quantize: str | None = None, probe_files: int = 32,
                   calibration_files: int = 200) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Probe and calibration inputs from a folder of class subfolders, fed as the server feeds files;
@@ -66,18 +71,14 @@ def folder_inputs(model: Path, data: Path | None, *, quantize: str | None = None
             raise ValueError("int8 quantization is calibrated on training files: pass --data DIR")
         return None, []
     from .evaluate import list_files
-    from .inputs import from_file
+    from .inputs import from_files
     from .signals import signals_meta
 
     manifest = Manifest.read(model)
     files, _ = list_files(data, manifest.details["labels"])
     rate = signals_meta(data).get("sample_rate")
-
-    def spread(n: int) -> list[np.ndarray]:
-        picks = np.unique(np.linspace(0, len(files) - 1, min(n, len(files))).astype(int))
-        return [next(from_file(manifest, files[i], rate=rate).chunks(1))[1][0] for i in picks]
-
-    return np.stack(spread(probe_files)), spread(calibration_files) if quantize else []
+    probe = from_files(manifest, spread(files, probe_files), rate=rate)
+    return probe, list(from_files(manifest, spread(files, calibration_files), rate=rate)) if quantize else []
 
 
 def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequence[np.ndarray] = (), *,
@@ -115,10 +116,11 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     try:
         if precision == "float32":
             content = _converted(graph_def, manifest)
-            got = _answers(content, probe)
+            interpreter = LiteInterpreter(content)
+            got = _answers(interpreter, probe)
         else:
             content, got = _quantized(folder, calibration, probe)
-        interpreter = LiteInterpreter(content)
+            interpreter = LiteInterpreter(content)  # for its tensors' details only: never invoked in this process
     except Exception as e:  # the converter's and the runtime's errors carry no common type
         reason = _reason(e)
         log.warning("%s: no %s LiteRT model: %s", folder, precision, reason)
@@ -134,7 +136,8 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     path.write_bytes(content)
     record = {
         "file": path.name, "sha256": sha256_file(path), "bytes": len(content), "graph_sha256": manifest.sha256,
-        "inputs": tensor_details(interpreter.input_details), "outputs": tensor_details(interpreter.output_details),
+        "inputs": describe_tensors(interpreter.input_details),
+        "outputs": describe_tensors(interpreter.output_details),
         "check": check, "converter": f"tensorflow {tf.__version__}", "runtime": f"ai-edge-litert {version('ai-edge-litert')}",
     }
     if precision == "int8":
@@ -146,8 +149,7 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     return record
 
 
-def _answers(content: bytes, probe: np.ndarray) -> np.ndarray:
-    interpreter = LiteInterpreter(content)
+def _answers(interpreter: LiteInterpreter, probe: np.ndarray) -> np.ndarray:
     return np.concatenate([interpreter(probe[i:i + 32]) for i in range(0, len(probe), 32)])
 
 
@@ -170,7 +172,10 @@ def _quantized(folder: Path, calibration: Sequence[np.ndarray], probe: np.ndarra
         return (work / LITE_FILES["int8"]).read_bytes(), np.load(work / "answers.npy")
 
 
-def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray] = ()) -> bytes:
+def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray] = (),
+               float_model: bytes | None = None) -> bytes:
+    """The LiteRT model: float32, or int8 calibrated on ``calibration`` (``float_model``: the float32 copy, if
+    already made, whose tensor names say what stays float)."""
     parsed = tf.compat.v1.GraphDef()
     parsed.ParseFromString(graph_def)
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(parsed, name=""), [])
@@ -184,7 +189,7 @@ def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.nd
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([np.asarray(x)[None]] for x in calibration)
         kept = {op for op, tf_op in FLOAT_OPS.items() if any(node.op == tf_op for node in parsed.node)}
-        nodes = _float_nodes(tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped).convert())
+        nodes = _float_nodes(float_model or tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped).convert())
         if not kept and not nodes:
             return converter.convert()
         # Selective quantization: every op int8 but those kept (the debugger is the converter's only door to it).
@@ -245,6 +250,8 @@ def lite_summary(records: dict) -> list[str]:
 if __name__ == "__main__":  # the child _quantized starts: python -m sigop.lite_export MODEL_FOLDER WORK_FOLDER
     _model, _work = Path(sys.argv[1]), Path(sys.argv[2])
     _manifest = Manifest.read(_model)
-    _content = _converted((_model / _manifest.graph).read_bytes(), _manifest, np.load(_work / "calibration.npy"))
+    _float = _model / LITE_FILES["float32"]  # written this run, or absent: export_lite removes a stale one first
+    _content = _converted((_model / _manifest.graph).read_bytes(), _manifest, np.load(_work / "calibration.npy"),
+                          _float.read_bytes() if _float.is_file() else None)
     (_work / LITE_FILES["int8"]).write_bytes(_content)
-    np.save(_work / "answers.npy", _answers(_content, np.load(_work / "probe.npy")))
+    np.save(_work / "answers.npy", _answers(LiteInterpreter(_content), np.load(_work / "probe.npy")))

@@ -24,9 +24,11 @@ class FrozenGraph:
 
     runtime = "tensorflow"
 
-    def __init__(self, folder: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0):
+    def __init__(self, folder: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0,
+                 manifest: Manifest | None = None):
+        """``manifest``: the folder's, already read (and its graph's sha256 checked) by the caller."""
         self.folder = Path(folder)
-        self.manifest = Manifest.read(self.folder)
+        self.manifest = manifest or Manifest.read(self.folder)
         graph_def = tf.compat.v1.GraphDef()
         graph_def.ParseFromString((self.folder / self.manifest.graph).read_bytes())
         self._graph = tf.Graph()

@@ -67,7 +67,7 @@ class LiteModel:
             except queue.Empty:
                 interpreter = LiteInterpreter(self._content, self._threads)
             try:
-                return {"probabilities": interpreter(x).copy()}
+                return {"probabilities": interpreter(x)}  # get_tensor already copied it out
             finally:
                 self._idle.put(interpreter)
 
@@ -100,4 +100,5 @@ def load_model(folder: Path, *, runtime: str = "auto", precision: str = "float32
                 why = str(e) if isinstance(e, LiteUnavailable) else f"the LiteRT model did not load: {type(e).__name__}: {e}"
                 notes.append(f"not on LiteRT {p}: {why}")
                 log.log(logging.INFO if isinstance(e, LiteUnavailable) else logging.WARNING, "%s: %s", folder, notes[-1])
-    return FrozenGraph(folder, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads), "; ".join(notes)
+    return (FrozenGraph(folder, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads, manifest=manifest),
+            "; ".join(notes))

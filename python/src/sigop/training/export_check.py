@@ -15,11 +15,11 @@ import numpy as np
 
 from tqdm import tqdm
 
-from ..inputs import from_file
-from ..lite_export import export_lite
+from ..inputs import from_file, from_files
+from ..lite_export import export_lite, spread
 from ..manifest import Manifest
 from ..serving.frozen import FrozenGraph
-from .dataset import Dataset, Item
+from .dataset import Dataset
 
 __all__ = ["ExportMismatch", "check_export", "convert_to_lite"]
 
@@ -35,8 +35,7 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
     """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset."""
     graph = FrozenGraph(out)
     try:
-        picks = np.unique(np.linspace(0, len(ds.items) - 1, min(files, len(ds.items))).astype(int))
-        worst, where = 0.0, ""
+        worst, where, picks = 0.0, "", spread(range(len(ds.items)), files)
         for i in picks:
             path = ds.items[i].path
             (_, x), = from_file(graph.manifest, path, rate=rate).chunks(1)
@@ -54,21 +53,13 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
     return {"files": int(len(picks)), "max_abs_diff": worst}
 
 
-def _spread(items: list[Item], n: int) -> list[Item]:
-    return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int))]
-
-
 def convert_to_lite(out: Path, ds: Dataset, *, quantize: str = "", rate: float | None = None, probe_files: int = 32,
                     calibration_files: int = 200, progress: bool = True) -> dict:
     """model.tflite (and model.int8.tflite), checked on ``probe_files`` files spread over the dataset and
     calibrated on up to ``calibration_files`` training files, every one fed as the server would feed it."""
     manifest = Manifest.read(out)
-
-    def model_input(item: Item) -> np.ndarray:
-        (_, x), = from_file(manifest, item.path, rate=rate).chunks(1)
-        return x[0]
-
-    probe = np.stack([model_input(i) for i in _spread(ds.items, probe_files)])
-    calibration = [model_input(i) for i in tqdm(_spread(ds.split("train"), calibration_files), desc="int8 calibration",
-                                               unit="file", disable=not progress)] if quantize else []
+    probe = from_files(manifest, [i.path for i in spread(ds.items, probe_files)], rate=rate)
+    calibration = list(from_files(manifest, tqdm([i.path for i in spread(ds.split("train"), calibration_files)],
+                                                 desc="int8 calibration", unit="file", disable=not progress),
+                                  rate=rate)) if quantize else []
     return export_lite(out, probe, calibration, quantize=quantize)
