@@ -29,7 +29,8 @@ from .batching import BatchConfig, Batcher
 from .lite import Model
 from .metrics import Metrics
 from .repository import ModelNotFound, ModelRepository
-from .status import Precondition, rpc
+from .status import Precondition, rpc, rpc_stream
+from .stream import classify_stream
 from .wire import decode_signals, encode_into
 
 __all__ = ["OperatorService"]
@@ -217,18 +218,20 @@ class OperatorService(pb_grpc.OperatorServicer):
             if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
                 raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
                                    f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
-            x, _ = self._signals(request.signals)
-            given = inputs.waveforms(x, rate, details["front_end"], self._limits)
+            given = self._waveforms(details, self._signals(request.signals)[0], rate)
         else:
-            given = self._spectra(answered, details, request)
+            if request.sample_rate:
+                raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz, but model {answered.name!r} draws "
+                                   f"spectra by FFT bin and has no sample rate; send 0")
+            given = self._spectra(answered, details, self._signals(request.signals)[0])
         return pb.ClassifySignalResponse(model_spec=answered, classifications=self._classify(
             model, answered, "ClassifySignal", given, request.top_k, context))
 
-    def _spectra(self, answered: pb.ModelSpec, details: dict, request: pb.ClassifySignalRequest) -> inputs.Inputs:
+    def _waveforms(self, details: dict, x: np.ndarray, rate: float) -> inputs.Inputs:
+        return inputs.waveforms(x, rate, details["front_end"], self._limits)
+
+    def _spectra(self, answered: pb.ModelSpec, details: dict, x: np.ndarray) -> inputs.Inputs:
         """Signals drawn as the spectrum images a spectrum-image model was trained on, by the FFT graph."""
-        if request.sample_rate:
-            raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz, but model {answered.name!r} draws spectra "
-                               f"by FFT bin and has no sample rate; send 0")
         if "spectrum_contract" not in details:
             raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; "
                                f"send images with Classify")
@@ -239,7 +242,6 @@ class OperatorService(pb_grpc.OperatorServicer):
             fft = None
         if fft is None or fft.manifest.kind != "fft":
             raise Precondition(f"model {answered.name!r} needs the FFT model {fft_name!r}, which is not loaded")
-        x, _ = self._signals(request.signals)
         fft_spec = pb.ModelSpec(name=fft_name)
         magnitude = lambda rows: self._run(fft, fft_spec, "ClassifySignal", rows, ["magnitude"])["magnitude"]  # noqa: E731
         return inputs.spectra(x, SpectrumContract.from_json(details["spectrum_contract"]), details["image_size"],
@@ -256,6 +258,10 @@ class OperatorService(pb_grpc.OperatorServicer):
         given = inputs.audio_files(request.audio, model.manifest.details["front_end"], self._limits)
         return pb.ClassifyAudioResponse(model_spec=answered, classifications=self._classify(
             model, answered, "ClassifyAudio", given, request.top_k, context))
+
+    @rpc_stream
+    def ClassifyStream(self, requests, context: grpc.ServicerContext):
+        yield from classify_stream(self, requests, context)
 
     @rpc
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:

@@ -19,7 +19,7 @@ from ..limits import OverBudget, TooLarge
 from .batching import Expired, QueueFull, Unloaded
 from .repository import ModelNotFound
 
-__all__ = ["Precondition", "rpc"]
+__all__ = ["Precondition", "rpc", "rpc_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,21 @@ _CODES = (
 )
 
 
+def _abort(e: BaseException, context: grpc.ServicerContext, name: str) -> None:
+    """End the call with e's status code (context.abort raises)."""
+    if isinstance(e, Expired):
+        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED, str(e))
+    if context.code() is not None:  # context.abort() already chose the status
+        raise e
+    for types, code in _CODES:
+        if isinstance(e, types):
+            context.abort(code, str(e))
+    if isinstance(e, MemoryError):
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
+    log.error("%s failed inside the server", name, exc_info=e)
+    context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name}; see the server log")
+
+
 def rpc(handler):
     """Map the domain's exceptions to status codes; anything else is INTERNAL, logged with its traceback."""
 
@@ -44,18 +59,20 @@ def rpc(handler):
     def wrapped(self, request, context: grpc.ServicerContext):
         try:
             return handler(self, request, context)
-        except Expired as e:
-            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
-                          str(e))
         except Exception as e:
-            if context.code() is not None:  # context.abort() already chose the status
-                raise
-            for types, code in _CODES:
-                if isinstance(e, types):
-                    context.abort(code, str(e))
-            if isinstance(e, MemoryError):
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
-            log.exception("%s failed inside the server", handler.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"internal error in {handler.__name__}; see the server log")
+            _abort(e, context, handler.__name__)
+
+    return wrapped
+
+
+def rpc_stream(handler):
+    """rpc for a handler that yields its responses: what it yielded before the failure has been sent."""
+
+    @functools.wraps(handler)
+    def wrapped(self, requests, context: grpc.ServicerContext):
+        try:
+            yield from handler(self, requests, context)
+        except Exception as e:
+            _abort(e, context, handler.__name__)
 
     return wrapped

@@ -1105,6 +1105,428 @@ func (x *ModelVersionStatus) GetRuntime() string {
 	return ""
 }
 
+// How a stream is cut into windows and how window results become events.
+type StreamConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which classifier to run, as in ClassifyRequest.
+	ModelSpec *ModelSpec `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
+	// The samples' rate in Hz; 0 means the model's own (as in ClassifySignalRequest).
+	SampleRate float64 `protobuf:"fixed64,2,opt,name=sample_rate,json=sampleRate,proto3" json:"sample_rate,omitempty"`
+	// Seconds between window starts (samples, for models without a rate); 0
+	// means one window length: windows that touch but do not overlap.
+	Hop float64 `protobuf:"fixed64,3,opt,name=hop,proto3" json:"hop,omitempty"`
+	// Labels per window result; 0 means all.
+	TopK int32 `protobuf:"varint,4,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
+	// Scores averaged over this many windows before the label is taken; 0 or 1: none.
+	SmoothingWindows int32 `protobuf:"varint,5,opt,name=smoothing_windows,json=smoothingWindows,proto3" json:"smoothing_windows,omitempty"`
+	// A label must hold this long (seconds, or samples without a rate) before
+	// its event starts; 0: at once.
+	MinDuration float64 `protobuf:"fixed64,6,opt,name=min_duration,json=minDuration,proto3" json:"min_duration,omitempty"`
+	// A smoothed top score below this is reported as the label "none"; 0: never.
+	Threshold     float64 `protobuf:"fixed64,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamConfig) Reset() {
+	*x = StreamConfig{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamConfig) ProtoMessage() {}
+
+func (x *StreamConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
+func (*StreamConfig) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StreamConfig) GetModelSpec() *ModelSpec {
+	if x != nil {
+		return x.ModelSpec
+	}
+	return nil
+}
+
+func (x *StreamConfig) GetSampleRate() float64 {
+	if x != nil {
+		return x.SampleRate
+	}
+	return 0
+}
+
+func (x *StreamConfig) GetHop() float64 {
+	if x != nil {
+		return x.Hop
+	}
+	return 0
+}
+
+func (x *StreamConfig) GetTopK() int32 {
+	if x != nil {
+		return x.TopK
+	}
+	return 0
+}
+
+func (x *StreamConfig) GetSmoothingWindows() int32 {
+	if x != nil {
+		return x.SmoothingWindows
+	}
+	return 0
+}
+
+func (x *StreamConfig) GetMinDuration() float64 {
+	if x != nil {
+		return x.MinDuration
+	}
+	return 0
+}
+
+func (x *StreamConfig) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+type ClassifyStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ClassifyStreamRequest_Config
+	//	*ClassifyStreamRequest_Samples
+	Kind          isClassifyStreamRequest_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassifyStreamRequest) Reset() {
+	*x = ClassifyStreamRequest{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassifyStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassifyStreamRequest) ProtoMessage() {}
+
+func (x *ClassifyStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassifyStreamRequest.ProtoReflect.Descriptor instead.
+func (*ClassifyStreamRequest) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ClassifyStreamRequest) GetKind() isClassifyStreamRequest_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ClassifyStreamRequest) GetConfig() *StreamConfig {
+	if x != nil {
+		if x, ok := x.Kind.(*ClassifyStreamRequest_Config); ok {
+			return x.Config
+		}
+	}
+	return nil
+}
+
+func (x *ClassifyStreamRequest) GetSamples() *Float64Tensor {
+	if x != nil {
+		if x, ok := x.Kind.(*ClassifyStreamRequest_Samples); ok {
+			return x.Samples
+		}
+	}
+	return nil
+}
+
+type isClassifyStreamRequest_Kind interface {
+	isClassifyStreamRequest_Kind()
+}
+
+type ClassifyStreamRequest_Config struct {
+	// The first message, and only the first.
+	Config *StreamConfig `protobuf:"bytes,1,opt,name=config,proto3,oneof"`
+}
+
+type ClassifyStreamRequest_Samples struct {
+	// Samples of one channel, shape [n] (any n >= 1), in order.
+	Samples *Float64Tensor `protobuf:"bytes,2,opt,name=samples,proto3,oneof"`
+}
+
+func (*ClassifyStreamRequest_Config) isClassifyStreamRequest_Kind() {}
+
+func (*ClassifyStreamRequest_Samples) isClassifyStreamRequest_Kind() {}
+
+// One window's classification.
+type StreamWindow struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	StartSample    int64                  `protobuf:"varint,1,opt,name=start_sample,json=startSample,proto3" json:"start_sample,omitempty"` // in the stream's own samples, counted from 0
+	EndSample      int64                  `protobuf:"varint,2,opt,name=end_sample,json=endSample,proto3" json:"end_sample,omitempty"`       // exclusive
+	StartSeconds   float64                `protobuf:"fixed64,3,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`
+	EndSeconds     float64                `protobuf:"fixed64,4,opt,name=end_seconds,json=endSeconds,proto3" json:"end_seconds,omitempty"`
+	Classification *Classification        `protobuf:"bytes,5,opt,name=classification,proto3" json:"classification,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StreamWindow) Reset() {
+	*x = StreamWindow{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamWindow) ProtoMessage() {}
+
+func (x *StreamWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamWindow.ProtoReflect.Descriptor instead.
+func (*StreamWindow) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StreamWindow) GetStartSample() int64 {
+	if x != nil {
+		return x.StartSample
+	}
+	return 0
+}
+
+func (x *StreamWindow) GetEndSample() int64 {
+	if x != nil {
+		return x.EndSample
+	}
+	return 0
+}
+
+func (x *StreamWindow) GetStartSeconds() float64 {
+	if x != nil {
+		return x.StartSeconds
+	}
+	return 0
+}
+
+func (x *StreamWindow) GetEndSeconds() float64 {
+	if x != nil {
+		return x.EndSeconds
+	}
+	return 0
+}
+
+func (x *StreamWindow) GetClassification() *Classification {
+	if x != nil {
+		return x.Classification
+	}
+	return nil
+}
+
+// A change of the smoothed label: the label that now holds, from when.
+type StreamEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                     // or "none" below the threshold
+	StartSeconds  float64                `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"` // the first window of the run that made it
+	Score         float64                `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`                                   // its smoothed score then
+	Previous      string                 `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`                               // the label it replaces; empty for the stream's first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamEvent) Reset() {
+	*x = StreamEvent{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamEvent) ProtoMessage() {}
+
+func (x *StreamEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamEvent.ProtoReflect.Descriptor instead.
+func (*StreamEvent) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *StreamEvent) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *StreamEvent) GetStartSeconds() float64 {
+	if x != nil {
+		return x.StartSeconds
+	}
+	return 0
+}
+
+func (x *StreamEvent) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *StreamEvent) GetPrevious() string {
+	if x != nil {
+		return x.Previous
+	}
+	return ""
+}
+
+type ClassifyStreamResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ModelSpec *ModelSpec             `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ClassifyStreamResponse_Window
+	//	*ClassifyStreamResponse_Event
+	Kind          isClassifyStreamResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassifyStreamResponse) Reset() {
+	*x = ClassifyStreamResponse{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassifyStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassifyStreamResponse) ProtoMessage() {}
+
+func (x *ClassifyStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassifyStreamResponse.ProtoReflect.Descriptor instead.
+func (*ClassifyStreamResponse) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ClassifyStreamResponse) GetModelSpec() *ModelSpec {
+	if x != nil {
+		return x.ModelSpec
+	}
+	return nil
+}
+
+func (x *ClassifyStreamResponse) GetKind() isClassifyStreamResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ClassifyStreamResponse) GetWindow() *StreamWindow {
+	if x != nil {
+		if x, ok := x.Kind.(*ClassifyStreamResponse_Window); ok {
+			return x.Window
+		}
+	}
+	return nil
+}
+
+func (x *ClassifyStreamResponse) GetEvent() *StreamEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*ClassifyStreamResponse_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+type isClassifyStreamResponse_Kind interface {
+	isClassifyStreamResponse_Kind()
+}
+
+type ClassifyStreamResponse_Window struct {
+	Window *StreamWindow `protobuf:"bytes,2,opt,name=window,proto3,oneof"`
+}
+
+type ClassifyStreamResponse_Event struct {
+	Event *StreamEvent `protobuf:"bytes,3,opt,name=event,proto3,oneof"`
+}
+
+func (*ClassifyStreamResponse_Window) isClassifyStreamResponse_Kind() {}
+
+func (*ClassifyStreamResponse_Event) isClassifyStreamResponse_Kind() {}
+
 var File_sigop_operator_v1_operator_proto protoreflect.FileDescriptor
 
 const file_sigop_operator_v1_operator_proto_rawDesc = "" +
@@ -1176,7 +1598,40 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06labels\x18\x05 \x03(\tR\x06labels\x12#\n" +
 	"\rmanifest_json\x18\x06 \x01(\tR\fmanifestJson\x12\x18\n" +
-	"\aruntime\x18\a \x01(\tR\aruntime*R\n" +
+	"\aruntime\x18\a \x01(\tR\aruntime\"\x81\x02\n" +
+	"\fStreamConfig\x12;\n" +
+	"\n" +
+	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12\x1f\n" +
+	"\vsample_rate\x18\x02 \x01(\x01R\n" +
+	"sampleRate\x12\x10\n" +
+	"\x03hop\x18\x03 \x01(\x01R\x03hop\x12\x13\n" +
+	"\x05top_k\x18\x04 \x01(\x05R\x04topK\x12+\n" +
+	"\x11smoothing_windows\x18\x05 \x01(\x05R\x10smoothingWindows\x12!\n" +
+	"\fmin_duration\x18\x06 \x01(\x01R\vminDuration\x12\x1c\n" +
+	"\tthreshold\x18\a \x01(\x01R\tthreshold\"\x98\x01\n" +
+	"\x15ClassifyStreamRequest\x129\n" +
+	"\x06config\x18\x01 \x01(\v2\x1f.sigop.operator.v1.StreamConfigH\x00R\x06config\x12<\n" +
+	"\asamples\x18\x02 \x01(\v2 .sigop.operator.v1.Float64TensorH\x00R\asamplesB\x06\n" +
+	"\x04kind\"\xe1\x01\n" +
+	"\fStreamWindow\x12!\n" +
+	"\fstart_sample\x18\x01 \x01(\x03R\vstartSample\x12\x1d\n" +
+	"\n" +
+	"end_sample\x18\x02 \x01(\x03R\tendSample\x12#\n" +
+	"\rstart_seconds\x18\x03 \x01(\x01R\fstartSeconds\x12\x1f\n" +
+	"\vend_seconds\x18\x04 \x01(\x01R\n" +
+	"endSeconds\x12I\n" +
+	"\x0eclassification\x18\x05 \x01(\v2!.sigop.operator.v1.ClassificationR\x0eclassification\"z\n" +
+	"\vStreamEvent\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12#\n" +
+	"\rstart_seconds\x18\x02 \x01(\x01R\fstartSeconds\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x1a\n" +
+	"\bprevious\x18\x04 \x01(\tR\bprevious\"\xd0\x01\n" +
+	"\x16ClassifyStreamResponse\x12;\n" +
+	"\n" +
+	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x129\n" +
+	"\x06window\x18\x02 \x01(\v2\x1f.sigop.operator.v1.StreamWindowH\x00R\x06window\x126\n" +
+	"\x05event\x18\x03 \x01(\v2\x1e.sigop.operator.v1.StreamEventH\x00R\x05eventB\x06\n" +
+	"\x04kind*R\n" +
 	"\bSpectrum\x12\x18\n" +
 	"\x14SPECTRUM_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SPECTRUM_MAGNITUDE\x10\x01\x12\x14\n" +
@@ -1185,14 +1640,15 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"ModelState\x12\x1b\n" +
 	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15MODEL_STATE_AVAILABLE\x10\x01\x12\x16\n" +
-	"\x12MODEL_STATE_FAILED\x10\x022\xcb\x03\n" +
+	"\x12MODEL_STATE_FAILED\x10\x022\xb6\x04\n" +
 	"\bOperator\x12D\n" +
 	"\x03FFT\x12\x1d.sigop.operator.v1.FFTRequest\x1a\x1e.sigop.operator.v1.FFTResponse\x12S\n" +
 	"\bClassify\x12\".sigop.operator.v1.ClassifyRequest\x1a#.sigop.operator.v1.ClassifyResponse\x12e\n" +
 	"\x0eClassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponse\x12b\n" +
 	"\rClassifyAudio\x12'.sigop.operator.v1.ClassifyAudioRequest\x1a(.sigop.operator.v1.ClassifyAudioResponse\x12Y\n" +
 	"\n" +
-	"ListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponseB@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
+	"ListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponse\x12i\n" +
+	"\x0eClassifyStream\x12(.sigop.operator.v1.ClassifyStreamRequest\x1a).sigop.operator.v1.ClassifyStreamResponse(\x010\x01B@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
 
 var (
 	file_sigop_operator_v1_operator_proto_rawDescOnce sync.Once
@@ -1207,7 +1663,7 @@ func file_sigop_operator_v1_operator_proto_rawDescGZIP() []byte {
 }
 
 var file_sigop_operator_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_sigop_operator_v1_operator_proto_goTypes = []any{
 	(Spectrum)(0),                  // 0: sigop.operator.v1.Spectrum
 	(ModelState)(0),                // 1: sigop.operator.v1.ModelState
@@ -1227,6 +1683,11 @@ var file_sigop_operator_v1_operator_proto_goTypes = []any{
 	(*ListModelsResponse)(nil),     // 15: sigop.operator.v1.ListModelsResponse
 	(*ModelStatus)(nil),            // 16: sigop.operator.v1.ModelStatus
 	(*ModelVersionStatus)(nil),     // 17: sigop.operator.v1.ModelVersionStatus
+	(*StreamConfig)(nil),           // 18: sigop.operator.v1.StreamConfig
+	(*ClassifyStreamRequest)(nil),  // 19: sigop.operator.v1.ClassifyStreamRequest
+	(*StreamWindow)(nil),           // 20: sigop.operator.v1.StreamWindow
+	(*StreamEvent)(nil),            // 21: sigop.operator.v1.StreamEvent
+	(*ClassifyStreamResponse)(nil), // 22: sigop.operator.v1.ClassifyStreamResponse
 }
 var file_sigop_operator_v1_operator_proto_depIdxs = []int32{
 	2,  // 0: sigop.operator.v1.FFTRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
@@ -1250,21 +1711,30 @@ var file_sigop_operator_v1_operator_proto_depIdxs = []int32{
 	16, // 18: sigop.operator.v1.ListModelsResponse.models:type_name -> sigop.operator.v1.ModelStatus
 	17, // 19: sigop.operator.v1.ModelStatus.versions:type_name -> sigop.operator.v1.ModelVersionStatus
 	1,  // 20: sigop.operator.v1.ModelVersionStatus.state:type_name -> sigop.operator.v1.ModelState
-	4,  // 21: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
-	6,  // 22: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
-	10, // 23: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
-	12, // 24: sigop.operator.v1.Operator.ClassifyAudio:input_type -> sigop.operator.v1.ClassifyAudioRequest
-	14, // 25: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
-	5,  // 26: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
-	9,  // 27: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
-	11, // 28: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
-	13, // 29: sigop.operator.v1.Operator.ClassifyAudio:output_type -> sigop.operator.v1.ClassifyAudioResponse
-	15, // 30: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
-	26, // [26:31] is the sub-list for method output_type
-	21, // [21:26] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	2,  // 21: sigop.operator.v1.StreamConfig.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	18, // 22: sigop.operator.v1.ClassifyStreamRequest.config:type_name -> sigop.operator.v1.StreamConfig
+	3,  // 23: sigop.operator.v1.ClassifyStreamRequest.samples:type_name -> sigop.operator.v1.Float64Tensor
+	8,  // 24: sigop.operator.v1.StreamWindow.classification:type_name -> sigop.operator.v1.Classification
+	2,  // 25: sigop.operator.v1.ClassifyStreamResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	20, // 26: sigop.operator.v1.ClassifyStreamResponse.window:type_name -> sigop.operator.v1.StreamWindow
+	21, // 27: sigop.operator.v1.ClassifyStreamResponse.event:type_name -> sigop.operator.v1.StreamEvent
+	4,  // 28: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
+	6,  // 29: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
+	10, // 30: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
+	12, // 31: sigop.operator.v1.Operator.ClassifyAudio:input_type -> sigop.operator.v1.ClassifyAudioRequest
+	14, // 32: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
+	19, // 33: sigop.operator.v1.Operator.ClassifyStream:input_type -> sigop.operator.v1.ClassifyStreamRequest
+	5,  // 34: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
+	9,  // 35: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
+	11, // 36: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
+	13, // 37: sigop.operator.v1.Operator.ClassifyAudio:output_type -> sigop.operator.v1.ClassifyAudioResponse
+	15, // 38: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
+	22, // 39: sigop.operator.v1.Operator.ClassifyStream:output_type -> sigop.operator.v1.ClassifyStreamResponse
+	34, // [34:40] is the sub-list for method output_type
+	28, // [28:34] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_sigop_operator_v1_operator_proto_init() }
@@ -1272,13 +1742,21 @@ func file_sigop_operator_v1_operator_proto_init() {
 	if File_sigop_operator_v1_operator_proto != nil {
 		return
 	}
+	file_sigop_operator_v1_operator_proto_msgTypes[17].OneofWrappers = []any{
+		(*ClassifyStreamRequest_Config)(nil),
+		(*ClassifyStreamRequest_Samples)(nil),
+	}
+	file_sigop_operator_v1_operator_proto_msgTypes[20].OneofWrappers = []any{
+		(*ClassifyStreamResponse_Window)(nil),
+		(*ClassifyStreamResponse_Event)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sigop_operator_v1_operator_proto_rawDesc), len(file_sigop_operator_v1_operator_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

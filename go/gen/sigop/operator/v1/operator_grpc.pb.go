@@ -35,6 +35,7 @@ const (
 	Operator_ClassifySignal_FullMethodName = "/sigop.operator.v1.Operator/ClassifySignal"
 	Operator_ClassifyAudio_FullMethodName  = "/sigop.operator.v1.Operator/ClassifyAudio"
 	Operator_ListModels_FullMethodName     = "/sigop.operator.v1.Operator/ListModels"
+	Operator_ClassifyStream_FullMethodName = "/sigop.operator.v1.Operator/ClassifyStream"
 )
 
 // OperatorClient is the client API for Operator service.
@@ -63,6 +64,13 @@ type OperatorClient interface {
 	// ListModels describes the models the server knows: versions, state, kind,
 	// labels and the manifest (tensors, preprocessing contract, metrics).
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
+	// Classifies a long signal window by window as it arrives. Bidirectional:
+	// the client sends chunks as its device produces them and the server
+	// answers each window as soon as it is full, so neither waits for the
+	// other's end. The first message is the config; every later one carries
+	// samples. Windows are the model's own length (a waveform model's front-end
+	// samples at its rate, a spectrum-image model's contract n), every hop.
+	ClassifyStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ClassifyStreamRequest, ClassifyStreamResponse], error)
 }
 
 type operatorClient struct {
@@ -123,6 +131,19 @@ func (c *operatorClient) ListModels(ctx context.Context, in *ListModelsRequest, 
 	return out, nil
 }
 
+func (c *operatorClient) ClassifyStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ClassifyStreamRequest, ClassifyStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Operator_ServiceDesc.Streams[0], Operator_ClassifyStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ClassifyStreamRequest, ClassifyStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Operator_ClassifyStreamClient = grpc.BidiStreamingClient[ClassifyStreamRequest, ClassifyStreamResponse]
+
 // OperatorServer is the server API for Operator service.
 // All implementations must embed UnimplementedOperatorServer
 // for forward compatibility.
@@ -149,6 +170,13 @@ type OperatorServer interface {
 	// ListModels describes the models the server knows: versions, state, kind,
 	// labels and the manifest (tensors, preprocessing contract, metrics).
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
+	// Classifies a long signal window by window as it arrives. Bidirectional:
+	// the client sends chunks as its device produces them and the server
+	// answers each window as soon as it is full, so neither waits for the
+	// other's end. The first message is the config; every later one carries
+	// samples. Windows are the model's own length (a waveform model's front-end
+	// samples at its rate, a spectrum-image model's contract n), every hop.
+	ClassifyStream(grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]) error
 	mustEmbedUnimplementedOperatorServer()
 }
 
@@ -173,6 +201,9 @@ func (UnimplementedOperatorServer) ClassifyAudio(context.Context, *ClassifyAudio
 }
 func (UnimplementedOperatorServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
+}
+func (UnimplementedOperatorServer) ClassifyStream(grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ClassifyStream not implemented")
 }
 func (UnimplementedOperatorServer) mustEmbedUnimplementedOperatorServer() {}
 func (UnimplementedOperatorServer) testEmbeddedByValue()                  {}
@@ -285,6 +316,13 @@ func _Operator_ListModels_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Operator_ClassifyStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(OperatorServer).ClassifyStream(&grpc.GenericServerStream[ClassifyStreamRequest, ClassifyStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Operator_ClassifyStreamServer = grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]
+
 // Operator_ServiceDesc is the grpc.ServiceDesc for Operator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -313,6 +351,13 @@ var Operator_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Operator_ListModels_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ClassifyStream",
+			Handler:       _Operator_ClassifyStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "sigop/operator/v1/operator.proto",
 }

@@ -170,3 +170,65 @@ class ModelVersionStatus(_message.Message):
     manifest_json: str
     runtime: str
     def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ..., runtime: _Optional[str] = ...) -> None: ...
+
+class StreamConfig(_message.Message):
+    __slots__ = ("model_spec", "sample_rate", "hop", "top_k", "smoothing_windows", "min_duration", "threshold")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    HOP_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    SMOOTHING_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    MIN_DURATION_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    sample_rate: float
+    hop: float
+    top_k: int
+    smoothing_windows: int
+    min_duration: float
+    threshold: float
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., sample_rate: _Optional[float] = ..., hop: _Optional[float] = ..., top_k: _Optional[int] = ..., smoothing_windows: _Optional[int] = ..., min_duration: _Optional[float] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class ClassifyStreamRequest(_message.Message):
+    __slots__ = ("config", "samples")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    config: StreamConfig
+    samples: Float64Tensor
+    def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., samples: _Optional[_Union[Float64Tensor, _Mapping]] = ...) -> None: ...
+
+class StreamWindow(_message.Message):
+    __slots__ = ("start_sample", "end_sample", "start_seconds", "end_seconds", "classification")
+    START_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    END_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    END_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    start_sample: int
+    end_sample: int
+    start_seconds: float
+    end_seconds: float
+    classification: Classification
+    def __init__(self, start_sample: _Optional[int] = ..., end_sample: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., classification: _Optional[_Union[Classification, _Mapping]] = ...) -> None: ...
+
+class StreamEvent(_message.Message):
+    __slots__ = ("label", "start_seconds", "score", "previous")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    start_seconds: float
+    score: float
+    previous: str
+    def __init__(self, label: _Optional[str] = ..., start_seconds: _Optional[float] = ..., score: _Optional[float] = ..., previous: _Optional[str] = ...) -> None: ...
+
+class ClassifyStreamResponse(_message.Message):
+    __slots__ = ("model_spec", "window", "event")
+    MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    model_spec: ModelSpec
+    window: StreamWindow
+    event: StreamEvent
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., window: _Optional[_Union[StreamWindow, _Mapping]] = ..., event: _Optional[_Union[StreamEvent, _Mapping]] = ...) -> None: ...

@@ -60,6 +60,11 @@ class OperatorStub:
                 request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.ClassifyStream = channel.stream_stream(
+                '/sigop.operator.v1.Operator/ClassifyStream',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServicer:
@@ -111,6 +116,18 @@ class OperatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClassifyStream(self, request_iterator, context):
+        """Classifies a long signal window by window as it arrives. Bidirectional:
+        the client sends chunks as its device produces them and the server
+        answers each window as soon as it is full, so neither waits for the
+        other's end. The first message is the config; every later one carries
+        samples. Windows are the model's own length (a waveform model's front-end
+        samples at its rate, a spectrum-image model's contract n), every hop.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +155,11 @@ def add_OperatorServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.FromString,
                     response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'ClassifyStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ClassifyStream,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,6 +298,33 @@ class Operator:
             '/sigop.operator.v1.Operator/ListModels',
             sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsRequest.SerializeToString,
             sigop_dot_operator_dot_v1_dot_operator__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClassifyStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/sigop.operator.v1.Operator/ClassifyStream',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,158 @@
+"""ClassifyStream: a long signal cut into windows as it arrives, each classified, label changes reported.
+
+A stream holds at most one window plus one chunk of samples: ``Windows``
+keeps only what a future window still needs. Every window goes through the
+same input path and the same batcher as a ClassifySignal call of that
+window, so its scores are those ClassifySignal would give. ``Smoother``
+turns window scores into events: scores averaged over the last k windows,
+the top label ("none" below the threshold), and a change reported once the
+new label has held for the minimum duration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..audio import MAX_RATE, MIN_RATE
+from ..inputs import InvalidInput
+from ..operator.v1 import operator_pb2 as pb
+from .status import Precondition
+from .wire import decode_signals
+
+__all__ = ["Windows", "Smoother", "Event", "hold_windows", "classify_stream"]
+
+
+class Windows:
+    """Samples in, (start sample, window) out: windows of ``length`` every ``hop`` samples."""
+
+    def __init__(self, length: int, hop: int):
+        if length < 1 or hop < 1:
+            raise ValueError(f"window length {length} and hop {hop} must be at least one sample")
+        self.length, self.hop = length, hop
+        self._buffer = np.empty(0)
+        self._offset = 0  # the stream index of _buffer[0]
+        self._next = 0  # where the next window starts
+        self.received = 0
+
+    def feed(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.float64).reshape(-1)])
+        self.received += samples.size
+        out = []
+        while self._next + self.length <= self._offset + self._buffer.size:
+            i = self._next - self._offset
+            out.append((self._next, self._buffer[i:i + self.length].copy()))
+            self._next += self.hop
+        drop = min(self._next - self._offset, self._buffer.size)  # no later window starts before _next
+        self._buffer, self._offset = self._buffer[drop:], self._offset + drop
+        return out
+
+    @property
+    def held(self) -> int:
+        return self._buffer.size
+
+
+@dataclass(frozen=True)
+class Event:
+    label: str
+    start: float  # seconds (or samples, for a model without a rate)
+    score: float
+    previous: str
+
+
+class Smoother:
+    """Window scores in, label changes out."""
+
+    def __init__(self, labels: list[str], *, windows: int = 1, hold_windows: int = 1, threshold: float = 0.0,
+                 hop: float = 1.0, window: float = 1.0):
+        self.labels, self.threshold, self.hop, self.window = labels, threshold, hop, window
+        self._recent: deque[np.ndarray] = deque(maxlen=max(1, windows))
+        self._hold = max(1, hold_windows)
+        self._current: str | None = None
+        self._candidate: str | None = None
+        self._first = 0.0  # the candidate's first window start
+        self._count = 0
+
+    def push(self, scores: np.ndarray, start: float) -> Event | None:
+        self._recent.append(np.asarray(scores, dtype=np.float64))
+        mean = np.mean(self._recent, axis=0)
+        best = int(np.argmax(mean))
+        label = self.labels[best] if mean[best] >= self.threshold else "none"
+        if label == self._current:
+            self._candidate = None
+            return None
+        if label != self._candidate:
+            self._candidate, self._first, self._count = label, start, 0
+        self._count += 1
+        if self._count < self._hold:
+            return None
+        # A window's label flips when its middle crosses the change; a k-window average flips (k-1)/2 hops later.
+        lag = (len(self._recent) - 1) / 2 * self.hop
+        start = self._first if self._current is None else max(0.0, self._first + self.window / 2 - lag)
+        event = Event(label, start, float(mean[best]), self._current or "")
+        self._current, self._candidate = label, None
+        return event
+
+
+def hold_windows(min_duration: float, window: float, hop: float) -> int:
+    """Consecutive windows whose span, (k-1) hops plus a window, covers min_duration."""
+    return 1 if min_duration <= window else 1 + math.ceil((min_duration - window) / hop)
+
+
+def classify_stream(service, requests, context):
+    """The ClassifyStream handler's body (service: the OperatorService whose input path and batcher it shares)."""
+    first = next(requests, None)
+    if first is None:
+        return
+    if first.WhichOneof("kind") != "config":
+        raise InvalidInput("the first message must carry config (StreamConfig: model, rate, hop, smoothing)")
+    cfg = first.config
+    model, answered = service._classifier(cfg.model_spec)
+    details = model.manifest.details
+    if model.manifest.takes_waveforms:
+        own = details["front_end"]["sample_rate"]
+        rate = cfg.sample_rate or own
+        if not MIN_RATE <= rate <= MAX_RATE:
+            raise InvalidInput(f"config.sample_rate is {cfg.sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
+                               f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
+        length, unit = int(round(details["front_end"]["samples"] * rate / own)), rate
+        model_input = lambda w: service._waveforms(details, w[None], rate)  # noqa: E731
+    else:
+        if cfg.sample_rate:
+            raise InvalidInput(f"config.sample_rate is {cfg.sample_rate:g} Hz, but model {answered.name!r} draws "
+                               f"spectra by FFT bin and has no sample rate; send 0 and a hop in samples")
+        if "spectrum_contract" not in details:
+            raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; it "
+                               f"cannot draw a stream's windows")
+        length, unit = int(details["spectrum_contract"]["n"]), 1.0
+        model_input = lambda w: service._spectra(answered, details, w[None])  # noqa: E731
+    if not (math.isfinite(cfg.hop) and cfg.hop >= 0):
+        raise InvalidInput(f"config.hop is {cfg.hop:g}; expected 0 (one window) or a positive number of "
+                           f"{'seconds' if unit != 1.0 else 'samples'}")
+    hop = int(round(cfg.hop * unit)) if cfg.hop else length
+    if hop < 1:
+        raise InvalidInput(f"config.hop {cfg.hop:g} is less than one sample at {unit:g} Hz")
+    if cfg.smoothing_windows < 0 or cfg.top_k < 0 or cfg.min_duration < 0 or not 0 <= cfg.threshold <= 1:
+        raise InvalidInput("config: smoothing_windows, top_k and min_duration must be >= 0, threshold in [0, 1]")
+    labels = details["labels"]
+    k = len(labels) if cfg.top_k == 0 else min(cfg.top_k, len(labels))
+    windows = Windows(length, hop)
+    smoother = Smoother(labels, windows=cfg.smoothing_windows, threshold=cfg.threshold, hop=hop / unit,
+                        window=length / unit, hold_windows=hold_windows(cfg.min_duration, length / unit, hop / unit))
+    for i, request in enumerate(requests, start=1):
+        if request.WhichOneof("kind") != "samples":
+            raise InvalidInput(f"message {i}: after the config every message carries samples")
+        x, _ = decode_signals(request.samples, max_length=service._limits.max_signal_length, max_batch=1)
+        for start, window in windows.feed(x[0]):
+            (full,) = service._classify(model, answered, "ClassifyStream", model_input(window), 0, context)
+            scores = dict((c.label, c.score) for c in full.classes)
+            yield pb.ClassifyStreamResponse(model_spec=answered, window=pb.StreamWindow(
+                start_sample=start, end_sample=start + length, start_seconds=start / unit,
+                end_seconds=(start + length) / unit, classification=pb.Classification(classes=full.classes[:k])))
+            event = smoother.push(np.array([scores[label] for label in labels]), start / unit)
+            if event is not None:
+                yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
+                    label=event.label, start_seconds=event.start, score=event.score, previous=event.previous))
