@@ -75,3 +75,39 @@ def test_a_stream_without_its_config_first_gets_invalid_argument(stub):
     with pytest.raises(grpc.RpcError) as e:
         list(stub.ClassifyStream(iter([pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[10], content=x.tobytes()))])))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "first message" in e.value.details()
+
+
+def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_going(article_model, fft_graph_dir,
+                                                                                      tmp_path):
+    import threading
+
+    from sigop.limits import Limits
+    from sigop.serving.server import Server, ServerConfig
+
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    shutil.copytree(article_model[0], tmp_path / "article")
+    server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0,
+                                 limits=Limits(max_streams=1))).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        more = threading.Event()
+        signal = np.asarray(generate(CLASSES[0], np.random.default_rng(2)), "<f8")
+        chunk = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[signal.size], content=signal.tobytes()))
+
+        def first_stream():
+            yield pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
+            yield chunk
+            assert more.wait(60)
+            yield chunk
+
+        responses = stub.ClassifyStream(first_stream())
+        assert next(responses).WhichOneof("kind") == "window"  # the first stream is open and holds the only slot
+        with pytest.raises(grpc.RpcError) as e:
+            list(stub.ClassifyStream(iter([pb.ClassifyStreamRequest(config=pb.StreamConfig(
+                model_spec=pb.ModelSpec(name="article")))])))
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "--max-streams" in e.value.details()
+        more.set()
+        rest = [r.WhichOneof("kind") for r in responses]
+        assert rest.count("window") == 1  # its second window, after the refusal
+    finally:
+        server.stop(0)

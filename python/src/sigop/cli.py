@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
                              max_queue=args.batch_max_queue),
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch,
                       max_image_pixels=args.max_image_pixels, compute_batch=args.compute_batch,
-                      inflight_bytes=args.max_inflight_mib * MiB),
+                      inflight_bytes=args.max_inflight_mib * MiB, max_streams=args.max_streams),
     )
     try:
         return serve(config)
@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="inputs decoded and run per graph call: bounds a call's memory")
     s.add_argument("--max-inflight-mib", type=int, default=L.inflight_bytes // MiB,
                    help="decoded input all calls may hold at once; beyond it calls get RESOURCE_EXHAUSTED")
+    s.add_argument("--max-streams", type=int, default=L.max_streams,
+                   help="ClassifyStream calls open at once (each holds a worker while open; keep it below --workers); "
+                   "beyond it streams get RESOURCE_EXHAUSTED")
     s.add_argument("--workers", type=int, default=S.workers,
                    help="Operator calls computed at once; health and reflection have threads of their own")
     s.add_argument("--grace", type=float, default=S.grace_seconds, help="seconds in-flight calls get at shutdown")

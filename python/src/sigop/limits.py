@@ -28,6 +28,7 @@ class Limits:
     max_image_pixels: int = 1 << 24  # per image, from its header (4096 x 4096); PIL's own limit is ~179 M
     compute_batch: int = 32  # inputs decoded and run per graph call
     inflight_bytes: int = 1024 * MiB  # decoded bytes all calls may hold at once
+    max_streams: int = 4  # ClassifyStream calls open at once; each holds a worker thread while it lasts
 
     def check(self, batching) -> None:
         """Refuse settings that contradict each other, before the server starts."""
@@ -37,6 +38,10 @@ class Limits:
         if batching.enabled and self.compute_batch > batching.max_queue:
             raise ValueError(f"compute batch {self.compute_batch} exceeds the batch queue of {batching.max_queue}: "
                              f"a call's sub-batch could never be queued")
+
+
+class StreamLimit(Exception):
+    """As many streams are open as the server allows (RESOURCE_EXHAUSTED: retry later)."""
 
 
 class OverBudget(Exception):

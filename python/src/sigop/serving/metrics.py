@@ -39,6 +39,11 @@ class Metrics:
         self.batch_size = Histogram("sigop_batch_size", "Requests merged into one graph call", ["model"],
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
         self.models_loaded = Gauge("sigop_models_loaded", "Model versions serving", registry=r)
+        self.streams_open = Gauge("sigop_streams_open", "ClassifyStream calls open", registry=r)
+        self.stream_windows = Counter("sigop_stream_windows", "Windows classified in streams", ["model"], registry=r)
+        self.stream_window_seconds = Histogram(
+            "sigop_stream_window_seconds", "From a window's last sample arriving to its result being sent", ["model"],
+            buckets=_LATENCY_BUCKETS, registry=r)
         self._http = None
 
     def serve_http(self, host: str, port: int) -> int:

@@ -45,6 +45,9 @@ class Server:
     def __init__(self, config: ServerConfig):
         self.config = config
         config.limits.check(config.batching)
+        if config.limits.max_streams >= config.workers:
+            raise ValueError(f"--max-streams {config.limits.max_streams} must stay below --workers {config.workers}: "
+                             f"each open stream holds a worker, and unary calls need one too")
         warm_batch = max(config.limits.compute_batch, config.batching.max_batch if config.batching.enabled else 1)
         self.models = ModelRepository(config.graphs, intra_op_threads=config.intra_op_threads,
                                       inter_op_threads=config.inter_op_threads, warm_batch=warm_batch,

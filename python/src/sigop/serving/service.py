@@ -20,7 +20,7 @@ import numpy as np
 from .. import inputs
 from ..audio import MAX_RATE, MIN_RATE
 from ..inputs import InvalidInput
-from ..limits import Limits, MemoryBudget, clip
+from ..limits import Limits, MemoryBudget, StreamLimit, clip
 from ..manifest import DEFAULT_FFT_MODEL
 from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
@@ -57,6 +57,7 @@ class OperatorService(pb_grpc.OperatorServicer):
         self._budget = MemoryBudget(limits.inflight_bytes)
         self._batchers: dict[tuple[str, int], tuple[Model, Batcher]] = {}
         self._batchers_lock = threading.Lock()
+        self._streams = threading.BoundedSemaphore(limits.max_streams)
 
     # ---- batching ---------------------------------------------------------------------------------------------
 
@@ -261,7 +262,15 @@ class OperatorService(pb_grpc.OperatorServicer):
 
     @rpc_stream
     def ClassifyStream(self, requests, context: grpc.ServicerContext):
-        yield from classify_stream(self, requests, context)
+        if not self._streams.acquire(blocking=False):
+            raise StreamLimit(f"{self._limits.max_streams} streams are open, this server's limit (--max-streams); "
+                              f"retry later or on another replica")
+        self._metrics.streams_open.inc()
+        try:
+            yield from classify_stream(self, requests, context, self._metrics)
+        finally:
+            self._metrics.streams_open.dec()
+            self._streams.release()
 
     @rpc
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:

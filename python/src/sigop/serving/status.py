@@ -15,7 +15,7 @@ import grpc
 from ..audio import AudioError
 from ..images import ImageError
 from ..inputs import InvalidInput
-from ..limits import OverBudget, TooLarge
+from ..limits import OverBudget, StreamLimit, TooLarge
 from .batching import Expired, QueueFull, Unloaded
 from .repository import ModelNotFound
 
@@ -32,7 +32,7 @@ _CODES = (
     ((InvalidInput, ImageError, AudioError, TooLarge), grpc.StatusCode.INVALID_ARGUMENT),
     ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
     ((Precondition,), grpc.StatusCode.FAILED_PRECONDITION),
-    ((OverBudget, QueueFull), grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ((OverBudget, QueueFull, StreamLimit), grpc.StatusCode.RESOURCE_EXHAUSTED),
     ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
 )
 

@@ -12,6 +12,7 @@ new label has held for the minimum duration.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -102,7 +103,7 @@ def hold_windows(min_duration: float, window: float, hop: float) -> int:
     return 1 if min_duration <= window else 1 + math.ceil((min_duration - window) / hop)
 
 
-def classify_stream(service, requests, context):
+def classify_stream(service, requests, context, metrics):
     """The ClassifyStream handler's body (service: the OperatorService whose input path and batcher it shares)."""
     first = next(requests, None)
     if first is None:
@@ -142,9 +143,12 @@ def classify_stream(service, requests, context):
     windows = Windows(length, hop)
     smoother = Smoother(labels, windows=cfg.smoothing_windows, threshold=cfg.threshold, hop=hop / unit,
                         window=length / unit, hold_windows=hold_windows(cfg.min_duration, length / unit, hop / unit))
+    windows_done = metrics.stream_windows.labels(answered.name)
+    latency = metrics.stream_window_seconds.labels(answered.name)
     for i, request in enumerate(requests, start=1):
         if request.WhichOneof("kind") != "samples":
             raise InvalidInput(f"message {i}: after the config every message carries samples")
+        arrived = time.perf_counter()
         x, _ = decode_signals(request.samples, max_length=service._limits.max_signal_length, max_batch=1)
         for start, window in windows.feed(x[0]):
             (full,) = service._classify(model, answered, "ClassifyStream", model_input(window), 0, context)
@@ -152,6 +156,8 @@ def classify_stream(service, requests, context):
             yield pb.ClassifyStreamResponse(model_spec=answered, window=pb.StreamWindow(
                 start_sample=start, end_sample=start + length, start_seconds=start / unit,
                 end_seconds=(start + length) / unit, classification=pb.Classification(classes=full.classes[:k])))
+            windows_done.inc()
+            latency.observe(time.perf_counter() - arrived)
             event = smoother.push(np.array([scores[label] for label in labels]), start / unit)
             if event is not None:
                 yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
