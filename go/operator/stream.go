@@ -1,0 +1,166 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+)
+
+// StreamConfig says how the server cuts a stream into windows and turns
+// their results into events. Windows are the model's own length.
+type StreamConfig struct {
+	SampleRate       float64 // Hz of the samples sent; 0: the model's own
+	Hop              float64 // seconds between windows (samples for spectrum-image models); 0: one window
+	SmoothingWindows int     // scores averaged over this many windows before labelling; 0 or 1: none
+	MinDuration      float64 // a new label must hold this long (seconds) before its event
+	Threshold        float64 // a smoothed top score below it is labelled "none"; 0: never
+}
+
+// StreamWindow is one window's classification.
+type StreamWindow struct {
+	StartSample, EndSample int64 // in the stream's samples, end exclusive
+	Start, End             float64
+	Classes                []Class
+}
+
+// StreamEvent is a change of the smoothed label.
+type StreamEvent struct {
+	Label    string  `json:"label"` // "none" below the threshold
+	Start    float64 `json:"start_seconds"`
+	Score    float32 `json:"score"`
+	Previous string  `json:"previous"` // empty for the stream's first event
+}
+
+// StreamResult is either a window's result or an event.
+type StreamResult struct {
+	Window *StreamWindow
+	Event  *StreamEvent
+}
+
+// Stream is an open ClassifyStream call: Send samples as they come, Recv
+// results as they are ready, CloseSend when the signal ends. Send and Recv
+// may run in two goroutines.
+type Stream struct {
+	call   operatorv1.Operator_ClassifyStreamClient
+	cancel context.CancelFunc
+}
+
+// ClassifyStream opens a stream to the client's classifier (WithClassifier)
+// and sends its config. Cancel ctx, or drain Recv to io.EOF, to end it.
+func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
+	for name, v := range map[string]float64{"sample rate": cfg.SampleRate, "hop": cfg.Hop,
+		"minimum duration": cfg.MinDuration, "threshold": cfg.Threshold} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("sigop: ClassifyStream: %s %g; expected 0 or a positive number", name, v)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	call, err := c.stub.ClassifyStream(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sigop: ClassifyStream: %w", err)
+	}
+	err = call.Send(&operatorv1.ClassifyStreamRequest{Kind: &operatorv1.ClassifyStreamRequest_Config{
+		Config: &operatorv1.StreamConfig{
+			ModelSpec: &operatorv1.ModelSpec{Name: c.classifier}, SampleRate: cfg.SampleRate, Hop: cfg.Hop,
+			TopK: int32(c.topK), SmoothingWindows: int32(cfg.SmoothingWindows), MinDuration: cfg.MinDuration,
+			Threshold: cfg.Threshold,
+		}}})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sigop: ClassifyStream: %w", err)
+	}
+	return &Stream{call: call, cancel: cancel}, nil
+}
+
+// Send sends the next samples, any number of them.
+func (s *Stream) Send(samples []float64) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	err := s.call.Send(&operatorv1.ClassifyStreamRequest{Kind: &operatorv1.ClassifyStreamRequest_Samples{
+		Samples: encodeSignals([][]float64{samples}, len(samples), true)}})
+	if errors.Is(err, io.EOF) {
+		return errors.New("sigop: ClassifyStream: the server ended the stream; Recv returns why")
+	}
+	if err != nil {
+		return fmt.Errorf("sigop: ClassifyStream: %w", err)
+	}
+	return nil
+}
+
+// CloseSend says the signal has ended; the results of its last windows still arrive.
+func (s *Stream) CloseSend() error { return s.call.CloseSend() }
+
+// Recv returns the next result, or io.EOF once the stream has ended cleanly.
+func (s *Stream) Recv() (StreamResult, error) {
+	resp, err := s.call.Recv()
+	if err == io.EOF {
+		s.cancel()
+		return StreamResult{}, io.EOF
+	}
+	if err != nil {
+		s.cancel()
+		return StreamResult{}, fmt.Errorf("sigop: ClassifyStream: %w", err)
+	}
+	if w := resp.GetWindow(); w != nil {
+		out := &StreamWindow{StartSample: w.GetStartSample(), EndSample: w.GetEndSample(), Start: w.GetStartSeconds(),
+			End: w.GetEndSeconds()}
+		for _, c := range w.GetClassification().GetClasses() {
+			out.Classes = append(out.Classes, Class{Label: c.GetLabel(), Score: c.GetScore()})
+		}
+		return StreamResult{Window: out}, nil
+	}
+	e := resp.GetEvent()
+	return StreamResult{Event: &StreamEvent{Label: e.GetLabel(), Start: e.GetStartSeconds(), Score: float32(e.GetScore()),
+		Previous: e.GetPrevious()}}, nil
+}
+
+// Watch streams the chunks read from samples (until it is closed) and
+// delivers every result on the returned channel, closed when the stream
+// ends; the error channel then holds nil or what ended it.
+func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []float64) (<-chan StreamResult, <-chan error) {
+	results, done := make(chan StreamResult, 16), make(chan error, 1)
+	s, err := c.ClassifyStream(ctx, cfg)
+	if err != nil {
+		close(results)
+		done <- err
+		return results, done
+	}
+	sent := make(chan error, 1)
+	go func() {
+		for chunk := range samples {
+			if err := s.Send(chunk); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- s.CloseSend()
+	}()
+	go func() {
+		defer close(results)
+		for {
+			r, err := s.Recv()
+			if err == io.EOF {
+				done <- <-sent
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			select {
+			case results <- r:
+			case <-ctx.Done():
+				s.cancel()
+				done <- ctx.Err()
+				return
+			}
+		}
+	}()
+	return results, done
+}
