@@ -612,9 +612,10 @@ type ClassifySignalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Which classifier to run, as in ClassifyRequest.
 	ModelSpec *ModelSpec `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
-	// Real time-domain signals, shape [batch, n] or [n], all values finite. For
-	// a spectrum-image classifier n must equal its spectrum contract's n; a
-	// waveform classifier takes any n >= 1 (see the model's manifest).
+	// Real time-domain signals, shape [batch, n] or [n], all values finite, any
+	// n >= 1: padded with zeros or cut at the end to the model's length (a
+	// spectrum-image classifier's contract n, a waveform classifier's front-end
+	// samples at its rate; see the model's manifest).
 	Signals *Float64Tensor `protobuf:"bytes,2,opt,name=signals,proto3" json:"signals,omitempty"`
 	// How many labels to return per signal; 0 means all of them.
 	TopK int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
