@@ -158,8 +158,9 @@ bench-plaid: setup ## Real device signals: sigop's default and recipes on PLAID'
 	$(PY) bench/plaid_bench.py --sigop $(SIGOP) --out out/bench/plaid
 
 .PHONY: bench
-bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), seed 002 shifted spectra.
+bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), streams vs unary, seed 002 shifted spectra.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
 	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench --rounds 5
 	$(PY) bench/classify_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench
+	$(PY) bench/stream_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench
 	$(PY) bench/shift_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --plot out/bench/shifted_spectra.png

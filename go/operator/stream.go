@@ -16,7 +16,7 @@ type StreamConfig struct {
 	SampleRate       float64 // Hz of the samples sent; 0: the model's own
 	Hop              float64 // seconds between windows (samples for spectrum-image models); 0: one window
 	SmoothingWindows int     // scores averaged over this many windows before labelling; 0 or 1: none
-	MinDuration      float64 // a new label must hold this long (seconds) before its event
+	MinDuration      float64 // a new label must top this long (seconds, one window per hop) before its event
 	Threshold        float64 // a smoothed top score below it is labelled "none"; 0: never
 }
 
@@ -27,12 +27,14 @@ type StreamWindow struct {
 	Classes                []Class
 }
 
-// StreamEvent is a change of the smoothed label.
+// StreamEvent is a change of the smoothed label: Label holds from Start;
+// Previous held from PreviousStart to Start.
 type StreamEvent struct {
-	Label    string  `json:"label"` // "none" below the threshold
-	Start    float64 `json:"start_seconds"`
-	Score    float32 `json:"score"`
-	Previous string  `json:"previous"` // empty for the stream's first event
+	Label         string  `json:"label"` // "none" below the threshold, or the model's own "none" class
+	Start         float64 `json:"start_seconds"`
+	Score         float32 `json:"score"`
+	Previous      string  `json:"previous"` // empty for the stream's first event
+	PreviousStart float64 `json:"previous_start_seconds"`
 }
 
 // StreamResult is either a window's result or an event.
@@ -117,7 +119,7 @@ func (s *Stream) Recv() (StreamResult, error) {
 	}
 	e := resp.GetEvent()
 	return StreamResult{Event: &StreamEvent{Label: e.GetLabel(), Start: e.GetStartSeconds(), Score: float32(e.GetScore()),
-		Previous: e.GetPrevious()}}, nil
+		Previous: e.GetPrevious(), PreviousStart: e.GetPreviousStartSeconds()}}, nil
 }
 
 // Watch streams the chunks read from samples (until it is closed) and

@@ -1,6 +1,8 @@
 """ClassifyStream: windows and events from a real server, equal to ClassifySignal on the same windows."""
 
 import shutil
+import threading
+import time
 
 import grpc
 import numpy as np
@@ -20,12 +22,22 @@ def test_windows_hold_only_what_later_windows_need():
     assert w.held == 3  # samples 6..8: the next window starts at 6
     skip = Windows(2, 5)  # a hop longer than the window: samples between windows are dropped as they arrive
     assert [s for s, _ in skip.feed(np.arange(12.0))] == [0, 5, 10] and skip.held == 0
+    assert w.finish() == [] and skip.finish() == []  # a remainder after the last window gives none
+
+
+def test_a_stream_shorter_than_one_window_is_one_padded_window():
+    w = Windows(4, 2)
+    assert w.feed(np.array([1.0, 2.0])) == [] and w.feed(np.array([3.0])) == []
+    [(start, x)] = w.finish()
+    assert start == 0 and x.tolist() == [1, 2, 3, 0]
+    assert Windows(4, 2).finish() == []  # nothing sent, nothing classified
 
 
 def test_smoother_reports_a_change_once_it_has_held():
     s = Smoother(["a", "b"], windows=1, hold_windows=2, hop=1.0, window=1.0)
     events = [s.push(np.array(p), t) for t, p in enumerate([[.9, .1], [.9, .1], [.2, .8], [.9, .1], [.2, .8], [.1, .9]])]
-    assert [(e.label, e.start, e.previous) for e in events if e] == [("a", 0.0, ""), ("b", 4.5, "a")]
+    assert [(e.label, e.start, e.previous, e.previous_start) for e in events if e] == [("a", 0.0, "", 0.0),
+                                                                                        ("b", 4.5, "a", 0.0)]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +91,6 @@ def test_a_stream_without_its_config_first_gets_invalid_argument(stub):
 
 def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_going(article_model, fft_graph_dir,
                                                                                       tmp_path):
-    import threading
 
     from sigop.limits import Limits
     from sigop.serving.server import Server, ServerConfig
@@ -111,3 +122,149 @@ def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_
         assert rest.count("window") == 1  # its second window, after the refusal
     finally:
         server.stop(0)
+
+
+def test_a_cancelled_or_expired_stream_gives_its_slot_back(article_model, fft_graph_dir, tmp_path):
+    from sigop.limits import Limits
+    from sigop.serving.server import Server, ServerConfig
+
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    shutil.copytree(article_model[0], tmp_path / "article")
+    server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0,
+                                 limits=Limits(max_streams=1))).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        signal = np.asarray(generate(CLASSES[0], np.random.default_rng(4)), "<f8")
+        config = pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
+        chunk = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[signal.size], content=signal.tobytes()))
+        forever = threading.Event()
+
+        def open_then_idle():
+            yield config
+            yield chunk
+            forever.wait(120)  # the device goes quiet; only the client's cancel or deadline ends the call
+
+        def opens() -> bool:
+            """A new stream gets its first window (True) or RESOURCE_EXHAUSTED (False)."""
+            try:
+                return next(iter(stub.ClassifyStream(iter([config, chunk]), timeout=30))).HasField("window")
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+                return False
+
+        for end in ("cancel", "deadline"):
+            call = stub.ClassifyStream(open_then_idle(), timeout=None if end == "cancel" else 3)
+            assert next(call).HasField("window")  # open: it holds the only slot
+            assert not opens()
+            if end == "cancel":
+                call.cancel()
+            with pytest.raises(grpc.RpcError) as e:
+                list(call)
+            assert e.value.code() == (grpc.StatusCode.CANCELLED if end == "cancel" else grpc.StatusCode.DEADLINE_EXCEEDED)
+            deadline = time.monotonic() + 60  # the server notices the end on its own thread; poll, never sleep
+            while not opens():
+                assert time.monotonic() < deadline, f"the slot of a stream ended by {end} never came back"
+        forever.set()
+    finally:
+        server.stop(0)
+
+
+# ---- a model that watches: spoken digits separated by silence ------------------------------------------------------
+
+HOP = 0.25
+
+
+@pytest.fixture(scope="module")
+def watching_digits(digits_model, tmp_path_factory, fft_graph_dir):
+    """The digits fixture's clips made into watch windows (sigop watch-set) and a log-mel CNN trained on them,
+    served; with new takes of four of its voices speaking every digit (recordings it never heard)."""
+    from sigop.datasets.digits import SPEAKER_GROUP, make_digits
+    from sigop.serving.server import Server, ServerConfig
+    from sigop.training import TrainConfig, train
+    from sigop.watchset import make_watch_set
+
+    root = tmp_path_factory.mktemp("watch")
+    make_watch_set(digits_model[2], root / "windows", seed=0, progress=False)
+    train(TrainConfig(data=root / "windows", out=root / "graphs" / "digits", model="cnn", front_end="log_mel",
+                      group=SPEAKER_GROUP, duration=1.0, epochs=60, patience=10, progress=False, saved_model=False,
+                      cache_dir=None))
+    shutil.copytree(fft_graph_dir, root / "graphs" / "fft")
+    make_digits(root / "takes", accents=("en-us", "en-gb"), variants=("m1", "f2"), takes=1, seed=77, progress=False)
+    server = Server(ServerConfig(graphs=root / "graphs", address="127.0.0.1:0", poll_seconds=0)).start()
+    yield pb_grpc.OperatorStub(grpc.insecure_channel(server.address)), root / "takes"
+    server.stop(0)
+
+
+def spoken_sequence(takes, speaker: str, rng) -> tuple[np.ndarray, int, list[tuple[str, float, float]]]:
+    """The ten digits in random order, each trimmed of its silence, 1-1.5 s of quiet noise (-60 dB) between:
+    (samples, rate, [(digit, onset s, offset s)])."""
+    from sigop.audio import read_audio
+    from sigop.watchset import trim
+
+    parts, truth, at = [], [], 0
+    quiet = lambda n: 1e-3 * rng.standard_normal(n)  # noqa: E731
+    for digit in rng.permutation(10):
+        x, rate = read_audio(takes / str(digit) / f"{speaker}_0.wav")
+        gap = quiet(int(rng.uniform(1.0, 1.5) * rate))
+        x = trim(x.astype(np.float64))
+        truth.append((str(digit), (at + gap.size) / rate, (at + gap.size + x.size) / rate))
+        parts += [gap, x]
+        at += gap.size + x.size
+    parts.append(quiet(rate))
+    return np.concatenate(parts), rate, truth
+
+
+def align(a: list[str], b: list[str]) -> tuple[int, list[tuple[int, int]]]:
+    """Edit distance between label sequences, and the (i, j) pairs where a[i] == b[j] in a cheapest alignment."""
+    d = np.zeros((len(a) + 1, len(b) + 1), int)
+    d[:, 0], d[0, :] = range(len(a) + 1), range(len(b) + 1)
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
+    pairs, i, j = [], len(a), len(b)
+    while i and j:
+        if d[i, j] == d[i - 1, j - 1] + (a[i - 1] != b[j - 1]):
+            if a[i - 1] == b[j - 1]:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif d[i, j] == d[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return int(d[-1, -1]), pairs[::-1]
+
+
+def test_align_pairs_what_matches():
+    assert align(list("3141"), list("3141")) == (0, [(0, 0), (1, 1), (2, 2), (3, 3)])
+    assert align(list("3141"), list("31841")) == (1, [(0, 0), (1, 1), (2, 3), (3, 4)])  # one added
+    assert align(list("3141"), list("371")) == (2, [(0, 0), (3, 2)])  # one misheard, one missed
+
+
+def test_spoken_digits_streamed_in_random_chunks_give_one_event_each_in_order(watching_digits):
+    stub, takes = watching_digits
+    rng = np.random.default_rng(5)
+    window = 1.0
+    wrong, spoken, timed, late_or_early = 0, 0, 0, []
+    for speaker in ("en-us+m1", "en-us+f2", "en-gb+m1", "en-gb+f2"):
+        signal, rate, truth = spoken_sequence(takes, speaker, rng)
+        config = pb.StreamConfig(model_spec=pb.ModelSpec(name="digits"), sample_rate=rate, hop=HOP,
+                                 smoothing_windows=3, min_duration=2 * HOP, top_k=1)
+        out = list(stub.ClassifyStream(stream_requests(config, signal, rng)))
+        events = [r.event for r in out if r.WhichOneof("kind") == "event"]
+        assert events[0].label == "none" and events[-1].label == "none"  # quiet before and after: the model's "none"
+        said = [e for e in events if e.label != "none"]
+        labels = [e.label for e in said]
+        cost, pairs = align([d for d, _, _ in truth], labels)
+        wrong += cost
+        spoken += len(truth)
+        # A window shows a sound shorter than itself from the window that first touches it to the one that first
+        # holds it whole, so a digit's event (that window's middle) lies between onset - window/2 and
+        # offset - window/2, give or take one hop.
+        for i, j in pairs:
+            digit, onset, offset = truth[i]
+            if not onset - window / 2 - HOP <= said[j].start_seconds <= offset - window / 2 + HOP:
+                late_or_early.append((speaker, digit, onset, offset, said[j].start_seconds))
+        timed += len(pairs)
+    print(f"digits: {wrong} edits in {spoken} spoken; {timed - len(late_or_early)} of {timed} events timed within a hop")
+    assert wrong <= spoken // 10, f"{wrong} of {spoken} digits missed, added or misheard"
+    assert not late_or_early, f"events outside their digit's windows by more than a hop: {late_or_early}"

@@ -5,6 +5,7 @@
 //	sigop-bench fft [--addr A | --sigop BIN --graphs DIR]
 //	sigop-bench classify --addr A --model NAME --images DIR
 //	sigop-bench load --addr A --model NAME --images DIR --clients N --duration T
+//	sigop-bench stream --addr A --model NAME --n 1024 --streams N --duration T
 package main
 
 import (
@@ -59,6 +60,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "load" {
 		if err := runLoad(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "sigop-bench load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "stream" {
+		if err := runStream(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "sigop-bench stream:", err)
 			os.Exit(1)
 		}
 		return

@@ -31,6 +31,7 @@ commands:
   classify         classify PNG or JPEG images with a server's classifier
   classify-signal  classify signals (one per line, from files or stdin) with a spectrum or waveform classifier
   classify-audio   classify WAV, FLAC or OGG files with a waveform (audio) classifier
+  watch            stream a WAV or FLAC file, or numbers from stdin as they arrive; print label changes as they happen
   models           list the server's models, their versions, kinds and labels
 
 run 'sigop-client <command> -h' for a command's flags.
@@ -53,6 +54,8 @@ func main() {
 		err = runClassifySignal(os.Args[2:], os.Stdin, os.Stdout)
 	case "classify-audio":
 		err = runClassifyAudio(os.Args[2:], os.Stdout)
+	case "watch":
+		err = runWatch(os.Args[2:], os.Stdin, os.Stdout)
 	case "models":
 		err = runModels(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":

@@ -97,6 +97,16 @@ def _digits(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch_set(args: argparse.Namespace) -> int:
+    from .watchset import make_watch_set
+
+    counts = make_watch_set(Path(args.data), Path(args.out), window=args.window, placements=args.placements,
+                            partials=args.partials, background=Path(args.background) if args.background else None,
+                            background_windows=args.background_windows, seed=args.seed)
+    print(f"wrote {sum(counts.values())} windows to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
 def _shifted(args: argparse.Namespace) -> int:
     from .datasets.shifted import make_shifted
 
@@ -152,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--takes", type=int, default=2, help="takes per speaker and digit, each a random speed and pitch")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_digits)
+
+    w = sub.add_parser("watch-set", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       help="turn class folders of short event clips into windows for a model that watches streams: "
+                       "each clip anywhere in the window, part-clips and background as class 'none'")
+    w.add_argument("--data", required=True, help="folder of class subfolders of clips (WAV, FLAC, OGG)")
+    w.add_argument("--out", required=True, help="output folder (gets <class>/ and none/), for sigop train --data")
+    w.add_argument("--window", type=float, default=1.0, help="seconds: the model's --duration")
+    w.add_argument("--placements", type=int, default=2, help="windows per clip, each with the clip at a random place")
+    w.add_argument("--partials", type=int, default=2, help="windows per clip holding 60-95%% of it at an edge (its class), and as many "
+                   "holding 10-40%% ('none')")
+    w.add_argument("--background", default=None, help="folder of recordings without events, cut into 'none' windows")
+    w.add_argument("--background-windows", type=int, default=80, help="'none' windows of low noise or silence")
+    w.add_argument("--seed", type=int, default=0)
+    w.set_defaults(func=_watch_set)
 
     h = sub.add_parser("shifted-spectra", help="seed 002's experiment: 4 spectral shapes, trained centred, "
                        "tested centred and shifted")

@@ -72,6 +72,11 @@ def rpc_stream(handler):
     def wrapped(self, requests, context: grpc.ServicerContext):
         try:
             yield from handler(self, requests, context)
+        except grpc.RpcError as e:
+            if context.is_active():
+                _abort(e, context, handler.__name__)
+            # Reading the next request failed because the client cancelled or its deadline passed: nobody to answer.
+            log.debug("%s ended by the client: %s", handler.__name__, context.code() or "cancelled")
         except Exception as e:
             _abort(e, context, handler.__name__)
 

@@ -51,6 +51,13 @@ class Windows:
         self._buffer, self._offset = self._buffer[drop:], self._offset + drop
         return out
 
+    def finish(self) -> list[tuple[int, np.ndarray]]:
+        """At the stream's end: a stream shorter than one window is that window, zero-padded (as ClassifySignal
+        pads a short signal); a longer stream's remainder after its last window gives none."""
+        if self._next > 0 or self.received == 0:
+            return []
+        return [(0, np.pad(self._buffer, (0, self.length - self._buffer.size)))]
+
     @property
     def held(self) -> int:
         return self._buffer.size
@@ -62,6 +69,7 @@ class Event:
     start: float  # seconds (or samples, for a model without a rate)
     score: float
     previous: str
+    previous_start: float
 
 
 class Smoother:
@@ -73,6 +81,7 @@ class Smoother:
         self._recent: deque[np.ndarray] = deque(maxlen=max(1, windows))
         self._hold = max(1, hold_windows)
         self._current: str | None = None
+        self._since = 0.0  # when _current began
         self._candidate: str | None = None
         self._first = 0.0  # the candidate's first window start
         self._count = 0
@@ -93,14 +102,14 @@ class Smoother:
         # A window's label flips when its middle crosses the change; a k-window average flips (k-1)/2 hops later.
         lag = (len(self._recent) - 1) / 2 * self.hop
         start = self._first if self._current is None else max(0.0, self._first + self.window / 2 - lag)
-        event = Event(label, start, float(mean[best]), self._current or "")
-        self._current, self._candidate = label, None
+        event = Event(label, start, float(mean[best]), self._current or "", self._since)
+        self._current, self._since, self._candidate = label, start, None
         return event
 
 
-def hold_windows(min_duration: float, window: float, hop: float) -> int:
-    """Consecutive windows whose span, (k-1) hops plus a window, covers min_duration."""
-    return 1 if min_duration <= window else 1 + math.ceil((min_duration - window) / hop)
+def hold_windows(min_duration: float, hop: float) -> int:
+    """Consecutive windows a new label must top: one per hop of min_duration, at least one."""
+    return max(1, math.ceil(min_duration / hop - 1e-9))
 
 
 def classify_stream(service, requests, context, metrics):
@@ -142,23 +151,31 @@ def classify_stream(service, requests, context, metrics):
     k = len(labels) if cfg.top_k == 0 else min(cfg.top_k, len(labels))
     windows = Windows(length, hop)
     smoother = Smoother(labels, windows=cfg.smoothing_windows, threshold=cfg.threshold, hop=hop / unit,
-                        window=length / unit, hold_windows=hold_windows(cfg.min_duration, length / unit, hop / unit))
+                        window=length / unit, hold_windows=hold_windows(cfg.min_duration, hop / unit))
     windows_done = metrics.stream_windows.labels(answered.name)
     latency = metrics.stream_window_seconds.labels(answered.name)
+    for arrived, start, window in _windows(requests, windows, service._limits.max_signal_length):
+        (full,) = service._classify(model, answered, "ClassifyStream", model_input(window), 0, context)
+        scores = dict((c.label, c.score) for c in full.classes)
+        yield pb.ClassifyStreamResponse(model_spec=answered, window=pb.StreamWindow(
+            start_sample=start, end_sample=start + length, start_seconds=start / unit,
+            end_seconds=(start + length) / unit, classification=pb.Classification(classes=full.classes[:k])))
+        windows_done.inc()
+        latency.observe(time.perf_counter() - arrived)
+        event = smoother.push(np.array([scores[label] for label in labels]), start / unit)
+        if event is not None:
+            yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
+                label=event.label, start_seconds=event.start, score=event.score, previous=event.previous,
+                previous_start_seconds=event.previous_start))
+
+def _windows(requests, windows: Windows, max_length: int):
+    """(when its last sample arrived, start, samples) for each window the chunks fill, then the short stream's one."""
     for i, request in enumerate(requests, start=1):
         if request.WhichOneof("kind") != "samples":
             raise InvalidInput(f"message {i}: after the config every message carries samples")
         arrived = time.perf_counter()
-        x, _ = decode_signals(request.samples, max_length=service._limits.max_signal_length, max_batch=1)
+        x, _ = decode_signals(request.samples, max_length=max_length, max_batch=1)
         for start, window in windows.feed(x[0]):
-            (full,) = service._classify(model, answered, "ClassifyStream", model_input(window), 0, context)
-            scores = dict((c.label, c.score) for c in full.classes)
-            yield pb.ClassifyStreamResponse(model_spec=answered, window=pb.StreamWindow(
-                start_sample=start, end_sample=start + length, start_seconds=start / unit,
-                end_seconds=(start + length) / unit, classification=pb.Classification(classes=full.classes[:k])))
-            windows_done.inc()
-            latency.observe(time.perf_counter() - arrived)
-            event = smoother.push(np.array([scores[label] for label in labels]), start / unit)
-            if event is not None:
-                yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
-                    label=event.label, start_seconds=event.start, score=event.score, previous=event.previous))
+            yield arrived, start, window
+    for start, window in windows.finish():
+        yield time.perf_counter(), start, window

@@ -1,9 +1,11 @@
 """Augmentations for audio (seed 001's list), each off unless asked for.
 
-Waveform changes act on the signal at the model's sample rate before it is
-padded or truncated: additive white noise at a random SNR, a time shift
-(zero-filled), a time stretch that keeps the pitch and a pitch shift that
-keeps the duration (librosa's phase vocoder). SpecAugment-style masks, which
+Waveform changes act on the signal at the model's sample rate: a time
+stretch that keeps the pitch and a pitch shift that keeps the duration
+(librosa's phase vocoder), then, once the clip is padded or cut to the
+model's window, a time shift within that window (zero-filled: a short sound
+lands anywhere in it, as it does in a stream's windows) and additive white
+noise at a random SNR. SpecAugment-style masks, which
 act on the front end's features, are TensorFlow ops: spec_augment.py.
 """
 
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..audio import fit_length
 
 __all__ = ["AudioAugment", "add_noise", "time_shift", "time_stretch", "pitch_shift"]
 
@@ -36,12 +39,14 @@ class AudioAugment:
     def masks(self) -> bool:
         return bool(self.freq_masks or self.time_masks)
 
-    def waveform(self, x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
-        """One random augmentation of a waveform at ``rate`` Hz (length may change: fit it afterwards)."""
+    def waveform(self, x: np.ndarray, rate: int, rng: np.random.Generator, samples: int | None = None) -> np.ndarray:
+        """One random augmentation of a waveform at ``rate`` Hz, fitted to ``samples`` (None: any length)."""
         if self.stretch:
             x = time_stretch(x, float(rng.uniform(1 - self.stretch, 1 + self.stretch)))
         if self.pitch_semitones:
             x = pitch_shift(x, rate, float(rng.uniform(-self.pitch_semitones, self.pitch_semitones)))
+        if samples is not None:
+            x = fit_length(x, samples)
         if self.shift_seconds:
             limit = int(self.shift_seconds * rate)
             x = time_shift(x, int(rng.integers(-limit, limit + 1)))

@@ -109,9 +109,8 @@ def train(cfg: TrainConfig) -> dict:
     x = np.zeros((len(examples), fe.samples), dtype=np.float32)
     for i, (item, k) in enumerate(tqdm(examples, desc="examples", unit="ex", disable=not cfg.progress)):
         w = waves[item.path]
-        if k:
-            w = aug.waveform(w, fe.sample_rate, item.augmentation_rng(cfg.seed, k))
-        x[i] = fit_length(w, fe.samples)
+        x[i] = aug.waveform(w, fe.sample_rate, item.augmentation_rng(cfg.seed, k), fe.samples) if k else \
+            fit_length(w, fe.samples)
     y = np.array([item.label for item, _ in examples])
     split = np.array([item.split for item, _ in examples])
     train_mask, val_mask = split == "train", split == "validation"

@@ -1120,8 +1120,9 @@ type StreamConfig struct {
 	TopK int32 `protobuf:"varint,4,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
 	// Scores averaged over this many windows before the label is taken; 0 or 1: none.
 	SmoothingWindows int32 `protobuf:"varint,5,opt,name=smoothing_windows,json=smoothingWindows,proto3" json:"smoothing_windows,omitempty"`
-	// A label must hold this long (seconds, or samples without a rate) before
-	// its event starts; 0: at once.
+	// A new label must top the smoothed scores of consecutive windows this
+	// long (seconds, or samples without a rate; one window per hop) before its
+	// event is sent; 0: one window. Hides blips shorter than it.
 	MinDuration float64 `protobuf:"fixed64,6,opt,name=min_duration,json=minDuration,proto3" json:"min_duration,omitempty"`
 	// A smoothed top score below this is reported as the label "none"; 0: never.
 	Threshold     float64 `protobuf:"fixed64,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
@@ -1369,15 +1370,20 @@ func (x *StreamWindow) GetClassification() *Classification {
 	return nil
 }
 
-// A change of the smoothed label: the label that now holds, from when.
+// A change of the smoothed label: the label that now holds, from when, and
+// the span of the label it replaces (previous held from
+// previous_start_seconds to start_seconds). The last label's span ends with
+// the stream. A model class named "none" (background, silence) reads as no
+// event, as a score below the threshold does.
 type StreamEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                     // or "none" below the threshold
-	StartSeconds  float64                `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"` // the first window of the run that made it
-	Score         float64                `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`                                   // its smoothed score then
-	Previous      string                 `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`                               // the label it replaces; empty for the stream's first
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Label                string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                                               // or "none"
+	StartSeconds         float64                `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`                           // seconds, or samples for models without a rate
+	Score                float64                `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`                                                             // its smoothed score when the change was reported
+	Previous             string                 `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`                                                         // the label it replaces; empty for the stream's first
+	PreviousStartSeconds float64                `protobuf:"fixed64,5,opt,name=previous_start_seconds,json=previousStartSeconds,proto3" json:"previous_start_seconds,omitempty"` // when previous began
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *StreamEvent) Reset() {
@@ -1436,6 +1442,13 @@ func (x *StreamEvent) GetPrevious() string {
 		return x.Previous
 	}
 	return ""
+}
+
+func (x *StreamEvent) GetPreviousStartSeconds() float64 {
+	if x != nil {
+		return x.PreviousStartSeconds
+	}
+	return 0
 }
 
 type ClassifyStreamResponse struct {
@@ -1621,12 +1634,13 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\rstart_seconds\x18\x03 \x01(\x01R\fstartSeconds\x12\x1f\n" +
 	"\vend_seconds\x18\x04 \x01(\x01R\n" +
 	"endSeconds\x12I\n" +
-	"\x0eclassification\x18\x05 \x01(\v2!.sigop.operator.v1.ClassificationR\x0eclassification\"z\n" +
+	"\x0eclassification\x18\x05 \x01(\v2!.sigop.operator.v1.ClassificationR\x0eclassification\"\xb0\x01\n" +
 	"\vStreamEvent\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12#\n" +
 	"\rstart_seconds\x18\x02 \x01(\x01R\fstartSeconds\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x1a\n" +
-	"\bprevious\x18\x04 \x01(\tR\bprevious\"\xd0\x01\n" +
+	"\bprevious\x18\x04 \x01(\tR\bprevious\x124\n" +
+	"\x16previous_start_seconds\x18\x05 \x01(\x01R\x14previousStartSeconds\"\xd0\x01\n" +
 	"\x16ClassifyStreamResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x129\n" +

@@ -212,16 +212,18 @@ class StreamWindow(_message.Message):
     def __init__(self, start_sample: _Optional[int] = ..., end_sample: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., classification: _Optional[_Union[Classification, _Mapping]] = ...) -> None: ...
 
 class StreamEvent(_message.Message):
-    __slots__ = ("label", "start_seconds", "score", "previous")
+    __slots__ = ("label", "start_seconds", "score", "previous", "previous_start_seconds")
     LABEL_FIELD_NUMBER: _ClassVar[int]
     START_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_START_SECONDS_FIELD_NUMBER: _ClassVar[int]
     label: str
     start_seconds: float
     score: float
     previous: str
-    def __init__(self, label: _Optional[str] = ..., start_seconds: _Optional[float] = ..., score: _Optional[float] = ..., previous: _Optional[str] = ...) -> None: ...
+    previous_start_seconds: float
+    def __init__(self, label: _Optional[str] = ..., start_seconds: _Optional[float] = ..., score: _Optional[float] = ..., previous: _Optional[str] = ..., previous_start_seconds: _Optional[float] = ...) -> None: ...
 
 class ClassifyStreamResponse(_message.Message):
     __slots__ = ("model_spec", "window", "event")

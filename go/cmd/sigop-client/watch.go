@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/sigop-dev/sigop/go/operator"
+)
+
+// runWatch streams a recording, or numbers from stdin as they arrive, to the
+// server's ClassifyStream and prints each event as it happens.
+func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	var conn connFlags
+	conn.register(fs, 0)
+	model := fs.String("model", "", "classifier model name (default: the server's only classifier)")
+	hop := fs.Float64("hop", 0, "seconds between window starts (samples for spectrum-image models); 0: one window")
+	rate := fs.Float64("rate", 0, "Hz of the numbers read from stdin; 0: the model's own (files carry their rate)")
+	smooth := fs.Int("smooth", 3, "windows whose scores are averaged before a label is taken")
+	minDuration := fs.Float64("min-duration", 0, "seconds a new label must hold before its event")
+	threshold := fs.Float64("threshold", 0, "a smoothed top score below this is the label \"none\"")
+	windows := fs.Bool("windows", false, "print every window's top label too, not only events")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: sigop-client watch [flags] FILE|-
+
+Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
+"-" or none) as they arrive, to the server; prints each label change:
+  START_S  LABEL  SCORE  (PREVIOUS from START_S)
+--timeout is 0 (none) by default: a watch lasts as long as its input.`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("watch takes one FILE or -, got %d", fs.NArg())
+	}
+	name := fs.Arg(0)
+	var chunks <-chan []float64
+	var readErr <-chan error
+	sampleRate := *rate
+	if name == "" || name == "-" {
+		chunks, readErr = numberChunks(stdin)
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var fileRate float64
+		chunks, fileRate, readErr, err = audioChunks(f, name)
+		if err != nil {
+			return err
+		}
+		if *rate != 0 && *rate != fileRate {
+			return fmt.Errorf("--rate %g Hz, but %s is %g Hz; --rate is for numbers read from stdin", *rate, name, fileRate)
+		}
+		sampleRate = fileRate
+	}
+
+	c, err := conn.dial(operator.WithClassifier(*model), operator.WithTopK(1))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if conn.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
+	}
+	defer cancel()
+	results, done := c.Watch(ctx, operator.StreamConfig{SampleRate: sampleRate, Hop: *hop, SmoothingWindows: *smooth,
+		MinDuration: *minDuration, Threshold: *threshold}, chunks)
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	for r := range results {
+		if r.Window != nil && !*windows {
+			continue
+		}
+		if err := printResult(w, r, *asJSON); err != nil {
+			return err
+		}
+		w.Flush() // as it happens, not when the buffer fills
+	}
+	if err := <-done; err != nil {
+		return err
+	}
+	return <-readErr
+}
+
+func printResult(w io.Writer, r operator.StreamResult, asJSON bool) error {
+	if asJSON {
+		if r.Event != nil {
+			return json.NewEncoder(w).Encode(map[string]any{"event": r.Event})
+		}
+		return json.NewEncoder(w).Encode(map[string]any{"window": r.Window})
+	}
+	if e := r.Event; e != nil {
+		since := ""
+		if e.Previous != "" {
+			since = fmt.Sprintf("\t(%s from %.2f)", e.Previous, e.PreviousStart)
+		}
+		_, err := fmt.Fprintf(w, "%.2f\t%s\t%.4f%s\n", e.Start, e.Label, e.Score, since)
+		return err
+	}
+	top := r.Window.Classes[0]
+	_, err := fmt.Fprintf(w, "  window %.2f-%.2f\t%s\t%.4f\n", r.Window.Start, r.Window.End, top.Label, top.Score)
+	return err
+}
+
+// numberChunks reads whitespace-separated numbers and sends them in chunks:
+// whatever has arrived whenever the reader has nothing more buffered, so a
+// slow producer's samples go out at once and a fast one's in large chunks.
+// The error channel gets nil at the end of input, or the first bad number.
+func numberChunks(r io.Reader) (<-chan []float64, <-chan error) {
+	out, errc := make(chan []float64, 4), make(chan error, 1)
+	go func() {
+		defer close(out)
+		br := bufio.NewReaderSize(r, 1<<16)
+		var chunk []float64
+		line := 0
+		for {
+			text, err := br.ReadString('\n')
+			line++
+			for _, field := range strings.Fields(text) {
+				v, perr := strconv.ParseFloat(field, 64)
+				if perr != nil {
+					errc <- fmt.Errorf("stdin line %d: %q is not a number", line, field)
+					return
+				}
+				chunk = append(chunk, v)
+			}
+			if len(chunk) > 0 && (err != nil || br.Buffered() == 0 || len(chunk) >= 1<<14) {
+				out <- chunk
+				chunk = nil
+			}
+			if err == io.EOF {
+				errc <- nil
+				return
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	return out, errc
+}
