@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-		"os"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
