@@ -13,6 +13,7 @@ import (
 // StreamConfig says how the server cuts a stream into windows and turns
 // their results into events. Windows are the model's own length.
 type StreamConfig struct {
+	Version          int64   // the classifier's version (WithClassifier names it); 0: the newest, for the whole stream
 	SampleRate       float64 // Hz of the samples sent; 0: the model's own
 	Hop              float64 // seconds between windows (samples for spectrum-image models); 0: one window
 	SmoothingWindows int     // scores averaged over this many windows before labelling; 0 or 1: none
@@ -68,7 +69,7 @@ func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig) (*Stream,
 	}
 	err = call.Send(&operatorv1.ClassifyStreamRequest{Kind: &operatorv1.ClassifyStreamRequest_Config{
 		Config: &operatorv1.StreamConfig{
-			ModelSpec: &operatorv1.ModelSpec{Name: c.classifier}, SampleRate: cfg.SampleRate, Hop: cfg.Hop,
+			ModelSpec: &operatorv1.ModelSpec{Name: c.classifier, Version: cfg.Version}, SampleRate: cfg.SampleRate, Hop: cfg.Hop,
 			TopK: int32(c.topK), SmoothingWindows: int32(cfg.SmoothingWindows), MinDuration: cfg.MinDuration,
 			Threshold: cfg.Threshold,
 		}}})
@@ -122,9 +123,11 @@ func (s *Stream) Recv() (StreamResult, error) {
 		Previous: e.GetPrevious(), PreviousStart: e.GetPreviousStartSeconds()}}, nil
 }
 
-// Watch streams the chunks read from samples (until it is closed) and
-// delivers every result on the returned channel, closed when the stream
-// ends; the error channel then holds nil or what ended it.
+// Watch streams the chunks read from samples and delivers every result on
+// the returned channel, which is closed when the stream ends: after samples
+// is closed and the last window is answered (the error channel then holds
+// nil), on the first error, or when ctx is cancelled (ctx's error). Read
+// results until it closes: an unread result holds the stream back.
 func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []float64) (<-chan StreamResult, <-chan error) {
 	results, done := make(chan StreamResult, 16), make(chan error, 1)
 	s, err := c.ClassifyStream(ctx, cfg)
@@ -135,13 +138,22 @@ func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []f
 	}
 	sent := make(chan error, 1)
 	go func() {
-		for chunk := range samples {
-			if err := s.Send(chunk); err != nil {
-				sent <- err
+		for {
+			select {
+			case chunk, ok := <-samples:
+				if !ok {
+					sent <- s.CloseSend()
+					return
+				}
+				if err := s.Send(chunk); err != nil {
+					sent <- err
+					return
+				}
+			case <-ctx.Done(): // a producer that never closes samples must not keep this goroutine
+				sent <- ctx.Err()
 				return
 			}
 		}
-		sent <- s.CloseSend()
 	}()
 	go func() {
 		defer close(results)

@@ -163,3 +163,12 @@ def test_spec_masks_zero_whole_bands_and_frames_only():
     assert bands.sum(axis=1).max() <= 5 and frames.sum(axis=1).max() <= 7
     one_d = spec_mask(np.ones((8, 100, 1), np.float32), AudioAugment(freq_masks=2, freq_mask_width=10), seed=1).numpy()
     assert (one_d == 0).sum(axis=1).max() <= 20 and (one_d == 0).any()
+
+
+def test_time_shift_moves_a_short_clip_within_the_models_window():
+    clip = np.ones(3200, np.float32)  # 0.2 s at 16 kHz, shifted within a 1 s window: it may land past its own length
+    aug = AudioAugment(shift_seconds=0.5)
+    placed = [aug.waveform(clip, 16000, np.random.default_rng(seed), samples=16000) for seed in range(20)]
+    assert all(x.size == 16000 for x in placed)
+    delayed = [x for x in placed if np.flatnonzero(x).size and np.flatnonzero(x)[0] >= 4000]
+    assert delayed and all(np.count_nonzero(x) == 3200 for x in delayed)  # later than 0.25 s, and whole

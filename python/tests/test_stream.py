@@ -89,6 +89,36 @@ def test_a_stream_without_its_config_first_gets_invalid_argument(stub):
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "first message" in e.value.details()
 
 
+@pytest.mark.parametrize("config, code, says", [
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="nope")), grpc.StatusCode.NOT_FOUND, "nope"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), hop=-1), grpc.StatusCode.INVALID_ARGUMENT, "config.hop"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), sample_rate=8000), grpc.StatusCode.INVALID_ARGUMENT,
+     "no sample rate"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), threshold=2), grpc.StatusCode.INVALID_ARGUMENT,
+     "threshold"),
+])
+def test_a_bad_config_gets_its_code_and_says_what_was_expected(stub, config, code, says):
+    with pytest.raises(grpc.RpcError) as e:
+        list(stub.ClassifyStream(iter([pb.ClassifyStreamRequest(config=config)])))
+    assert e.value.code() == code and says in e.value.details()
+
+
+def test_a_bad_chunk_ends_the_stream_after_the_results_already_sent(stub):
+    x = np.asarray(generate(CLASSES[0], np.random.default_rng(8)), "<f8")
+    good = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[x.size], content=x.tobytes()))
+    ragged = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[3], content=x[:2].tobytes()))
+    call = stub.ClassifyStream(iter([pb.ClassifyStreamRequest(config=pb.StreamConfig(
+        model_spec=pb.ModelSpec(name="article"))), good, ragged, good]))
+    got = []
+    with pytest.raises(grpc.RpcError) as e:
+        for r in call:
+            got.append(r.WhichOneof("kind"))
+    assert got == ["window", "event"]  # the first window's result and the stream's first event arrived
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and e.value.details().startswith("message 2: signals:")
+    assert stub.ClassifyStream(iter([pb.ClassifyStreamRequest(config=pb.StreamConfig(
+        model_spec=pb.ModelSpec(name="article"))), good])).next().HasField("window")  # the server keeps serving
+
+
 def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_going(article_model, fft_graph_dir,
                                                                                       tmp_path):
 

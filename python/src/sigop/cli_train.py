@@ -67,7 +67,7 @@ def add_train_parser(sub) -> None:
     t.add_argument("--augment-snr-db", type=float, nargs=2, metavar=("LOW", "HIGH"), default=W.noise_snr_db,
                    help="waveform models: add white noise at an SNR drawn from LOW..HIGH dB")
     t.add_argument("--augment-time-shift", type=float, default=W.shift_seconds,
-                   help="waveform models: shift by up to ± seconds")
+                   help="waveform models: shift by up to ± seconds within the model's window (zero-filled)")
     t.add_argument("--augment-stretch", type=float, default=W.stretch,
                    help="waveform models: time-stretch by a rate in 1±this, pitch kept")
     t.add_argument("--augment-pitch", type=float, default=W.pitch_semitones,

@@ -174,7 +174,10 @@ def _windows(requests, windows: Windows, max_length: int):
         if request.WhichOneof("kind") != "samples":
             raise InvalidInput(f"message {i}: after the config every message carries samples")
         arrived = time.perf_counter()
-        x, _ = decode_signals(request.samples, max_length=max_length, max_batch=1)
+        try:
+            x, _ = decode_signals(request.samples, max_length=max_length, max_batch=1)
+        except InvalidInput as e:
+            raise InvalidInput(f"message {i}: {e}") from None
         for start, window in windows.feed(x[0]):
             yield arrived, start, window
     for start, window in windows.finish():
