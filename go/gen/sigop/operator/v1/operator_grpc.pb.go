@@ -69,7 +69,12 @@ type OperatorClient interface {
 	// answers each window as soon as it is full, so neither waits for the
 	// other's end. The first message is the config; every later one carries
 	// samples. Windows are the model's own length (a waveform model's front-end
-	// samples at its rate, a spectrum-image model's contract n), every hop.
+	// samples at its rate, a spectrum-image model's contract n), every hop; a
+	// stream that ends before its first window is full is classified as that
+	// window zero-padded, as ClassifySignal pads a short signal. A window
+	// scores exactly as ClassifySignal scores its samples. Errors end the
+	// stream with the unary calls' codes, after every result already sent;
+	// RESOURCE_EXHAUSTED when the server's streams are all open.
 	ClassifyStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ClassifyStreamRequest, ClassifyStreamResponse], error)
 }
 
@@ -175,7 +180,12 @@ type OperatorServer interface {
 	// answers each window as soon as it is full, so neither waits for the
 	// other's end. The first message is the config; every later one carries
 	// samples. Windows are the model's own length (a waveform model's front-end
-	// samples at its rate, a spectrum-image model's contract n), every hop.
+	// samples at its rate, a spectrum-image model's contract n), every hop; a
+	// stream that ends before its first window is full is classified as that
+	// window zero-padded, as ClassifySignal pads a short signal. A window
+	// scores exactly as ClassifySignal scores its samples. Errors end the
+	// stream with the unary calls' codes, after every result already sent;
+	// RESOURCE_EXHAUSTED when the server's streams are all open.
 	ClassifyStream(grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]) error
 	mustEmbedUnimplementedOperatorServer()
 }

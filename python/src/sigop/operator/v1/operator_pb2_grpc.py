@@ -122,7 +122,12 @@ class OperatorServicer:
         answers each window as soon as it is full, so neither waits for the
         other's end. The first message is the config; every later one carries
         samples. Windows are the model's own length (a waveform model's front-end
-        samples at its rate, a spectrum-image model's contract n), every hop.
+        samples at its rate, a spectrum-image model's contract n), every hop; a
+        stream that ends before its first window is full is classified as that
+        window zero-padded, as ClassifySignal pads a short signal. A window
+        scores exactly as ClassifySignal scores its samples. Errors end the
+        stream with the unary calls' codes, after every result already sent;
+        RESOURCE_EXHAUSTED when the server's streams are all open.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
