@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/go-audio/audio"
 	"github.com/go-audio/wav"
@@ -126,6 +127,11 @@ func TestNumberChunks(t *testing.T) {
 	chunks, errc := numberChunks(strings.NewReader("1 2\n3\n"))
 	if got := drain(t, chunks, errc); len(got) != 3 || got[2] != 3 {
 		t.Fatalf("numbers %v; want 1 2 3", got)
+	}
+	// One byte per read, no newline: a number cut by a read is joined to its rest.
+	chunks, errc = numberChunks(iotest.OneByteReader(strings.NewReader("10 -2.5e1 30")))
+	if got := drain(t, chunks, errc); len(got) != 3 || got[0] != 10 || got[1] != -25 || got[2] != 30 {
+		t.Fatalf("numbers %v; want 10 -25 30", got)
 	}
 	r, w, _ := os.Pipe()
 	chunks, errc = numberChunks(r)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/sigop-dev/sigop/go/operator"
 )
@@ -116,30 +116,49 @@ func printResult(w io.Writer, r operator.StreamResult, asJSON bool) error {
 }
 
 // numberChunks reads whitespace-separated numbers and sends them in chunks:
-// whatever has arrived whenever the reader has nothing more buffered, so a
-// slow producer's samples go out at once and a fast one's in large chunks.
-// The error channel gets nil at the end of input, or the first bad number.
+// whatever each read returns (what has arrived so far, up to 64 KiB), so a
+// slow producer's samples go out at once and a fast one's in large chunks,
+// with or without newlines. The error channel gets nil at the end of input,
+// or the first bad number with its line.
 func numberChunks(r io.Reader) (<-chan []float64, <-chan error) {
 	out, errc := make(chan []float64, 4), make(chan error, 1)
 	go func() {
 		defer close(out)
-		br := bufio.NewReaderSize(r, 1<<16)
-		var chunk []float64
-		line := 0
+		buf := make([]byte, 1<<16)
+		var rest []byte // a number cut by the read's end
+		line := 1
 		for {
-			text, err := br.ReadString('\n')
-			line++
-			for _, field := range strings.Fields(text) {
-				v, perr := strconv.ParseFloat(field, 64)
-				if perr != nil {
-					errc <- fmt.Errorf("stdin line %d: %q is not a number", line, field)
-					return
-				}
-				chunk = append(chunk, v)
+			n, err := r.Read(buf)
+			data := append(rest, buf[:n]...)
+			cut := len(data)
+			if err == nil {
+				cut = bytes.LastIndexAny(data, " \t\r\n") + 1 // the last number may go on in the next read
 			}
-			if len(chunk) > 0 && (err != nil || br.Buffered() == 0 || len(chunk) >= 1<<14) {
+			var chunk []float64
+			start := -1
+			for i := 0; i <= cut; i++ {
+				if i < cut && !isSpace(data[i]) {
+					if start < 0 {
+						start = i
+					}
+					continue
+				}
+				if start >= 0 {
+					v, perr := strconv.ParseFloat(string(data[start:i]), 64)
+					if perr != nil {
+						errc <- fmt.Errorf("stdin line %d: %q is not a number", line, data[start:i])
+						return
+					}
+					chunk = append(chunk, v)
+					start = -1
+				}
+				if i < cut && data[i] == '\n' {
+					line++
+				}
+			}
+			rest = append([]byte(nil), data[cut:]...)
+			if len(chunk) > 0 {
 				out <- chunk
-				chunk = nil
 			}
 			if err == io.EOF {
 				errc <- nil
@@ -153,3 +172,5 @@ func numberChunks(r io.Reader) (<-chan []float64, <-chan error) {
 	}()
 	return out, errc
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
