@@ -154,6 +154,21 @@ def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_
         server.stop(0)
 
 
+def test_streams_may_hold_half_the_workers_unless_told_and_never_all(fft_graph_dir, tmp_path):
+    from sigop.limits import Limits
+    from sigop.serving.server import Server, ServerConfig
+
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0, workers=5))
+    try:
+        assert server.service._limits.max_streams == 2
+    finally:
+        server.stop(0)
+    with pytest.raises(ValueError, match="--max-streams 4 must stay below --workers 4"):
+        Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0, workers=4,
+                            limits=Limits(max_streams=4)))
+
+
 def test_a_cancelled_or_expired_stream_gives_its_slot_back(article_model, fft_graph_dir, tmp_path):
     from sigop.limits import Limits
     from sigop.serving.server import Server, ServerConfig

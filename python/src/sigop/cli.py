@@ -214,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-inflight-mib", type=int, default=L.inflight_bytes // MiB,
                    help="decoded input all calls may hold at once; beyond it calls get RESOURCE_EXHAUSTED")
     s.add_argument("--max-streams", type=int, default=L.max_streams,
-                   help="ClassifyStream calls open at once (each holds a worker while open; keep it below --workers); "
-                   "beyond it streams get RESOURCE_EXHAUSTED")
+                   help="ClassifyStream calls open at once, below --workers (each holds a worker while open; "
+                   "0: half the workers); beyond it streams get RESOURCE_EXHAUSTED")
     s.add_argument("--workers", type=int, default=S.workers,
                    help="Operator calls computed at once; health and reflection have threads of their own")
     s.add_argument("--grace", type=float, default=S.grace_seconds, help="seconds in-flight calls get at shutdown")

@@ -28,13 +28,13 @@ class Limits:
     max_image_pixels: int = 1 << 24  # per image, from its header (4096 x 4096); PIL's own limit is ~179 M
     compute_batch: int = 32  # inputs decoded and run per graph call
     inflight_bytes: int = 1024 * MiB  # decoded bytes all calls may hold at once
-    max_streams: int = 4  # ClassifyStream calls open at once; each holds a worker thread while it lasts
+    max_streams: int = 0  # ClassifyStream calls open at once (0: half the server's workers); each holds a worker
 
     def check(self, batching) -> None:
         """Refuse settings that contradict each other, before the server starts."""
         for f in fields(self):
-            if getattr(self, f.name) < 1:
-                raise ValueError(f"{f.name} must be at least 1")
+            if getattr(self, f.name) < (0 if f.name == "max_streams" else 1):  # max_streams 0: the server's default
+                raise ValueError(f"{f.name} must be at least {0 if f.name == 'max_streams' else 1}")
         if batching.enabled and self.compute_batch > batching.max_queue:
             raise ValueError(f"compute batch {self.compute_batch} exceeds the batch queue of {batching.max_queue}: "
                              f"a call's sub-batch could never be queued")

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from concurrent import futures
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Callable
 
@@ -48,6 +49,8 @@ class Server:
         if config.limits.max_streams >= config.workers:
             raise ValueError(f"--max-streams {config.limits.max_streams} must stay below --workers {config.workers}: "
                              f"each open stream holds a worker, and unary calls need one too")
+        # Streams may hold half the workers unless told otherwise: the other half stay for unary calls.
+        limits = config.limits if config.limits.max_streams else replace(config.limits, max_streams=config.workers // 2)
         warm_batch = max(config.limits.compute_batch, config.batching.max_batch if config.batching.enabled else 1)
         self.models = ModelRepository(config.graphs, intra_op_threads=config.intra_op_threads,
                                       inter_op_threads=config.inter_op_threads, warm_batch=warm_batch,
@@ -65,7 +68,7 @@ class Server:
         interceptors = [MetricsInterceptor(self.metrics)] + ([TokenAuth(config.token)] if config.token else [])
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="worker"),
                                  options=options, interceptors=interceptors)
-        self.service = OperatorService(self.models, config.limits, self.metrics, config.batching)
+        self.service = OperatorService(self.models, limits, self.metrics, config.batching)
         pb_grpc.add_OperatorServicer_to_server(self.service, self._grpc)
         self.health = Health()
         self.health.add_to_server(self._grpc)

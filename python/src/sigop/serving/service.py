@@ -263,8 +263,8 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc_stream
     def ClassifyStream(self, requests, context: grpc.ServicerContext):
         if not self._streams.acquire(blocking=False):
-            raise StreamLimit(f"{self._limits.max_streams} streams are open, this server's limit (--max-streams); "
-                              f"retry later or on another replica")
+            raise StreamLimit(f"{self._limits.max_streams} streams are open, this server's limit (--max-streams, "
+                              f"below --workers); retry later or on another replica")
         self._metrics.streams_open.inc()
         try:
             yield from classify_stream(self, requests, context, self._metrics)
