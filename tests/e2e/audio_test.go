@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,8 +81,8 @@ func TestGoClientClassifiesWAVFiles(t *testing.T) {
 // The command-line client, as a user runs it.
 func TestSigopClientClassifyAudio(t *testing.T) {
 	files, digits := unheard(t)
-	out, err := exec.Command("go", "run", "github.com/sigop-dev/sigop/go/cmd/sigop-client", "classify-audio",
-		"--addr", addr, "--model", "digits", "--top", "1", "--json", files[0]).Output()
+	out, err := sigopClient("classify-audio", "--addr", addr, "--model", "digits", "--top", "1", "--json",
+		files[0]).Output()
 	if err != nil {
 		t.Fatalf("sigop-client classify-audio: %v", err)
 	}

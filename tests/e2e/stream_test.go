@@ -16,8 +16,8 @@ import (
 	"github.com/sigop-dev/sigop/go/signal"
 )
 
-// sigopClient runs the command-line client from its own module, whose
-// go.sum holds the WAV and FLAC decoders this module does not import.
+// sigopClient runs the command-line client as a user does, from its own
+// module, whose go.sum holds the WAV and FLAC decoders this one lacks.
 func sigopClient(args ...string) *exec.Cmd {
 	cmd := exec.Command("go", append([]string{"run", "./cmd/sigop-client"}, args...)...)
 	cmd.Dir = "../../go"
