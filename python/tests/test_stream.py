@@ -190,9 +190,10 @@ def test_a_cancelled_or_expired_stream_gives_its_slot_back(article_model, fft_gr
             forever.wait(120)  # the device goes quiet; only the client's cancel or deadline ends the call
 
         def opens() -> bool:
-            """A new stream gets its first window (True) or RESOURCE_EXHAUSTED (False)."""
+            """A new stream is answered (True) or gets RESOURCE_EXHAUSTED (False). Read to its end: the server frees
+            a stream's slot before it sends the final status, so a stream read to its end holds no slot."""
             try:
-                return next(iter(stub.ClassifyStream(iter([config, chunk]), timeout=30))).HasField("window")
+                return "window" in [r.WhichOneof("kind") for r in stub.ClassifyStream(iter([config, chunk]), timeout=30)]
             except grpc.RpcError as e:
                 assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
                 return False
