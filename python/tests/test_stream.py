@@ -119,9 +119,9 @@ def test_a_bad_chunk_ends_the_stream_after_the_results_already_sent(stub):
         model_spec=pb.ModelSpec(name="article"))), good])).next().HasField("window")  # the server keeps serving
 
 
-def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_going(article_model, fft_graph_dir,
-                                                                                      tmp_path):
-
+@pytest.fixture
+def one_slot(article_model, fft_graph_dir, tmp_path):
+    """A server that takes one stream at a time: a stub to it."""
     from sigop.limits import Limits
     from sigop.serving.server import Server, ServerConfig
 
@@ -129,29 +129,31 @@ def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_
     shutil.copytree(article_model[0], tmp_path / "article")
     server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0,
                                  limits=Limits(max_streams=1))).start()
-    try:
-        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
-        more = threading.Event()
-        signal = np.asarray(generate(CLASSES[0], np.random.default_rng(2)), "<f8")
-        chunk = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[signal.size], content=signal.tobytes()))
+    yield pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    server.stop(0)
 
-        def first_stream():
-            yield pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
-            yield chunk
-            assert more.wait(60)
-            yield chunk
 
-        responses = stub.ClassifyStream(first_stream())
-        assert next(responses).WhichOneof("kind") == "window"  # the first stream is open and holds the only slot
-        with pytest.raises(grpc.RpcError) as e:
-            list(stub.ClassifyStream(iter([pb.ClassifyStreamRequest(config=pb.StreamConfig(
-                model_spec=pb.ModelSpec(name="article")))])))
-        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "--max-streams" in e.value.details()
-        more.set()
-        rest = [r.WhichOneof("kind") for r in responses]
-        assert rest.count("window") == 1  # its second window, after the refusal
-    finally:
-        server.stop(0)
+def test_streams_beyond_the_limit_get_resource_exhausted_and_the_open_one_keeps_going(one_slot):
+    stub = one_slot
+    more = threading.Event()
+    signal = np.asarray(generate(CLASSES[0], np.random.default_rng(2)), "<f8")
+    chunk = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[signal.size], content=signal.tobytes()))
+
+    def first_stream():
+        yield pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
+        yield chunk
+        assert more.wait(60)
+        yield chunk
+
+    responses = stub.ClassifyStream(first_stream())
+    assert next(responses).WhichOneof("kind") == "window"  # the first stream is open and holds the only slot
+    with pytest.raises(grpc.RpcError) as e:
+        list(stub.ClassifyStream(iter([pb.ClassifyStreamRequest(config=pb.StreamConfig(
+            model_spec=pb.ModelSpec(name="article")))])))
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "--max-streams" in e.value.details()
+    more.set()
+    rest = [r.WhichOneof("kind") for r in responses]
+    assert rest.count("window") == 1  # its second window, after the refusal
 
 
 def test_streams_may_hold_half_the_workers_unless_told_and_never_all(fft_graph_dir, tmp_path):
@@ -169,50 +171,40 @@ def test_streams_may_hold_half_the_workers_unless_told_and_never_all(fft_graph_d
                             limits=Limits(max_streams=4)))
 
 
-def test_a_cancelled_or_expired_stream_gives_its_slot_back(article_model, fft_graph_dir, tmp_path):
-    from sigop.limits import Limits
-    from sigop.serving.server import Server, ServerConfig
+def test_a_cancelled_or_expired_stream_gives_its_slot_back(one_slot):
+    stub = one_slot
+    signal = np.asarray(generate(CLASSES[0], np.random.default_rng(4)), "<f8")
+    config = pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
+    chunk = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[signal.size], content=signal.tobytes()))
+    forever = threading.Event()
 
-    shutil.copytree(fft_graph_dir, tmp_path / "fft")
-    shutil.copytree(article_model[0], tmp_path / "article")
-    server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0,
-                                 limits=Limits(max_streams=1))).start()
-    try:
-        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
-        signal = np.asarray(generate(CLASSES[0], np.random.default_rng(4)), "<f8")
-        config = pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
-        chunk = pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[signal.size], content=signal.tobytes()))
-        forever = threading.Event()
+    def open_then_idle():
+        yield config
+        yield chunk
+        forever.wait(120)  # the device goes quiet; only the client's cancel or deadline ends the call
 
-        def open_then_idle():
-            yield config
-            yield chunk
-            forever.wait(120)  # the device goes quiet; only the client's cancel or deadline ends the call
+    def opens() -> bool:
+        """A new stream is answered (True) or gets RESOURCE_EXHAUSTED (False). Read to its end: the server frees
+        a stream's slot before it sends the final status, so a stream read to its end holds no slot."""
+        try:
+            return "window" in [r.WhichOneof("kind") for r in stub.ClassifyStream(iter([config, chunk]), timeout=30)]
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+            return False
 
-        def opens() -> bool:
-            """A new stream is answered (True) or gets RESOURCE_EXHAUSTED (False). Read to its end: the server frees
-            a stream's slot before it sends the final status, so a stream read to its end holds no slot."""
-            try:
-                return "window" in [r.WhichOneof("kind") for r in stub.ClassifyStream(iter([config, chunk]), timeout=30)]
-            except grpc.RpcError as e:
-                assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
-                return False
-
-        for end in ("cancel", "deadline"):
-            call = stub.ClassifyStream(open_then_idle(), timeout=None if end == "cancel" else 3)
-            assert next(call).HasField("window")  # open: it holds the only slot
-            assert not opens()
-            if end == "cancel":
-                call.cancel()
-            with pytest.raises(grpc.RpcError) as e:
-                list(call)
-            assert e.value.code() == (grpc.StatusCode.CANCELLED if end == "cancel" else grpc.StatusCode.DEADLINE_EXCEEDED)
-            deadline = time.monotonic() + 60  # the server notices the end on its own thread; poll, never sleep
-            while not opens():
-                assert time.monotonic() < deadline, f"the slot of a stream ended by {end} never came back"
-        forever.set()
-    finally:
-        server.stop(0)
+    for end in ("cancel", "deadline"):
+        call = stub.ClassifyStream(open_then_idle(), timeout=None if end == "cancel" else 3)
+        assert next(call).HasField("window")  # open: it holds the only slot
+        assert not opens()
+        if end == "cancel":
+            call.cancel()
+        with pytest.raises(grpc.RpcError) as e:
+            list(call)
+        assert e.value.code() == (grpc.StatusCode.CANCELLED if end == "cancel" else grpc.StatusCode.DEADLINE_EXCEEDED)
+        deadline = time.monotonic() + 60  # the server notices the end on its own thread; poll, never sleep
+        while not opens():
+            assert time.monotonic() < deadline, f"the slot of a stream ended by {end} never came back"
+    forever.set()
 
 
 # ---- a model that watches: spoken digits separated by silence ------------------------------------------------------

@@ -80,10 +80,9 @@ func runLoad(args []string) error {
 		return fmt.Errorf("no call succeeded (%d failed)", failed)
 	}
 	slices.Sort(latencies)
-	q := func(p float64) float64 { return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))] }
 	return json.NewEncoder(os.Stdout).Encode(LoadResult{
 		Clients: *clients, Seconds: elapsed, Calls: len(latencies), Failed: failed,
-		ImagesPerSec: float64(len(latencies)) / elapsed, P50: q(0.50), P95: q(0.95), P99: q(0.99),
+		ImagesPerSec: float64(len(latencies)) / elapsed, P50: quantile(latencies, 0.50), P95: quantile(latencies, 0.95), P99: quantile(latencies, 0.99),
 	})
 }
 

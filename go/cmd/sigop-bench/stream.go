@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,35 +65,28 @@ func runStream(args []string) error {
 	if err != nil {
 		return err
 	}
-	var lat []float64
-	for i := range *calls + 10 {
-		t0 := time.Now()
+	i := 0
+	lat, err := timeCalls(func() error {
+		i++
 		if err := s.Send(windows[i%len(windows)]); err != nil {
 			return err
 		}
-		if err := recvWindow(s); err != nil {
-			return err
-		}
-		if i >= 10 { // the first few warm the path
-			lat = append(lat, time.Since(t0).Seconds())
-		}
+		return recvWindow(s)
+	}, *calls)
+	if err != nil {
+		return err
 	}
 	s.CloseSend()
-	for {
-		if _, err := s.Recv(); err != nil {
-			break
-		}
+	for recvWindow(s) == nil { // the stream's end
 	}
 	out.StreamP50, out.StreamP99 = quantile(lat, 0.5), quantile(lat, 0.99)
-	lat = lat[:0]
-	for i := range *calls + 10 {
-		t0 := time.Now()
-		if _, err := c.ClassifySignalContext(ctx, windows[i%len(windows)]); err != nil {
-			return err
-		}
-		if i >= 10 {
-			lat = append(lat, time.Since(t0).Seconds())
-		}
+	lat, err = timeCalls(func() error {
+		i++
+		_, err := c.ClassifySignalContext(ctx, windows[i%len(windows)])
+		return err
+	}, *calls)
+	if err != nil {
+		return err
 	}
 	out.UnaryP50, out.UnaryP99 = quantile(lat, 0.5), quantile(lat, 0.99)
 
@@ -172,10 +164,4 @@ func recvWindow(s *operator.Stream) error {
 			return nil
 		}
 	}
-}
-
-func quantile(x []float64, p float64) float64 {
-	y := slices.Clone(x)
-	slices.Sort(y)
-	return y[min(len(y)-1, int(p*float64(len(y))))]
 }

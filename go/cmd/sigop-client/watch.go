@@ -71,11 +71,12 @@ Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	ctx := context.Background()
 	if conn.timeout > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
+		defer cancel()
 	}
-	defer cancel()
 	results, done := c.Watch(ctx, operator.StreamConfig{SampleRate: sampleRate, Hop: *hop, SmoothingWindows: *smooth,
 		MinDuration: *minDuration, Threshold: *threshold}, chunks)
 	w := bufio.NewWriter(stdout)

@@ -170,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--out", required=True, help="output folder (gets <class>/ and none/), for sigop train --data")
     w.add_argument("--window", type=float, default=1.0, help="seconds: the model's --duration")
     w.add_argument("--placements", type=int, default=2, help="windows per clip, each with the clip at a random place")
-    w.add_argument("--partials", type=int, default=2, help="windows per clip holding 60-95%% of it at an edge (its class), and as many "
-                   "holding 10-40%% ('none')")
+    w.add_argument("--partials", type=int, default=2,
+                   help="windows per clip holding 60-95%% of it at an edge (its class), and as many holding 10-40%% ('none')")
     w.add_argument("--background", default=None, help="folder of recordings without events, cut into 'none' windows")
     w.add_argument("--background-windows", type=int, default=80, help="'none' windows of low noise or silence")
     w.add_argument("--seed", type=int, default=0)

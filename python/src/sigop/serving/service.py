@@ -212,24 +212,27 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         model, answered = self._classifier(request.model_spec)
-        details = model.manifest.details
-        if model.manifest.takes_waveforms:
-            own = details["front_end"]["sample_rate"]
-            rate = request.sample_rate or own
-            if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
-                raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
-                                   f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
-            given = self._waveforms(details, self._signals(request.signals)[0], rate)
-        else:
-            if request.sample_rate:
-                raise InvalidInput(f"sample_rate is {request.sample_rate:g} Hz, but model {answered.name!r} draws "
-                                   f"spectra by FFT bin and has no sample rate; send 0")
-            given = self._spectra(answered, details, self._signals(request.signals)[0])
+        _, model_input = self._signal_input(model, answered, request.sample_rate, "sample_rate")
+        given = model_input(self._signals(request.signals)[0])
         return pb.ClassifySignalResponse(model_spec=answered, classifications=self._classify(
             model, answered, "ClassifySignal", given, request.top_k, context))
 
-    def _waveforms(self, details: dict, x: np.ndarray, rate: float) -> inputs.Inputs:
-        return inputs.waveforms(x, rate, details["front_end"], self._limits)
+    def _signal_input(self, model: Model, answered: pb.ModelSpec, sample_rate: float, field: str):
+        """How samples sent at sample_rate (0: the model's own) become this classifier's input: (their rate, or None
+        for a spectrum model that has none; x -> Inputs). ClassifySignal and ClassifyStream's windows share it, so a
+        window scores as the same samples sent alone."""
+        details = model.manifest.details
+        if model.manifest.takes_waveforms:
+            own = details["front_end"]["sample_rate"]
+            rate = sample_rate or own
+            if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
+                raise InvalidInput(f"{field} is {sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
+                                   f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
+            return rate, lambda x: inputs.waveforms(x, rate, details["front_end"], self._limits)
+        if sample_rate:
+            raise InvalidInput(f"{field} is {sample_rate:g} Hz, but model {answered.name!r} draws spectra by FFT "
+                               f"bin and has no sample rate; send 0")
+        return None, lambda x: self._spectra(answered, details, x)
 
     def _spectra(self, answered: pb.ModelSpec, details: dict, x: np.ndarray) -> inputs.Inputs:
         """Signals drawn as the spectrum images a spectrum-image model was trained on, by the FFT graph."""

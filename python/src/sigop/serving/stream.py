@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import MAX_RATE, MIN_RATE
 from ..inputs import InvalidInput
 from ..operator.v1 import operator_pb2 as pb
 from .status import Precondition
@@ -122,26 +121,18 @@ def classify_stream(service, requests, context, metrics):
     cfg = first.config
     model, answered = service._classifier(cfg.model_spec)
     details = model.manifest.details
-    if model.manifest.takes_waveforms:
-        own = details["front_end"]["sample_rate"]
-        rate = cfg.sample_rate or own
-        if not MIN_RATE <= rate <= MAX_RATE:
-            raise InvalidInput(f"config.sample_rate is {cfg.sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
-                               f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
-        length, unit = int(round(details["front_end"]["samples"] * rate / own)), rate
-        model_input = lambda w: service._waveforms(details, w[None], rate)  # noqa: E731
+    rate, model_input = service._signal_input(model, answered, cfg.sample_rate, "config.sample_rate")
+    if rate is not None:
+        front_end = details["front_end"]
+        length, unit = int(round(front_end["samples"] * rate / front_end["sample_rate"])), rate
+    elif "spectrum_contract" not in details:
+        raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; it cannot "
+                           f"draw a stream's windows")
     else:
-        if cfg.sample_rate:
-            raise InvalidInput(f"config.sample_rate is {cfg.sample_rate:g} Hz, but model {answered.name!r} draws "
-                               f"spectra by FFT bin and has no sample rate; send 0 and a hop in samples")
-        if "spectrum_contract" not in details:
-            raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; it "
-                               f"cannot draw a stream's windows")
-        length, unit = int(details["spectrum_contract"]["n"]), 1.0
-        model_input = lambda w: service._spectra(answered, details, w[None])  # noqa: E731
+        length, unit = int(details["spectrum_contract"]["n"]), 1.0  # times in samples
     if not (math.isfinite(cfg.hop) and cfg.hop >= 0):
         raise InvalidInput(f"config.hop is {cfg.hop:g}; expected 0 (one window) or a positive number of "
-                           f"{'seconds' if unit != 1.0 else 'samples'}")
+                           f"{'samples' if rate is None else 'seconds'}")
     hop = int(round(cfg.hop * unit)) if cfg.hop else length
     if hop < 1:
         raise InvalidInput(f"config.hop {cfg.hop:g} is less than one sample at {unit:g} Hz")
@@ -155,7 +146,7 @@ def classify_stream(service, requests, context, metrics):
     windows_done = metrics.stream_windows.labels(answered.name)
     latency = metrics.stream_window_seconds.labels(answered.name)
     for arrived, start, window in _windows(requests, windows, service._limits.max_signal_length):
-        (full,) = service._classify(model, answered, "ClassifyStream", model_input(window), 0, context)
+        (full,) = service._classify(model, answered, "ClassifyStream", model_input(window[None]), 0, context)
         scores = dict((c.label, c.score) for c in full.classes)
         yield pb.ClassifyStreamResponse(model_spec=answered, window=pb.StreamWindow(
             start_sample=start, end_sample=start + length, start_seconds=start / unit,
