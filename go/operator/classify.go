@@ -90,11 +90,18 @@ func classes(in []*operatorv1.Classification, want int) ([][]Class, error) {
 	}
 	out := make([][]Class, len(in))
 	for i, cl := range in {
-		for _, c := range cl.GetClasses() {
-			out[i] = append(out[i], Class{Label: c.GetLabel(), Score: c.GetScore()})
-		}
+		out[i] = classesOf(cl)
 	}
 	return out, nil
+}
+
+// classesOf is one input's classes, best first, as the server sent them.
+func classesOf(cl *operatorv1.Classification) []Class {
+	var out []Class
+	for _, c := range cl.GetClasses() {
+		out = append(out, Class{Label: c.GetLabel(), Score: c.GetScore()})
+	}
+	return out
 }
 
 // ClassifySignalsAtRateContext classifies equal-length signals sampled at

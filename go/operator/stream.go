@@ -111,12 +111,8 @@ func (s *Stream) Recv() (StreamResult, error) {
 		return StreamResult{}, fmt.Errorf("sigop: ClassifyStream: %w", err)
 	}
 	if w := resp.GetWindow(); w != nil {
-		out := &StreamWindow{StartSample: w.GetStartSample(), EndSample: w.GetEndSample(), Start: w.GetStartSeconds(),
-			End: w.GetEndSeconds()}
-		for _, c := range w.GetClassification().GetClasses() {
-			out.Classes = append(out.Classes, Class{Label: c.GetLabel(), Score: c.GetScore()})
-		}
-		return StreamResult{Window: out}, nil
+		return StreamResult{Window: &StreamWindow{StartSample: w.GetStartSample(), EndSample: w.GetEndSample(),
+			Start: w.GetStartSeconds(), End: w.GetEndSeconds(), Classes: classesOf(w.GetClassification())}}, nil
 	}
 	e := resp.GetEvent()
 	return StreamResult{Event: &StreamEvent{Label: e.GetLabel(), Start: e.GetStartSeconds(), Score: float32(e.GetScore()),

@@ -50,23 +50,10 @@ type report struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "classify" {
-		if err := runClassify(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "sigop-bench classify:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if len(os.Args) > 1 && os.Args[1] == "load" {
-		if err := runLoad(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "sigop-bench load:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if len(os.Args) > 1 && os.Args[1] == "stream" {
-		if err := runStream(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "sigop-bench stream:", err)
+	subcommands := map[string]func([]string) error{"classify": runClassify, "load": runLoad, "stream": runStream}
+	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
+		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "sigop-bench %s: %v\n", os.Args[1], err)
 			os.Exit(1)
 		}
 		return

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"unicode"
 
 	"github.com/sigop-dev/sigop/go/operator"
 )
@@ -133,27 +134,19 @@ func numberChunks(r io.Reader) (<-chan []float64, <-chan error) {
 			data := append(rest, buf[:n]...)
 			cut := len(data)
 			if err == nil {
-				cut = bytes.LastIndexAny(data, " \t\r\n") + 1 // the last number may go on in the next read
+				cut = bytes.LastIndexFunc(data, unicode.IsSpace) + 1 // the last number may go on in the next read
 			}
 			var chunk []float64
-			start := -1
-			for i := 0; i <= cut; i++ {
-				if i < cut && !isSpace(data[i]) {
-					if start < 0 {
-						start = i
-					}
-					continue
-				}
-				if start >= 0 {
-					v, perr := strconv.ParseFloat(string(data[start:i]), 64)
+			for _, ln := range bytes.SplitAfter(data[:cut], []byte("\n")) {
+				for _, field := range bytes.Fields(ln) {
+					v, perr := strconv.ParseFloat(string(field), 64)
 					if perr != nil {
-						errc <- fmt.Errorf("stdin line %d: %q is not a number", line, data[start:i])
+						errc <- fmt.Errorf("stdin line %d: %q is not a number", line, field)
 						return
 					}
 					chunk = append(chunk, v)
-					start = -1
 				}
-				if i < cut && data[i] == '\n' {
+				if bytes.HasSuffix(ln, []byte("\n")) {
 					line++
 				}
 			}
@@ -173,5 +166,3 @@ func numberChunks(r io.Reader) (<-chan []float64, <-chan error) {
 	}()
 	return out, errc
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

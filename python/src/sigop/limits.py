@@ -33,8 +33,9 @@ class Limits:
     def check(self, batching) -> None:
         """Refuse settings that contradict each other, before the server starts."""
         for f in fields(self):
-            if getattr(self, f.name) < (0 if f.name == "max_streams" else 1):  # max_streams 0: the server's default
-                raise ValueError(f"{f.name} must be at least {0 if f.name == 'max_streams' else 1}")
+            least = 0 if f.name == "max_streams" else 1  # max_streams 0: the server's default
+            if getattr(self, f.name) < least:
+                raise ValueError(f"{f.name} must be at least {least}")
         if batching.enabled and self.compute_batch > batching.max_queue:
             raise ValueError(f"compute batch {self.compute_batch} exceeds the batch queue of {batching.max_queue}: "
                              f"a call's sub-batch could never be queued")

@@ -27,7 +27,7 @@ import numpy as np
 import soundfile
 from tqdm import tqdm
 
-from .audio import read_audio
+from .audio import fit_length, read_audio
 from .signals import SOUND_SUFFIXES
 
 __all__ = ["NONE", "trim", "make_watch_set"]
@@ -37,7 +37,8 @@ NONE = "none"  # the class ClassifyStream reads as "no event"
 
 def trim(x: np.ndarray, floor: float = 1e-3) -> np.ndarray:
     """x without its leading and trailing samples quieter than floor × its peak."""
-    loud = np.flatnonzero(np.abs(x) > floor * np.abs(x).max()) if x.size and np.abs(x).max() > 0 else []
+    level = np.abs(x)
+    loud = np.flatnonzero(level > floor * level.max()) if x.size else []  # silence: nothing is above 0
     return x[loud[0]:loud[-1] + 1] if len(loud) else x[:0]
 
 
@@ -98,5 +99,5 @@ def make_watch_set(data: Path, out: Path, *, window: float = 1.0, placements: in
         x, r = read_audio(path)
         m = int(round(window * r))
         for k, at in enumerate(range(0, max(1, x.size - m + 1), m)):
-            write(NONE, f"{path.stem}-b{k}", np.pad(x[at:at + m].astype(np.float64), (0, max(0, m - x.size))), r)
+            write(NONE, f"{path.stem}-b{k}", fit_length(x[at:at + m].astype(np.float64), m), r)
     return counts

@@ -212,30 +212,35 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         model, answered = self._classifier(request.model_spec)
-        _, model_input = self._signal_input(model, answered, request.sample_rate, "sample_rate")
+        _, _, model_input = self._signal_input(model, answered, request.sample_rate, "ClassifySignal")
         given = model_input(self._signals(request.signals)[0])
         return pb.ClassifySignalResponse(model_spec=answered, classifications=self._classify(
             model, answered, "ClassifySignal", given, request.top_k, context))
 
-    def _signal_input(self, model: Model, answered: pb.ModelSpec, sample_rate: float, field: str):
-        """How samples sent at sample_rate (0: the model's own) become this classifier's input: (their rate, or None
-        for a spectrum model that has none; x -> Inputs). ClassifySignal and ClassifyStream's windows share it, so a
-        window scores as the same samples sent alone."""
-        details = model.manifest.details
+    def _signal_input(self, model: Model, answered: pb.ModelSpec, sample_rate: float, method: str):
+        """How samples sent at sample_rate (0: the model's own) become this classifier's input, checked and resolved
+        once per call or stream: (their rate, or None for a spectrum model, which has none; the model's window in
+        those samples; x -> Inputs). ClassifySignal and ClassifyStream share it, so a streamed window scores as the
+        same samples sent alone."""
+        details, field = model.manifest.details, "sample_rate" if method == "ClassifySignal" else "config.sample_rate"
         if model.manifest.takes_waveforms:
-            own = details["front_end"]["sample_rate"]
+            front_end = details["front_end"]
+            own = front_end["sample_rate"]
             rate = sample_rate or own
             if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
                 raise InvalidInput(f"{field} is {sample_rate:g} Hz; expected 0 (the model's own {own:g} Hz) "
                                    f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
-            return rate, lambda x: inputs.waveforms(x, rate, details["front_end"], self._limits)
+            window = int(round(front_end["samples"] * rate / own))
+            return rate, window, lambda x: inputs.waveforms(x, rate, front_end, self._limits)
         if sample_rate:
             raise InvalidInput(f"{field} is {sample_rate:g} Hz, but model {answered.name!r} draws spectra by FFT "
                                f"bin and has no sample rate; send 0")
-        return None, lambda x: self._spectra(answered, details, x)
+        contract, magnitude = self._spectrum_drawing(answered, details, method)
+        size = details["image_size"]
+        return None, contract.n, lambda x: inputs.spectra(x, contract, size, magnitude, self._limits)
 
-    def _spectra(self, answered: pb.ModelSpec, details: dict, x: np.ndarray) -> inputs.Inputs:
-        """Signals drawn as the spectrum images a spectrum-image model was trained on, by the FFT graph."""
+    def _spectrum_drawing(self, answered: pb.ModelSpec, details: dict, method: str):
+        """The contract a spectrum-image model's images were drawn by, and its FFT graph's magnitude."""
         if "spectrum_contract" not in details:
             raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; "
                                f"send images with Classify")
@@ -247,9 +252,8 @@ class OperatorService(pb_grpc.OperatorServicer):
         if fft is None or fft.manifest.kind != "fft":
             raise Precondition(f"model {answered.name!r} needs the FFT model {fft_name!r}, which is not loaded")
         fft_spec = pb.ModelSpec(name=fft_name)
-        magnitude = lambda rows: self._run(fft, fft_spec, "ClassifySignal", rows, ["magnitude"])["magnitude"]  # noqa: E731
-        return inputs.spectra(x, SpectrumContract.from_json(details["spectrum_contract"]), details["image_size"],
-                              magnitude, self._limits)
+        magnitude = lambda rows: self._run(fft, fft_spec, method, rows, ["magnitude"])["magnitude"]  # noqa: E731
+        return SpectrumContract.from_json(details["spectrum_contract"]), magnitude
 
     @rpc
     def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
@@ -270,7 +274,7 @@ class OperatorService(pb_grpc.OperatorServicer):
                               f"below --workers); retry later or on another replica")
         self._metrics.streams_open.inc()
         try:
-            yield from classify_stream(self, requests, context, self._metrics)
+            yield from classify_stream(self, requests, context)
         finally:
             self._metrics.streams_open.dec()
             self._streams.release()

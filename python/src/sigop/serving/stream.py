@@ -20,7 +20,6 @@ import numpy as np
 
 from ..inputs import InvalidInput
 from ..operator.v1 import operator_pb2 as pb
-from .status import Precondition
 from .wire import decode_signals
 
 __all__ = ["Windows", "Smoother", "Event", "hold_windows", "classify_stream"]
@@ -111,7 +110,7 @@ def hold_windows(min_duration: float, hop: float) -> int:
     return max(1, math.ceil(min_duration / hop - 1e-9))
 
 
-def classify_stream(service, requests, context, metrics):
+def classify_stream(service, requests, context):
     """The ClassifyStream handler's body (service: the OperatorService whose input path and batcher it shares)."""
     first = next(requests, None)
     if first is None:
@@ -120,16 +119,8 @@ def classify_stream(service, requests, context, metrics):
         raise InvalidInput("the first message must carry config (StreamConfig: model, rate, hop, smoothing)")
     cfg = first.config
     model, answered = service._classifier(cfg.model_spec)
-    details = model.manifest.details
-    rate, model_input = service._signal_input(model, answered, cfg.sample_rate, "config.sample_rate")
-    if rate is not None:
-        front_end = details["front_end"]
-        length, unit = int(round(front_end["samples"] * rate / front_end["sample_rate"])), rate
-    elif "spectrum_contract" not in details:
-        raise Precondition(f"model {answered.name!r} was trained on images without a spectrum contract; it cannot "
-                           f"draw a stream's windows")
-    else:
-        length, unit = int(details["spectrum_contract"]["n"]), 1.0  # times in samples
+    rate, length, model_input = service._signal_input(model, answered, cfg.sample_rate, "ClassifyStream")
+    unit = rate or 1.0  # a spectrum model's times are in samples
     if not (math.isfinite(cfg.hop) and cfg.hop >= 0):
         raise InvalidInput(f"config.hop is {cfg.hop:g}; expected 0 (one window) or a positive number of "
                            f"{'samples' if rate is None else 'seconds'}")
@@ -138,13 +129,13 @@ def classify_stream(service, requests, context, metrics):
         raise InvalidInput(f"config.hop {cfg.hop:g} is less than one sample at {unit:g} Hz")
     if cfg.smoothing_windows < 0 or cfg.top_k < 0 or cfg.min_duration < 0 or not 0 <= cfg.threshold <= 1:
         raise InvalidInput("config: smoothing_windows, top_k and min_duration must be >= 0, threshold in [0, 1]")
-    labels = details["labels"]
+    labels = model.manifest.details["labels"]
     k = len(labels) if cfg.top_k == 0 else min(cfg.top_k, len(labels))
     windows = Windows(length, hop)
     smoother = Smoother(labels, windows=cfg.smoothing_windows, threshold=cfg.threshold, hop=hop / unit,
                         window=length / unit, hold_windows=hold_windows(cfg.min_duration, hop / unit))
-    windows_done = metrics.stream_windows.labels(answered.name)
-    latency = metrics.stream_window_seconds.labels(answered.name)
+    windows_done = service._metrics.stream_windows.labels(answered.name)
+    latency = service._metrics.stream_window_seconds.labels(answered.name)
     for arrived, start, window in _windows(requests, windows, service._limits.max_signal_length):
         (full,) = service._classify(model, answered, "ClassifyStream", model_input(window[None]), 0, context)
         scores = dict((c.label, c.score) for c in full.classes)
@@ -158,6 +149,7 @@ def classify_stream(service, requests, context, metrics):
             yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
                 label=event.label, start_seconds=event.start, score=event.score, previous=event.previous,
                 previous_start_seconds=event.previous_start))
+
 
 def _windows(requests, windows: Windows, max_length: int):
     """(when its last sample arrived, start, samples) for each window the chunks fill, then the short stream's one."""
