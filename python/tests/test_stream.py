@@ -3,6 +3,7 @@
 import shutil
 import threading
 import time
+import tracemalloc
 
 import grpc
 import numpy as np
@@ -16,18 +17,34 @@ from sigop.serving.stream import Smoother, Windows
 
 def test_windows_hold_only_what_later_windows_need():
     w = Windows(4, 2)
-    got = w.feed(np.arange(3.0)) + w.feed(np.arange(3.0, 9.0))
+    got = list(w.feed(np.arange(3.0))) + list(w.feed(np.arange(3.0, 9.0)))
     assert [s for s, _ in got] == [0, 2, 4]
     assert [x.tolist() for _, x in got] == [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7]]
     assert w.held == 3  # samples 6..8: the next window starts at 6
     skip = Windows(2, 5)  # a hop longer than the window: samples between windows are dropped as they arrive
-    assert [s for s, _ in skip.feed(np.arange(12.0))] == [0, 5, 10] and skip.held == 0
+    assert [s for s, _ in list(skip.feed(np.arange(12.0)))] == [0, 5, 10] and skip.held == 0
     assert w.finish() == [] and skip.finish() == []  # a remainder after the last window gives none
+
+
+def test_a_chunk_of_many_windows_holds_one_window_at_a_time():
+    # A hop of one sample makes a 50,000-sample chunk into 49,000 windows of 1024: 400 MB if they were all made
+    # before the first is classified. Taken one at a time, the stream holds the chunk and one window.
+    w = Windows(1024, 1)
+    chunk = np.zeros(50_000)
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in w.feed(chunk))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 50_000 - 1024 + 1
+    assert peak < 4 * chunk.nbytes, f"peak {peak / 2**20:.1f} MiB while windowing a {chunk.nbytes / 2**20:.1f} MiB chunk"
+    assert w.held == 1023  # what the next window still needs
 
 
 def test_a_stream_shorter_than_one_window_is_one_padded_window():
     w = Windows(4, 2)
-    assert w.feed(np.array([1.0, 2.0])) == [] and w.feed(np.array([3.0])) == []
+    assert list(w.feed(np.array([1.0, 2.0]))) == [] and list(w.feed(np.array([3.0]))) == []
     [(start, x)] = w.finish()
     assert start == 0 and x.tolist() == [1, 2, 3, 0]
     assert Windows(4, 2).finish() == []  # nothing sent, nothing classified

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,17 +38,27 @@ class Windows:
         self._next = 0  # where the next window starts
         self.received = 0
 
-    def feed(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    def feed(self, samples: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """Add samples; then the windows they complete, one at a time. A chunk that completes many windows (a long
+        chunk, a short hop) holds one window's copy at a time, never all of them: a hop of one sample would
+        otherwise make one chunk of n samples into n windows in memory at once."""
         self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.float64).reshape(-1)])
         self.received += samples.size
-        out = []
+        self._drop_passed()
+        return self._completed()
+
+    def _completed(self) -> Iterator[tuple[int, np.ndarray]]:
         while self._next + self.length <= self._offset + self._buffer.size:
-            i = self._next - self._offset
-            out.append((self._next, self._buffer[i:i + self.length].copy()))
+            i, start = self._next - self._offset, self._next
+            window = self._buffer[i:i + self.length].copy()
             self._next += self.hop
-        drop = min(self._next - self._offset, self._buffer.size)  # no later window starts before _next
+            self._drop_passed()
+            yield start, window
+
+    def _drop_passed(self) -> None:
+        """Forget the samples before the next window's start: no later window needs them."""
+        drop = min(self._next - self._offset, self._buffer.size)
         self._buffer, self._offset = self._buffer[drop:], self._offset + drop
-        return out
 
     def finish(self) -> list[tuple[int, np.ndarray]]:
         """At the stream's end: a stream shorter than one window is that window, zero-padded (as ClassifySignal
