@@ -16,7 +16,7 @@ type StreamConfig struct {
 	Version          int64   // the classifier's version (WithClassifier names it); 0: the newest, for the whole stream
 	SampleRate       float64 // Hz of the samples sent; 0: the model's own
 	Hop              float64 // seconds between windows (samples for spectrum-image models); 0: one window
-	SmoothingWindows int     // scores averaged over this many windows before labelling; 0 or 1: none
+	SmoothingWindows int     // scores averaged over this many windows (at most 1024) before labelling; 0 or 1: none
 	MinDuration      float64 // a new label must top this long (seconds, one window per hop) before its event
 	Threshold        float64 // a smoothed top score below it is labelled "none"; 0: never
 }

@@ -113,6 +113,12 @@ def test_a_stream_without_its_config_first_gets_invalid_argument(stub):
      "no sample rate"),
     (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), threshold=2), grpc.StatusCode.INVALID_ARGUMENT,
      "threshold"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), smoothing_windows=2**31 - 1),
+     grpc.StatusCode.INVALID_ARGUMENT, "smoothing_windows must be 0 to 1024"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), min_duration=float("nan")),
+     grpc.StatusCode.INVALID_ARGUMENT, "config.min_duration is nan"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), min_duration=float("inf")),
+     grpc.StatusCode.INVALID_ARGUMENT, "config.min_duration is inf"),
 ])
 def test_a_bad_config_gets_its_code_and_says_what_was_expected(stub, config, code, says):
     with pytest.raises(grpc.RpcError) as e:

@@ -23,7 +23,9 @@ from ..inputs import InvalidInput
 from ..operator.v1 import operator_pb2 as pb
 from .wire import decode_signals
 
-__all__ = ["Windows", "Smoother", "Event", "hold_windows", "classify_stream"]
+__all__ = ["Windows", "Smoother", "Event", "hold_windows", "classify_stream", "MAX_SMOOTHING"]
+
+MAX_SMOOTHING = 1024  # windows a stream's scores may be averaged over: each is held until it leaves the average
 
 
 class Windows:
@@ -138,8 +140,12 @@ def classify_stream(service, requests, context):
     hop = int(round(cfg.hop * unit)) if cfg.hop else length
     if hop < 1:
         raise InvalidInput(f"config.hop {cfg.hop:g} is less than one sample at {unit:g} Hz")
-    if cfg.smoothing_windows < 0 or cfg.top_k < 0 or cfg.min_duration < 0 or not 0 <= cfg.threshold <= 1:
-        raise InvalidInput("config: smoothing_windows, top_k and min_duration must be >= 0, threshold in [0, 1]")
+    if not 0 <= cfg.smoothing_windows <= MAX_SMOOTHING or cfg.top_k < 0 or not 0 <= cfg.threshold <= 1:
+        raise InvalidInput(f"config: smoothing_windows must be 0 to {MAX_SMOOTHING}, top_k >= 0, threshold in [0, 1]; "
+                           f"got {cfg.smoothing_windows}, {cfg.top_k}, {cfg.threshold:g}")
+    if not (math.isfinite(cfg.min_duration) and cfg.min_duration >= 0):
+        raise InvalidInput(f"config.min_duration is {cfg.min_duration:g}; expected 0 or a positive number of "
+                           f"{'samples' if rate is None else 'seconds'}")
     labels = model.manifest.details["labels"]
     k = len(labels) if cfg.top_k == 0 else min(cfg.top_k, len(labels))
     windows = Windows(length, hop)

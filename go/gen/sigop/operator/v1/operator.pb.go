@@ -1118,7 +1118,8 @@ type StreamConfig struct {
 	Hop float64 `protobuf:"fixed64,3,opt,name=hop,proto3" json:"hop,omitempty"`
 	// Labels per window result; 0 means all.
 	TopK int32 `protobuf:"varint,4,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
-	// Scores averaged over this many windows before the label is taken; 0 or 1: none.
+	// Scores averaged over this many windows (at most 1024) before the label is
+	// taken; 0 or 1: none.
 	SmoothingWindows int32 `protobuf:"varint,5,opt,name=smoothing_windows,json=smoothingWindows,proto3" json:"smoothing_windows,omitempty"`
 	// A new label must top the smoothed scores of consecutive windows this
 	// long (seconds, or samples without a rate; one window per hop) before its
