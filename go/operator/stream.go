@@ -49,6 +49,7 @@ type StreamResult struct {
 // may run in two goroutines.
 type Stream struct {
 	call   operatorv1.Operator_ClassifyStreamClient
+	ctx    context.Context // done when the call ends, however it ends
 	cancel context.CancelFunc
 }
 
@@ -77,7 +78,7 @@ func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig) (*Stream,
 		cancel()
 		return nil, fmt.Errorf("sigop: ClassifyStream: %w", err)
 	}
-	return &Stream{call: call, cancel: cancel}, nil
+	return &Stream{call: call, ctx: ctx, cancel: cancel}, nil
 }
 
 // Send sends the next samples, any number of them.
@@ -145,8 +146,8 @@ func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []f
 					sent <- err
 					return
 				}
-			case <-ctx.Done(): // a producer that never closes samples must not keep this goroutine
-				sent <- ctx.Err()
+			case <-s.ctx.Done(): // cancelled, or the stream failed: a producer that never closes samples must not keep this goroutine
+				sent <- s.ctx.Err()
 				return
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -122,6 +123,26 @@ func TestWatchDeliversResultsThenTheStreamsError(t *testing.T) {
 	err := <-done
 	if n != 2 || status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "bad chunk") {
 		t.Fatalf("%d results, then %v; want the window and event, then InvalidArgument", n, err)
+	}
+}
+
+// After the server fails a stream, Watch stops reading samples even though
+// the producer never closes them: nothing is left waiting on the channel.
+func TestWatchStopsReadingSamplesOnceTheStreamFails(t *testing.T) {
+	srv := &countingStream{failAfter: 0, config: make(chan *operatorv1.StreamConfig, 1)}
+	c := startBufconn(t, srv)
+	chunks := make(chan []float64)
+	results, done := c.Watch(context.Background(), operator.StreamConfig{}, chunks)
+	chunks <- make([]float64, 4) // the chunk the server fails on
+	for range results {
+	}
+	if err := <-done; status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("watch ended with %v; want the server's InvalidArgument", err)
+	}
+	select {
+	case chunks <- make([]float64, 4):
+		t.Fatal("Watch still reads samples after its stream failed")
+	case <-time.After(200 * time.Millisecond): // nobody reads: the sender has ended
 	}
 }
 
