@@ -23,9 +23,11 @@ type StreamConfig struct {
 
 // StreamWindow is one window's classification.
 type StreamWindow struct {
-	StartSample, EndSample int64 // in the stream's samples, end exclusive
-	Start, End             float64
-	Classes                []Class
+	StartSample int64   `json:"start_sample"` // in the stream's samples
+	EndSample   int64   `json:"end_sample"`   // exclusive
+	Start       float64 `json:"start_seconds"`
+	End         float64 `json:"end_seconds"`
+	Classes     []Class `json:"classes"`
 }
 
 // StreamEvent is a change of the smoothed label: Label holds from Start;
