@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/sigop-dev/sigop/go/operator"
 	"github.com/sigop-dev/sigop/go/signal"
 )
@@ -112,7 +115,8 @@ func runStream(args []string) error {
 			}()
 			for {
 				r, err := s.Recv()
-				if run.Err() != nil {
+				// The run's end: the client's deadline, or the server's copy of it, which can fire first.
+				if run.Err() != nil || status.Code(err) == codes.DeadlineExceeded {
 					return
 				}
 				if err != nil {
