@@ -22,7 +22,7 @@ def test_windows_hold_only_what_later_windows_need():
     assert [x.tolist() for _, x in got] == [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7]]
     assert w.held == 3  # samples 6..8: the next window starts at 6
     skip = Windows(2, 5)  # a hop longer than the window: samples between windows are dropped as they arrive
-    assert [s for s, _ in list(skip.feed(np.arange(12.0)))] == [0, 5, 10] and skip.held == 0
+    assert [s for s, _ in skip.feed(np.arange(12.0))] == [0, 5, 10] and skip.held == 0
     assert w.finish() == [] and skip.finish() == []  # a remainder after the last window gives none
 
 

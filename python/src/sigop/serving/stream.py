@@ -134,18 +134,15 @@ def classify_stream(service, requests, context):
     model, answered = service._classifier(cfg.model_spec)
     rate, length, model_input = service._signal_input(model, answered, cfg.sample_rate, "ClassifyStream")
     unit = rate or 1.0  # a spectrum model's times are in samples
-    if not (math.isfinite(cfg.hop) and cfg.hop >= 0):
-        raise InvalidInput(f"config.hop is {cfg.hop:g}; expected 0 (one window) or a positive number of "
-                           f"{'samples' if rate is None else 'seconds'}")
+    units = "samples" if rate is None else "seconds"
+    _finite_at_least_zero("hop", cfg.hop, f"0 (one window) or a positive number of {units}")
+    _finite_at_least_zero("min_duration", cfg.min_duration, f"0 or a positive number of {units}")
     hop = int(round(cfg.hop * unit)) if cfg.hop else length
     if hop < 1:
         raise InvalidInput(f"config.hop {cfg.hop:g} is less than one sample at {unit:g} Hz")
     if not 0 <= cfg.smoothing_windows <= MAX_SMOOTHING or cfg.top_k < 0 or not 0 <= cfg.threshold <= 1:
         raise InvalidInput(f"config: smoothing_windows must be 0 to {MAX_SMOOTHING}, top_k >= 0, threshold in [0, 1]; "
                            f"got {cfg.smoothing_windows}, {cfg.top_k}, {cfg.threshold:g}")
-    if not (math.isfinite(cfg.min_duration) and cfg.min_duration >= 0):
-        raise InvalidInput(f"config.min_duration is {cfg.min_duration:g}; expected 0 or a positive number of "
-                           f"{'samples' if rate is None else 'seconds'}")
     labels = model.manifest.details["labels"]
     k = len(labels) if cfg.top_k == 0 else min(cfg.top_k, len(labels))
     windows = Windows(length, hop)
@@ -166,6 +163,11 @@ def classify_stream(service, requests, context):
             yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
                 label=event.label, start_seconds=event.start, score=event.score, previous=event.previous,
                 previous_start_seconds=event.previous_start))
+
+
+def _finite_at_least_zero(field: str, value: float, expected: str) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise InvalidInput(f"config.{field} is {value:g}; expected {expected}")
 
 
 def _windows(requests, windows: Windows, max_length: int):
