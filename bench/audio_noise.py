@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from sigop.audio import prepare, read_audio  # noqa: E402
 from sigop.training.audio_augment import add_noise  # noqa: E402
-from sigop.serving.frozen import FrozenGraph  # noqa: E402
+from sigop.runtime.frozen import FrozenGraph  # noqa: E402
 
 
 def main() -> int:

@@ -28,8 +28,8 @@ from sigop.training.augment import Augment  # noqa: E402
 from sigop.images import decode_image  # noqa: E402
 from sigop.lite_export import export_lite, folder_inputs  # noqa: E402
 from sigop.manifest import Manifest  # noqa: E402
-from sigop.serving.frozen import FrozenGraph  # noqa: E402
-from sigop.serving.lite import LiteModel  # noqa: E402
+from sigop.runtime.frozen import FrozenGraph  # noqa: E402
+from sigop.runtime.litert import LiteModel  # noqa: E402
 from sigop.datasets.generate import generate_dataset  # noqa: E402
 from sigop.render import SpectrumContract  # noqa: E402
 from sigop.training import TrainConfig, train  # noqa: E402

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 from _server import start_server  # noqa: E402
 
-from sigop.serving.frozen import FrozenGraph  # noqa: E402
+from sigop.runtime.frozen import FrozenGraph  # noqa: E402
 from sigop.datasets.testsignal import noise  # noqa: E402
 
 TARGET_RATIO_2_20 = 3.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sigop.fftgraph import OUTPUTS, export_fft
-from sigop.serving.frozen import FrozenGraph
+from sigop.runtime.frozen import FrozenGraph
 from sigop.manifest import Manifest, ManifestError, sha256_file
 from sigop.datasets.testsignal import noise
 

@@ -10,12 +10,12 @@ import grpc
 import numpy as np
 import pytest
 
-from sigop.inputs import from_file
 from sigop.manifest import Manifest
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.serving.frozen import FrozenGraph
-from sigop.serving.lite import LiteModel
+from sigop.runtime.frozen import FrozenGraph
+from sigop.runtime.litert import LiteModel
+from sigop.runtime.fft import standalone_plan
 from sigop.signals import signals_meta
 
 
@@ -26,7 +26,10 @@ def graph_and_lite(folder: Path, data: Path, files: int = 24) -> tuple[np.ndarra
     paths = sorted(p for p in data.rglob("*") if p.suffix in (".npy", ".wav", ".png"))
     paths = [paths[i] for i in np.linspace(0, len(paths) - 1, min(files, len(paths))).astype(int)]
     rate = signals_meta(data).get("sample_rate")
-    x = np.concatenate([next(from_file(manifest, p, rate=rate).chunks(1))[1] for p in paths])
+    plan, fft = standalone_plan(manifest)
+    x = plan.files(paths, rate)
+    if fft is not None:
+        fft.close()
     graph, lite = FrozenGraph(folder), LiteModel(folder, manifest)
     try:
         return graph(x, ["probabilities"])["probabilities"], lite(x, ["probabilities"])["probabilities"]
@@ -77,7 +80,7 @@ def test_a_graph_litert_cannot_run_keeps_serving_on_tensorflow_and_says_why(tmp_
     from sigop.export import export_classifier
     from sigop.frontend import FrontEnd
     from sigop.lite_export import export_lite
-    from sigop.serving.lite import load_model
+    from sigop.runtime.load import load_model
     from sigop.tfenv import tf
 
     fe = FrontEnd(kind="power_spectrum", sample_rate=1000, samples=1000, fft_length=0)

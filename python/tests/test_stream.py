@@ -186,7 +186,7 @@ def test_streams_may_hold_half_the_workers_unless_told_and_never_all(fft_graph_d
     shutil.copytree(fft_graph_dir, tmp_path / "fft")
     server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0, workers=5))
     try:
-        assert server.service._limits.max_streams == 2
+        assert server.core.limits.max_streams == 2
     finally:
         server.stop(0)
     with pytest.raises(ValueError, match="--max-streams 4 must stay below --workers 4"):

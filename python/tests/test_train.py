@@ -7,7 +7,7 @@ import pytest
 from sigop.datasets.article import CLASSES, generate
 from sigop.training.augment import Augment
 from sigop.images import gray_to_rgb
-from sigop.serving.frozen import FrozenGraph
+from sigop.runtime.frozen import FrozenGraph
 from sigop.render import SpectrumContract, render_signal
 from sigop.tfenv import tf
 from sigop.training import TrainConfig, train

@@ -8,7 +8,7 @@ import pytest
 
 from sigop.training.dataset import scan
 from sigop.datasets.digits import SPEAKER_GROUP
-from sigop.serving.frozen import FrozenGraph
+from sigop.runtime.frozen import FrozenGraph
 from sigop.datasets.shifted import CLASSES
 
 

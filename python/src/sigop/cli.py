@@ -116,13 +116,16 @@ def _shifted(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Every default comes from the dataclass that uses it; nothing imported here starts TensorFlow."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every default comes from the dataclass that uses it; nothing imported here starts TensorFlow. With
+    ``command``, only that subcommand gets its arguments (train's defaults live in the training package,
+    which no other command loads)."""
     from .limits import MiB, Limits
     from .manifest import DEFAULT_FFT_MODEL
+    from .runtime import RUNTIMES
+    from .runtime.litert import PRECISIONS
     from .serving.batching import BatchConfig
-    from .lite import PRECISIONS
-    from .serving.config import RUNTIMES, ServerConfig
+    from .serving.config import ServerConfig
     from .cli_train import add_train_parser
 
     serve_defaults = ServerConfig(graphs=Path())
@@ -186,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--seed", type=int, default=0)
     h.set_defaults(func=_shifted)
 
-    add_train_parser(sub)
+    add_train_parser(sub, command in (None, "train"))
 
     v = sub.add_parser("evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                        help="score an exported model on a folder of class subfolders, as the server would feed it")
@@ -251,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv and not argv[0].startswith("-") else None).parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as e:  # what the user gave is wrong: say so, without a traceback

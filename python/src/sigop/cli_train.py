@@ -8,8 +8,13 @@ from pathlib import Path
 __all__ = ["add_train_parser"]
 
 
-def add_train_parser(sub) -> None:
-    """Nothing imported here starts TensorFlow: `sigop train --help` stays quick."""
+def add_train_parser(sub, with_arguments: bool = True) -> None:
+    """The train subcommand; its arguments (whose defaults live in the training package) only when asked for,
+    so that other commands load no training module. Nothing imported here starts TensorFlow."""
+    help = "train a classifier on a folder of class subfolders; exports a frozen graph"
+    if not with_arguments:
+        sub.add_parser("train", help=help)
+        return
     from .render import LEVELS
     from .training.audio_augment import AudioAugment
     from .training.augment import Augment
@@ -17,8 +22,7 @@ def add_train_parser(sub) -> None:
                                   default_cache_dir)
 
     T, A, W = TrainConfig(data=Path("."), out=Path(".")), Augment(), AudioAugment()
-    t = sub.add_parser("train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                       help="train a classifier on a folder of class subfolders; exports a frozen graph")
+    t = sub.add_parser("train", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help=help)
     t.add_argument("--data", required=True, help="folder of class subfolders with images (.png/.jpg), signals "
                    "(.npy/.csv/.txt) or sound files (.wav/.flac/.ogg)")
     t.add_argument("--out", required=True, help="export folder, e.g. graphs/article")

@@ -1,7 +1,9 @@
 """`sigop evaluate`: an exported model on a folder of class subfolders, through the input path the server uses.
 
-Every file becomes the model's input through ``inputs.from_file`` (the same
-decoding, resampling, length fitting and rendering the server applies), runs
+Every file becomes the model's input through its input plan (``plan.py``: the
+same decoding, resampling, length fitting and rendering the server applies;
+spectrum images drawn through the built-in FFT graph, the one the server
+serves unless graphs/ holds another), runs
 through the frozen graph, and is scored: accuracy, per-class precision /
 recall / F1, macro-F1, the confusion matrix and calibration. The model's
 LiteRT copies (model.tflite, model.int8.tflite) run on the same inputs and
@@ -21,42 +23,27 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .inputs import SUFFIXES, files_in, from_files
+from .folders import labelled_files
 from .limits import Limits
-from .lite import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content
+from .runtime.fft import standalone_plan
+from .runtime.frozen import FrozenGraph
+from .runtime.litert import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content
 from .scoring import plot_confusion, plot_reliability, summary
-from .serving.frozen import FrozenGraph
 from .signals import signals_meta
 
-__all__ = ["evaluate", "format_result", "list_files"]
+__all__ = ["evaluate", "format_result"]
 
-
-def list_files(data: Path, labels: list[str]) -> tuple[list[Path], np.ndarray]:
-    """Files under data/<class>/ (any depth) and their label indices; every class folder must be a label."""
-    data = Path(data)
-    folders = sorted(d for d in data.iterdir() if d.is_dir() and not d.name.startswith("."))
-    unknown = [d.name for d in folders if d.name not in labels]
-    if unknown:
-        raise ValueError(f"{data}: class folders {unknown} are not labels of this model ({labels})")
-    files, y = [], []
-    for d in folders:
-        found = files_in(d)
-        files += found
-        y += [labels.index(d.name)] * len(found)
-    if not files:
-        raise ValueError(f"{data}: no class folder holds a file sigop reads ({sorted(SUFFIXES)})")
-    return files, np.array(y, dtype=np.int64)
 
 
 def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3, batch: int = 32,
              progress: bool = True) -> dict:
     """Score ``model`` on ``data``; writes the report into ``out`` (default: <model>/evaluation/<data name>)."""
     graph = FrozenGraph(Path(model))
+    plan, fft = standalone_plan(graph.manifest)
     try:
         labels = graph.manifest.details["labels"]
-        files, y = list_files(data, labels)
+        files, y = labelled_files(data, labels)
         rate = signals_meta(data).get("sample_rate")
-        limits = Limits()
         copies = _lite_copies(graph)
         probs = np.empty((len(files), len(labels)), dtype=np.float64)
         lite_probs = {p: np.empty_like(probs) for p in copies}
@@ -65,7 +52,7 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         with tqdm(total=len(files), desc="evaluate", unit="file", disable=not progress) as bar:
             for start in range(0, len(files), batch):
                 chunk = files[start:start + batch]
-                x = from_files(graph.manifest, chunk, limits, rate)
+                x = plan.files(chunk, rate)
                 probs[start:start + len(chunk)] = graph(x, ["probabilities"])["probabilities"]
                 for precision, interpreter in copies.items():
                     t = time.perf_counter()
@@ -75,6 +62,8 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         seconds = time.perf_counter() - started - sum(lite_seconds.values())
     finally:
         graph.close()
+        if fft is not None:
+            fft.close()
 
     result = summary(y, probs, labels)
     result["files_per_second"] = round(len(files) / seconds, 2)

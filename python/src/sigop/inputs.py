@@ -10,8 +10,7 @@ server answers with INVALID_ARGUMENT.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -19,19 +18,22 @@ from .audio import AudioError, frames_needed, prepare, read_audio, read_header, 
 from .images import SUFFIXES as IMAGE_SUFFIXES
 from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
 from .limits import Limits
-from .manifest import Manifest
 from .render import SpectrumContract, fit_to_contract, magnitude_to_image
-from .signals import SIGNAL_SUFFIXES, SOUND_SUFFIXES, load_signal
+from .signals import SIGNAL_SUFFIXES
 
-__all__ = ["InvalidInput", "Inputs", "images", "waveforms", "audio_files", "spectra", "from_file", "from_files", "SUFFIXES",
-           "files_in"]
+__all__ = ["InvalidInput", "Unsupported", "Inputs", "images", "waveforms", "audio_files", "spectra", "SUFFIXES"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-SUFFIXES = IMAGE_SUFFIXES | SIGNAL_SUFFIXES  # what from_file reads
+SUFFIXES = IMAGE_SUFFIXES | SIGNAL_SUFFIXES  # the files an input plan reads
 
 
 class InvalidInput(ValueError):
     """An input that is wrong whatever the server's state (INVALID_ARGUMENT)."""
+
+
+class Unsupported(Exception):
+    """The input is well formed, but this model cannot take it, or needs a model that is not loaded
+    (FAILED_PRECONDITION)."""
 
 
 @dataclass
@@ -144,41 +146,3 @@ def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[
             yield gray_to_rgb(magnitude_to_image(fft(fit_to_contract(x[run.start:run.stop], contract)), contract))
 
     return Inputs(min(len(x), limits.compute_batch) * per_row, "signals", chunks)
-
-
-def files_in(folder: Path) -> list[Path]:
-    """Every file under ``folder`` (any depth) that from_file reads, sorted."""
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in SUFFIXES)
-
-
-def _numpy_magnitude(rows: np.ndarray) -> np.ndarray:
-    return np.abs(np.fft.rfft(rows, axis=1))
-
-
-def from_file(manifest: Manifest, path: Path, limits: Limits = Limits(), rate: float | None = None,
-              fft: Callable[[np.ndarray], np.ndarray] = _numpy_magnitude) -> Inputs:
-    """One file a user has -> this model's input, made from its contents exactly as the server makes it.
-
-    Sound files carry their rate; other signals are taken at ``rate`` (default: the model's own).
-    Spectrum-image models draw signals with ``fft`` (numpy's here; the server uses the FFT graph).
-    """
-    path = Path(path)
-    details = manifest.details
-    if manifest.takes_waveforms:
-        front_end = details["front_end"]
-        if path.suffix.lower() in SOUND_SUFFIXES:
-            return audio_files([path.read_bytes()], front_end, limits)
-        return waveforms(load_signal(path)[None], rate or front_end["sample_rate"], front_end, limits)
-    size = details["image_size"]
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return images([path.read_bytes()], size, limits)
-    if "spectrum_contract" not in details:
-        raise InvalidInput(f"{path.name}: this model was trained on images without a spectrum contract; it takes "
-                           f"PNG or JPEG files only")
-    return spectra(load_signal(path)[None], SpectrumContract.from_json(details["spectrum_contract"]), size, fft, limits)
-
-
-def from_files(manifest: Manifest, paths: Iterable[Path], limits: Limits = Limits(), rate: float | None = None,
-               fft: Callable[[np.ndarray], np.ndarray] = _numpy_magnitude) -> np.ndarray:
-    """Each file as one row of the model's input [len(paths), ...], made as ``from_file`` makes it."""
-    return np.concatenate([next(from_file(manifest, p, limits, rate, fft).chunks(1))[1] for p in paths])

@@ -5,7 +5,7 @@ folder from any sigop version converts, and the copy is checked against
 exactly what the server would otherwise run. A float32 copy must answer
 within ``tolerance`` of the graph on the probe inputs, or it is not written
 and the manifest says why; an int8 copy is quantized with calibration inputs
-(training files, through the server's input path), every op but those in
+(training files, through the model's input plan, as the server feeds them), every op but those in
 ``FLOAT_OPS``; its top-class agreement with the graph is recorded, its
 accuracy left to ``sigop evaluate``. Both keep float32 (or uint8 image)
 inputs and float32 outputs, so a device feeds them alike.
@@ -28,12 +28,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .lite import LITE_FILES, LiteInterpreter, describe_tensors
 from .manifest import Manifest, sha256_file
-from .serving.frozen import FrozenGraph
+from .plan import InputPlan
+from .runtime.frozen import FrozenGraph
+from .runtime.litert import LITE_FILES, LiteInterpreter, describe_tensors
 from .tfenv import tf
 
-__all__ = ["export_lite", "synthetic_inputs", "folder_inputs", "spread", "lite_summary", "TOLERANCE"]
+__all__ = ["export_lite", "folder_inputs", "spread", "lite_summary", "TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +46,6 @@ TOLERANCE = 1e-4
 # development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
 FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the TensorFlow op it comes from
 FLOAT_SCOPES = ("front_end", "minirocket", "standardize")  # layers whose tensors stay float (_float_nodes)
-
-
-def synthetic_inputs(manifest: Manifest, n: int = 8, seed: int = 0) -> np.ndarray:
-    """Inputs of the model's shape when no data is at hand: random pixels, or unit-variance noise."""
-    rng = np.random.default_rng(seed)
-    (info,) = manifest.inputs.values()
-    shape = [n] + info.shape[1:]
-    if info.dtype == "uint8":
-        return rng.integers(0, 256, shape).astype(np.uint8)
-    return rng.normal(size=shape).astype(info.dtype)
 
 
 def spread(items: Sequence, n: int) -> list:
@@ -70,15 +61,20 @@ def folder_inputs(model: Path, data: Path | None, *, quantize: str | None = None
         if quantize:
             raise ValueError("int8 quantization is calibrated on training files: pass --data DIR")
         return None, []
-    from .evaluate import list_files
-    from .inputs import from_files
+    from .folders import labelled_files
+    from .runtime.fft import standalone_plan
     from .signals import signals_meta
 
     manifest = Manifest.read(model)
-    files, _ = list_files(data, manifest.details["labels"])
+    files, _ = labelled_files(data, manifest.details["labels"])
     rate = signals_meta(data).get("sample_rate")
-    probe = from_files(manifest, spread(files, probe_files), rate=rate)
-    return probe, list(from_files(manifest, spread(files, calibration_files), rate=rate)) if quantize else []
+    plan, fft = standalone_plan(manifest)
+    try:
+        probe = plan.files(spread(files, probe_files), rate)
+        return probe, list(plan.files(spread(files, calibration_files), rate)) if quantize else []
+    finally:
+        if fft is not None:
+            fft.close()
 
 
 def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequence[np.ndarray] = (), *,
@@ -96,7 +92,7 @@ def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequ
         if manifest.kind != "classifier":
             raise ValueError(f"{folder} holds a {manifest.kind} graph; only classifiers get LiteRT copies "
                              f"(the FFT stays float64 on TensorFlow)")
-        probe = synthetic_inputs(manifest) if probe is None else probe
+        probe = InputPlan(manifest).noise(8) if probe is None else probe
         reference = graph(probe, ["probabilities"])["probabilities"]
         graph_def = (folder / manifest.graph).read_bytes()
         records = {"float32": _convert(folder, manifest, graph_def, "float32", probe, reference, tolerance)}

@@ -13,9 +13,7 @@ from ..limits import MiB, Limits
 from ..operator.v1 import operator_pb2 as pb
 from .batching import BatchConfig
 
-__all__ = ["ServerConfig", "OPERATOR_SERVICE", "RUNTIMES"]
-
-RUNTIMES = ("auto", "tf", "lite")  # what runs classifiers: LiteRT when a copy is usable, TensorFlow, LiteRT only
+__all__ = ["ServerConfig", "OPERATOR_SERVICE"]
 
 OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name  # what health reports readiness for
 
@@ -35,7 +33,7 @@ class ServerConfig:
     tls_client_ca: Path | None = None  # set: clients need a certificate it signed (mutual TLS)
     token: str | None = None  # set: every call but health needs "authorization: Bearer <token>"
     metrics_address: str = ""  # host:port for Prometheus /metrics; empty: not exposed
-    runtime: str = "auto"  # one of RUNTIMES
+    runtime: str = "auto"  # one of runtime.load.RUNTIMES
     precision: str = "float32"  # which LiteRT copy: float32 (model.tflite) or int8 (model.int8.tflite)
     batching: BatchConfig = field(default_factory=BatchConfig)  # for Classify and ClassifySignal
     limits: Limits = field(default_factory=Limits)

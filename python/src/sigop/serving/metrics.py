@@ -1,4 +1,4 @@
-"""Prometheus metrics and one structured log line per call.
+"""Prometheus metrics: what the serving core and the gRPC front end count and time.
 
 Exposed on their own HTTP port (sigop serve --metrics-address):
 
@@ -12,15 +12,9 @@ Exposed on their own HTTP port (sigop serve --metrics-address):
 
 from __future__ import annotations
 
-import logging
-import time
-
-import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-__all__ = ["Metrics", "MetricsInterceptor", "parse_address"]
-
-log = logging.getLogger("sigop.requests")
+__all__ = ["Metrics", "parse_address"]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30)
 
@@ -68,49 +62,3 @@ def parse_address(address: str, flag: str) -> tuple[str, int]:
         raise ValueError(f"{flag} {address!r}: expected host:port or :port (port 0-65535)")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)
-
-
-def _code_name(context: grpc.ServicerContext, raised: bool) -> str:
-    code = context.code()
-    if code is None:
-        return "UNKNOWN" if raised else "OK"
-    return code.name
-
-
-class MetricsInterceptor(grpc.ServerInterceptor):
-    """Counts and times every unary call; logs each at DEBUG and every failure at WARNING."""
-
-    def __init__(self, metrics: Metrics):
-        self._m = metrics
-
-    def intercept_service(self, continuation, details):
-        handler = continuation(details)
-        if handler is None or handler.request_streaming or handler.response_streaming:
-            return handler
-        method = details.method.rsplit("/", 1)[-1]
-        inner = handler.unary_unary
-
-        def observed(request, context):
-            start = time.perf_counter()
-            raised = False
-            try:
-                return inner(request, context)
-            except BaseException:
-                raised = True
-                raise
-            finally:
-                seconds = time.perf_counter() - start
-                code = _code_name(context, raised)
-                self._m.requests.labels(method, code).inc()
-                self._m.latency.labels(method).observe(seconds)
-                if code != "OK":
-                    log.warning("rpc=%s code=%s ms=%.3f peer=%s details=%r", method, code, 1e3 * seconds,
-                                context.peer(), context.details())
-                elif log.isEnabledFor(logging.DEBUG):
-                    log.debug("rpc=%s code=OK ms=%.3f peer=%s", method, 1e3 * seconds, context.peer())
-
-        # A behaviour may name its own thread pool (health does); the wrapper must keep it.
-        observed.experimental_thread_pool = getattr(inner, "experimental_thread_pool", None)
-        return grpc.unary_unary_rpc_method_handler(
-            observed, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)

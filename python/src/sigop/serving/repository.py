@@ -10,6 +10,9 @@ anyone can reach them — and forgets removed ones; in-flight calls keep their
 reference to a removed graph, so it drains instead of failing. A new version
 that does not load (bad manifest, sha256 mismatch, unreadable graph) is logged
 and recorded as FAILED; whatever served before keeps serving.
+
+A graphs folder without an ``fft`` model still serves the FFT: the
+exporter's graph (the committed graphs/fft), made at start-up.
 """
 
 from __future__ import annotations
@@ -19,15 +22,17 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..limits import clip
-from ..manifest import MANIFEST_FILE
-from .lite import Model, load_model
+from ..manifest import DEFAULT_FFT_MODEL, MANIFEST_FILE
+from ..runtime.fft import builtin_fft_folder
+from ..runtime.load import Model, load_model, warm_up
 
-__all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "warm_up"]
+__all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "BUILTIN_FFT_NOTE"]
 
 log = logging.getLogger(__name__)
+
+
+BUILTIN_FFT_NOTE = f"built in: the graphs folder has no {DEFAULT_FFT_MODEL!r} model (sigop export-fft writes one)"
 
 
 class ModelNotFound(KeyError):
@@ -47,25 +52,6 @@ class VersionStatus:
     @property
     def state(self) -> str:
         return "AVAILABLE" if self.model is not None else "FAILED"
-
-
-def warm_up(model: Model, batch: int = 1) -> None:
-    """Run a graph once per call shape the service uses: the first call is several times slower.
-
-    Classifiers run a full ``batch`` too, so the memory its activations take is
-    held from the start: what a server holds when it turns SERVING is what it
-    holds under load."""
-    if model.manifest.kind == "fft":
-        x = np.zeros((2, 64))
-        for outputs in (("magnitude",), ("real", "imag"), ("magnitude", "real", "imag")):
-            model(x, outputs)
-    elif model.manifest.takes_waveforms:
-        for n in sorted({1, batch}):
-            model(np.zeros((n, model.manifest.details["front_end"]["samples"]), dtype=np.float32), ["probabilities"])
-    elif model.manifest.kind == "classifier":
-        size = model.manifest.details["image_size"]
-        for n in sorted({1, batch}):
-            model(np.zeros((n, size, size, 3), dtype=np.uint8), ["probabilities"])
 
 
 def _stamp(folder: Path) -> tuple:
@@ -106,6 +92,8 @@ class ModelRepository:
         """Load new or changed versions, forget removed ones; True if what serves changed."""
         with self._refresh_lock:
             found = discover(self.root)
+            if DEFAULT_FFT_MODEL not in found:
+                found[DEFAULT_FFT_MODEL] = {1: builtin_fft_folder()}
             changed = False
             with self._lock:
                 current = {n: dict(vs) for n, vs in self._models.items()}
@@ -149,8 +137,16 @@ class ModelRepository:
                                      old.stamp, stamp)
             log.error("model %s version %d not loaded", name, version)
             return VersionStatus(version, folder, message, None, (), stamp)
+        notes = [note] if note else []
         if model.manifest.name != name:
             log.info("model folder %s holds a manifest named %r; serving it as %r", folder, model.manifest.name, name)
+        if folder.parent != self.root and model.manifest.version != version:
+            notes.append(f"its manifest says version {model.manifest.version}; served as version {version}, its "
+                         f"folder's name")
+            log.warning("model %s: %s", name, notes[-1])
+        if not folder.is_relative_to(self.root):
+            notes.append(BUILTIN_FFT_NOTE)
+        note = "; ".join(notes)
         log.info("loaded model %s version %d (%s, %s) from %s", name, version, model.manifest.kind, model.runtime, folder)
         return VersionStatus(version, folder, note, model, stamp)
 
@@ -176,6 +172,11 @@ class ModelRepository:
         return sorted(n for n, vs in models.items()
                       if any(s.model is not None and (kind is None or s.model.manifest.kind == kind)
                              for s in vs.values()))
+
+    def on_disk(self) -> list[str]:
+        """Names with a loaded version from the graphs folder (the built-in FFT is not)."""
+        return sorted(n for n, vs in self.status().items()
+                      if any(s.model is not None and s.folder.is_relative_to(self.root) for s in vs.values()))
 
     def status(self) -> dict[str, dict[int, VersionStatus]]:
         with self._lock:

@@ -29,7 +29,9 @@ from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .config import OPERATOR_SERVICE, ServerConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
 from .health import Health
-from .metrics import Metrics, MetricsInterceptor, parse_address
+from .core import Core
+from .interceptors import MetricsInterceptor
+from .metrics import Metrics, parse_address
 from .repository import ModelRepository
 from .security import TokenAuth, server_credentials
 from .service import OperatorService
@@ -68,7 +70,8 @@ class Server:
         interceptors = [MetricsInterceptor(self.metrics)] + ([TokenAuth(config.token)] if config.token else [])
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="worker"),
                                  options=options, interceptors=interceptors)
-        self.service = OperatorService(self.models, limits, self.metrics, config.batching)
+        self.core = Core(self.models, limits, self.metrics, config.batching)
+        self.service = OperatorService(self.core)
         pb_grpc.add_OperatorServicer_to_server(self.service, self._grpc)
         self.health = Health()
         self.health.add_to_server(self._grpc)
@@ -111,7 +114,7 @@ class Server:
         if on_listening is not None:
             on_listening(self.address)
         self.models.refresh()  # loads and warms up every graph
-        if not self.models.names():
+        if not self.models.on_disk():  # an empty or wrong --graphs is a mistake, even though the FFT is built in
             self.stop(0)
             raise FileNotFoundError(f"no loadable graph (folder with manifest.json) under {self.config.graphs}")
         self._count_models()
@@ -131,7 +134,7 @@ class Server:
             if self.models.refresh():
                 log.info("models now: %s", ", ".join(self.models.names()))
                 self._count_models()
-                self.service.release_unloaded()
+                self.core.release_unloaded()
                 _release_memory()
         except Exception:  # a reload must never take the server down
             log.exception("reloading %s failed; serving what was loaded", self.config.graphs)
@@ -151,7 +154,7 @@ class Server:
         self._stopped.set()
         self.health.enter_graceful_shutdown()
         self._grpc.stop(self.config.grace_seconds if grace is None else grace).wait()
-        self.service.close()
+        self.core.close()
         self.models.close()
         self.metrics.close()
         self.health.close()

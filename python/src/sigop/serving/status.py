@@ -14,24 +14,20 @@ import grpc
 
 from ..audio import AudioError
 from ..images import ImageError
-from ..inputs import InvalidInput
+from ..inputs import InvalidInput, Unsupported
 from ..limits import OverBudget, StreamLimit, TooLarge
 from .batching import Expired, QueueFull, Unloaded
 from .repository import ModelNotFound
 
-__all__ = ["Precondition", "rpc", "rpc_stream"]
+__all__ = ["rpc", "rpc_stream"]
 
 log = logging.getLogger(__name__)
-
-
-class Precondition(Exception):
-    """The request is fine but this server's models cannot answer it (FAILED_PRECONDITION)."""
 
 
 _CODES = (
     ((InvalidInput, ImageError, AudioError, TooLarge), grpc.StatusCode.INVALID_ARGUMENT),
     ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
-    ((Precondition,), grpc.StatusCode.FAILED_PRECONDITION),
+    ((Unsupported,), grpc.StatusCode.FAILED_PRECONDITION),
     ((OverBudget, QueueFull, StreamLimit), grpc.StatusCode.RESOURCE_EXHAUSTED),
     ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
 )

@@ -1,7 +1,9 @@
-"""ClassifyStream: a long signal cut into windows as it arrives, each classified, label changes reported.
+"""Streams: a long signal cut into windows as it arrives, each classified, label changes reported.
 
 A stream holds at most one window plus one chunk of samples: ``Windows``
-keeps only what a future window still needs. Every window goes through the
+keeps only what a future window still needs. ``StreamSession`` is a stream
+over the serving core, without transport: the gRPC front end feeds it
+decoded chunks and turns its results into replies. Every window goes through the
 same input path and the same batcher as a ClassifySignal call of that
 window, so its scores are those ClassifySignal would give. ``Smoother``
 turns window scores into events: scores averaged over the last k windows,
@@ -20,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inputs import InvalidInput
-from ..operator.v1 import operator_pb2 as pb
-from .wire import decode_signals
+from .core import Call, Core, top_k
 
-__all__ = ["Windows", "Smoother", "Event", "hold_windows", "classify_stream", "MAX_SMOOTHING"]
+__all__ = ["Windows", "Smoother", "Event", "hold_windows", "StreamSettings", "WindowResult", "StreamSession",
+           "MAX_SMOOTHING"]
 
 MAX_SMOOTHING = 1024  # windows a stream's scores may be averaged over: each is held until it leaves the average
 
@@ -123,64 +125,86 @@ def hold_windows(min_duration: float, hop: float) -> int:
     return max(1, math.ceil(min_duration / hop - 1e-9))
 
 
-def classify_stream(service, requests, context):
-    """The ClassifyStream handler's body (service: the OperatorService whose input path and batcher it shares)."""
-    first = next(requests, None)
-    if first is None:
-        return
-    if first.WhichOneof("kind") != "config":
-        raise InvalidInput("the first message must carry config (StreamConfig: model, rate, hop, smoothing)")
-    cfg = first.config
-    model, answered = service._classifier(cfg.model_spec)
-    rate, length, model_input = service._signal_input(model, answered, cfg.sample_rate, "ClassifyStream")
-    unit = rate or 1.0  # a spectrum model's times are in samples
-    units = "samples" if rate is None else "seconds"
-    _finite_at_least_zero("hop", cfg.hop, f"0 (one window) or a positive number of {units}")
-    _finite_at_least_zero("min_duration", cfg.min_duration, f"0 or a positive number of {units}")
-    hop = int(round(cfg.hop * unit)) if cfg.hop else length
-    if hop < 1:
-        raise InvalidInput(f"config.hop {cfg.hop:g} is less than one sample at {unit:g} Hz")
-    if not 0 <= cfg.smoothing_windows <= MAX_SMOOTHING or cfg.top_k < 0 or not 0 <= cfg.threshold <= 1:
-        raise InvalidInput(f"config: smoothing_windows must be 0 to {MAX_SMOOTHING}, top_k >= 0, threshold in [0, 1]; "
-                           f"got {cfg.smoothing_windows}, {cfg.top_k}, {cfg.threshold:g}")
-    labels = model.manifest.details["labels"]
-    k = len(labels) if cfg.top_k == 0 else min(cfg.top_k, len(labels))
-    windows = Windows(length, hop)
-    smoother = Smoother(labels, windows=cfg.smoothing_windows, threshold=cfg.threshold, hop=hop / unit,
-                        window=length / unit, hold_windows=hold_windows(cfg.min_duration, hop / unit))
-    windows_done = service._metrics.stream_windows.labels(answered.name)
-    latency = service._metrics.stream_window_seconds.labels(answered.name)
-    for arrived, start, window in _windows(requests, windows, service._limits.max_signal_length):
-        (full,) = service._classify(model, answered, "ClassifyStream", model_input(window[None]), 0, context)
-        scores = dict((c.label, c.score) for c in full.classes)
-        yield pb.ClassifyStreamResponse(model_spec=answered, window=pb.StreamWindow(
-            start_sample=start, end_sample=start + length, start_seconds=start / unit,
-            end_seconds=(start + length) / unit, classification=pb.Classification(classes=full.classes[:k])))
-        windows_done.inc()
-        latency.observe(time.perf_counter() - arrived)
-        event = smoother.push(np.array([scores[label] for label in labels]), start / unit)
+@dataclass(frozen=True)
+class StreamSettings:
+    """What a stream asks for (its first message), in the units of the model's rate."""
+
+    model: str = ""
+    version: int = 0
+    sample_rate: float = 0.0  # 0: the model's own
+    hop: float = 0.0  # seconds (samples for a spectrum model); 0: one window
+    top_k: int = 0
+    smoothing_windows: int = 0
+    min_duration: float = 0.0
+    threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One window's scores: its span in samples and seconds, probabilities over the labels, the top-k indices."""
+
+    start: int
+    end: int
+    start_seconds: float
+    end_seconds: float
+    probabilities: np.ndarray
+    best: np.ndarray
+
+
+class StreamSession:
+    """A stream's windows and smoothing over the serving core: samples in, window results and events out.
+
+    Every window goes through the model's input plan and ``core.classify``, as a
+    ClassifySignal call of that window would."""
+
+    def __init__(self, core: Core, settings: StreamSettings, call: Call):
+        self._core, self._call = core, call
+        self.served = core.classifier(settings.model, settings.version)
+        plan = self.served.plan
+        self._rate = plan.rate(settings.sample_rate, "config.sample_rate")
+        self.length = plan.window(self._rate)
+        unit = self._unit = self._rate or 1.0  # a spectrum model's times are in samples
+        units = "samples" if self._rate is None else "seconds"
+        _finite_at_least_zero("hop", settings.hop, f"0 (one window) or a positive number of {units}")
+        _finite_at_least_zero("min_duration", settings.min_duration, f"0 or a positive number of {units}")
+        hop = int(round(settings.hop * unit)) if settings.hop else self.length
+        if hop < 1:
+            raise InvalidInput(f"config.hop {settings.hop:g} is less than one sample at {unit:g} Hz")
+        if not 0 <= settings.smoothing_windows <= MAX_SMOOTHING or settings.top_k < 0 or not 0 <= settings.threshold <= 1:
+            raise InvalidInput(f"config: smoothing_windows must be 0 to {MAX_SMOOTHING}, top_k >= 0, threshold in "
+                               f"[0, 1]; got {settings.smoothing_windows}, {settings.top_k}, {settings.threshold:g}")
+        self._top_k = settings.top_k
+        self._windows = Windows(self.length, hop)
+        self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
+                                  hop=hop / unit, window=self.length / unit,
+                                  hold_windows=hold_windows(settings.min_duration, hop / unit))
+        self._done = core.metrics.stream_windows.labels(self.served.name)
+        self._latency = core.metrics.stream_window_seconds.labels(self.served.name)
+
+    def feed(self, samples: np.ndarray) -> Iterator[WindowResult | Event]:
+        """The results of the windows these samples complete, each followed by the event it sets off, if any."""
+        arrived = time.perf_counter()
+        for start, window in self._windows.feed(samples):
+            yield from self._classified(start, window, arrived)
+
+    def finish(self) -> Iterator[WindowResult | Event]:
+        """At the stream's end: a stream shorter than one window is that window, zero-padded."""
+        for start, window in self._windows.finish():
+            yield from self._classified(start, window, time.perf_counter())
+
+    def _classified(self, start: int, window: np.ndarray, arrived: float) -> Iterator[WindowResult | Event]:
+        given = self.served.plan.signals(window[None], self._rate or 0, "config.sample_rate")
+        (probs,) = self._core.classify(self.served, given, "ClassifyStream", self._call)
+        unit = self._unit
+        yield WindowResult(start, start + self.length, start / unit, (start + self.length) / unit, probs,
+                           top_k(probs[None], self._top_k)[0])
+        self._done.inc()
+        self._latency.observe(time.perf_counter() - arrived)
+        event = self._smoother.push(probs, start / unit)
         if event is not None:
-            yield pb.ClassifyStreamResponse(model_spec=answered, event=pb.StreamEvent(
-                label=event.label, start_seconds=event.start, score=event.score, previous=event.previous,
-                previous_start_seconds=event.previous_start))
+            yield event
 
 
 def _finite_at_least_zero(field: str, value: float, expected: str) -> None:
     if not (math.isfinite(value) and value >= 0):
         raise InvalidInput(f"config.{field} is {value:g}; expected {expected}")
-
-
-def _windows(requests, windows: Windows, max_length: int):
-    """(when its last sample arrived, start, samples) for each window the chunks fill, then the short stream's one."""
-    for i, request in enumerate(requests, start=1):
-        if request.WhichOneof("kind") != "samples":
-            raise InvalidInput(f"message {i}: after the config every message carries samples")
-        arrived = time.perf_counter()
-        try:
-            x, _ = decode_signals(request.samples, max_length=max_length, max_batch=1)
-        except InvalidInput as e:
-            raise InvalidInput(f"message {i}: {e}") from None
-        for start, window in windows.feed(x[0]):
-            yield arrived, start, window
-    for start, window in windows.finish():
-        yield time.perf_counter(), start, window

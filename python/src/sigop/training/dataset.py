@@ -25,7 +25,7 @@ import numpy as np
 
 from ..images import SUFFIXES as IMAGE_SUFFIXES
 from ..images import decode_image, gray_to_rgb
-from ..inputs import files_in
+from ..folders import class_folders, files_in, labelled_files
 from ..render import CONTRACT_FILE, SpectrumContract, render_signal
 from ..signals import SIGNAL_SUFFIXES, load_signal
 
@@ -127,7 +127,7 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
     """
     root = Path(root)
     pattern = re.compile(group) if group else None
-    classes = _class_folders(root)
+    classes = class_folders(root)
     if test_root is not None:
         test_pct = 0.0  # the explicit test set is the test split
     if len(classes) < 2:
@@ -176,35 +176,10 @@ def _stratify(items: list[Item], root: Path, validation_pct: float, least: int =
     return [Item(i.path, i.label, "validation") if i.path in moved else i for i in items]
 
 
-SPLIT_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation"}
-
-
-def _class_folders(root: Path) -> list[str]:
-    """Class folder names; a folder already split into train/ and test/ is refused, not learned as two classes."""
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    splits = [c for c in classes if c.lower() in SPLIT_NAMES]
-    if splits:
-        train = next((c for c in splits if c.lower().startswith("train")), "train")
-        test = next((c for c in splits if c.lower().startswith("test")), "test")
-        raise ValueError(f"{root} holds {splits}: folders named like splits, not classes. Train on the training "
-                         f"folder and test on the test folder: --data {root / train} --test-data {root / test}")
-    return classes
-
-
 def _test_items(test_root: Path, classes: list[str]) -> list[Item]:
     """Every file of an explicit test set, in the test split; its class folders must be the dataset's classes."""
-    found = _class_folders(test_root)
-    unknown = sorted(set(found) - set(classes))
-    if unknown:
-        raise ValueError(f"{test_root}: class folders {unknown} are not among the training classes {classes}")
-    items = []
-    for label, name in enumerate(classes):
-        folder = test_root / name
-        if folder.is_dir():
-            items += [Item(p, label, "test") for p in files_in(folder)]
-    if not items:
-        raise ValueError(f"{test_root}: no test files in class folders {classes}")
-    return items
+    files, y = labelled_files(test_root, classes)
+    return [Item(p, int(label), "test") for p, label in zip(files, y)]
 
 
 def item_image(item: Item, ds: Dataset, size: int) -> np.ndarray:

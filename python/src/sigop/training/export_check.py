@@ -1,5 +1,5 @@
-"""The last steps of training: the exported graph, fed through sigop.inputs (the path the
-server takes from a file's bytes), must give what the trainer measured on the same files;
+"""The last steps of training: the exported graph, fed through its input plan (the path the
+server takes from a file's bytes, spectra drawn by the FFT graph), must give what the trainer measured on the same files;
 then its LiteRT copies are converted and checked on files fed the same way.
 
 It catches an export that drifted from training: a renamed tensor, a front end
@@ -15,10 +15,10 @@ import numpy as np
 
 from tqdm import tqdm
 
-from ..inputs import from_file, from_files
 from ..lite_export import export_lite, spread
 from ..manifest import Manifest
-from ..serving.frozen import FrozenGraph
+from ..runtime.fft import standalone_plan
+from ..runtime.frozen import FrozenGraph
 from .dataset import Dataset
 
 __all__ = ["ExportMismatch", "check_export", "convert_to_lite"]
@@ -34,21 +34,23 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
                  tolerance: float = 1e-3) -> dict:
     """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset."""
     graph = FrozenGraph(out)
+    plan, fft = standalone_plan(graph.manifest)
     try:
         worst, where, picks = 0.0, "", spread(range(len(ds.items)), files)
         for i in picks:
-            path = ds.items[i].path
-            (_, x), = from_file(graph.manifest, path, rate=rate).chunks(1)
+            x = plan.files([ds.items[i].path], rate)
             got = graph(x, ["probabilities"])["probabilities"][0]
             diff = float(np.abs(got - probabilities[i]).max())
             if diff > worst:
                 worst, where = diff, ds.name_of(ds.items[i])
     finally:
         graph.close()
+        if fft is not None:
+            fft.close()
     if worst > tolerance:
         raise ExportMismatch(f"the exported graph in {out}, fed {where} as the server would feed it, differs from the "
                              f"trained model by {worst:.3g} (tolerance {tolerance:g})")
-    log.info("export check: %d files through sigop.inputs and the frozen graph, largest difference %.2g",
+    log.info("export check: %d files through the input plan and the frozen graph, largest difference %.2g",
              len(picks), worst)
     return {"files": int(len(picks)), "max_abs_diff": worst}
 
@@ -57,9 +59,13 @@ def convert_to_lite(out: Path, ds: Dataset, *, quantize: str = "", rate: float |
                     calibration_files: int = 200, progress: bool = True) -> dict:
     """model.tflite (and model.int8.tflite), checked on ``probe_files`` files spread over the dataset and
     calibrated on up to ``calibration_files`` training files, every one fed as the server would feed it."""
-    manifest = Manifest.read(out)
-    probe = from_files(manifest, [i.path for i in spread(ds.items, probe_files)], rate=rate)
-    calibration = list(from_files(manifest, tqdm([i.path for i in spread(ds.split("train"), calibration_files)],
-                                                 desc="int8 calibration", unit="file", disable=not progress),
-                                  rate=rate)) if quantize else []
+    plan, fft = standalone_plan(Manifest.read(out))
+    try:
+        probe = plan.files([i.path for i in spread(ds.items, probe_files)], rate)
+        calibration = list(plan.files(tqdm([i.path for i in spread(ds.split("train"), calibration_files)],
+                                           desc="int8 calibration", unit="file", disable=not progress),
+                                      rate)) if quantize else []
+    finally:
+        if fft is not None:
+            fft.close()
     return export_lite(out, probe, calibration, quantize=quantize)

@@ -1,0 +1,167 @@
+"""One input plan per model: what a user has -> what the model takes, decided once, from its manifest.
+
+``InputPlan(manifest, limits, fft)`` turns signals at a rate, sound files,
+images, or a file by its suffix into the model's input batches
+(``inputs.Inputs``). The server, ``sigop evaluate``, training's export check,
+``sigop export-lite`` and warm-up all build their inputs here, so the same
+condition gets the same error everywhere: ``InvalidInput`` for what is wrong
+whatever the server holds (a rate for a model that has none),
+``Unsupported`` for what this model cannot take (signals for a model trained
+on plain images, images for a waveform model).
+
+Spectrum-image models draw signals through ``fft`` (rows -> |X[k]|), the FFT
+graph: the server's loaded one, or the built-in one (``runtime.fft``) in
+evaluate and training, the same graph the server serves by default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import inputs
+from .audio import MAX_RATE, MIN_RATE
+from .images import SUFFIXES as IMAGE_SUFFIXES
+from .inputs import Inputs, InvalidInput, Unsupported
+from .limits import Limits
+from .manifest import DEFAULT_FFT_MODEL, Manifest
+from .render import SpectrumContract
+from .signals import SOUND_SUFFIXES, load_signal
+
+__all__ = ["InputPlan", "Magnitude"]
+
+Magnitude = Callable[[np.ndarray], np.ndarray]  # float64 signals [rows, n] -> |X[k]| [rows, n/2+1]
+
+
+class InputPlan:
+    """How inputs become one model's input batches; ``name`` is what errors call the model."""
+
+    def __init__(self, manifest: Manifest, limits: Limits = Limits(), fft: Magnitude | None = None,
+                 name: str | None = None):
+        self.manifest, self.limits, self.fft = manifest, limits, fft
+        self.name = name or manifest.name
+        self.details = manifest.details
+
+    # ---- what the model takes -------------------------------------------------------------------------------
+
+    @property
+    def takes_waveforms(self) -> bool:
+        return self.manifest.takes_waveforms
+
+    @property
+    def labels(self) -> list[str]:
+        return self.details["labels"]
+
+    def rate(self, given: float = 0, field: str = "sample_rate") -> float | None:
+        """The rate signals sent at ``given`` Hz (0: the model's own) are taken at; None for a spectrum-image
+        model, which draws spectra by FFT bin and has no rate."""
+        given = given or 0
+        if not self.takes_waveforms:
+            if given:
+                raise InvalidInput(f"{field} is {given:g} Hz, but model {self.name!r} draws spectra by FFT bin and "
+                                   f"has no sample rate; send 0")
+            return None
+        front_end = self.details["front_end"]
+        own = front_end["sample_rate"]
+        if given and given != own and not self.details.get("sample_rate_declared", True):
+            raise InvalidInput(f"{field} is {given:g} Hz, but model {self.name!r} was trained on signals without a "
+                               f"declared sample rate (taken at a nominal {own:g} Hz), so it cannot resample; send 0")
+        rate = given or own
+        if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
+            raise InvalidInput(f"{field} is {given:g} Hz; expected 0 (the model's own {own:g} Hz) "
+                               f"or a positive rate up to {MAX_RATE / 1e6:g} MHz")
+        return rate
+
+    def window(self, rate: float | None) -> int:
+        """Samples of one model input, at ``rate`` (from ``rate()``)."""
+        if rate is None:
+            return self._contract().n
+        front_end = self.details["front_end"]
+        return int(round(front_end["samples"] * rate / front_end["sample_rate"]))
+
+    # ---- what users send ------------------------------------------------------------------------------------
+
+    def signals(self, x: np.ndarray, rate: float | None = 0, field: str = "sample_rate") -> Inputs:
+        """Signals [rows, n] sent at ``rate`` Hz (0 or None: the model's own)."""
+        resolved = self.rate(rate or 0, field)
+        if resolved is not None:
+            return inputs.waveforms(x, resolved, self.details["front_end"], self.limits)
+        return inputs.spectra(x, self._contract(), self.details["image_size"], self._magnitude(), self.limits)
+
+    def images(self, data: Sequence[bytes]) -> Inputs:
+        """Encoded PNG or JPEG images."""
+        if self.takes_waveforms:
+            raise Unsupported(f"model {self.name!r} takes waveforms, not images; send signals or sound files")
+        self._count(len(data), "images", "PNG or JPEG image")
+        return inputs.images(data, self.details["image_size"], self.limits)
+
+    def audio(self, data: Sequence[bytes]) -> Inputs:
+        """Encoded WAV, FLAC or OGG files, at any rate."""
+        if not self.takes_waveforms:
+            raise Unsupported(f"model {self.name!r} takes {', '.join(self.manifest.inputs)}, not waveforms; sound "
+                              f"files need a model trained with a waveform front end (log_mel, mfcc, power_spectrum, "
+                              f"waveform)")
+        self._count(len(data), "audio", "WAV, FLAC or OGG file")
+        return inputs.audio_files(data, self.details["front_end"], self.limits)
+
+    def file(self, path: Path, rate: float | None = None) -> Inputs:
+        """One file by its suffix: sound files carry their rate; other signals are taken at ``rate`` (the data
+        folder's signals.json; None: the model's own), which only waveform models use."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            return self.images([path.read_bytes()])
+        if self.takes_waveforms and suffix in SOUND_SUFFIXES:
+            return self.audio([path.read_bytes()])
+        try:
+            return self.signals(load_signal(path)[None], rate if self.takes_waveforms else 0)
+        except (InvalidInput, Unsupported) as e:
+            raise type(e)(f"{path.name}: {e}") from None
+
+    def files(self, paths: Iterable[Path], rate: float | None = None) -> np.ndarray:
+        """Each file as one row of the model's input [len(paths), ...], made as ``file`` makes it."""
+        return np.concatenate([next(self.file(p, rate).chunks(1))[1] for p in paths])
+
+    # ---- inputs without data --------------------------------------------------------------------------------
+
+    def blank(self, n: int) -> np.ndarray:
+        """n all-zero inputs of the model's shape (warm-up)."""
+        info = self._tensor()
+        return np.zeros([n] + info.shape[1:], dtype=info.dtype)
+
+    def noise(self, n: int, seed: int = 0) -> np.ndarray:
+        """n random inputs of the model's shape, when no data is at hand: random pixels, or unit-variance noise."""
+        info, rng = self._tensor(), np.random.default_rng(seed)
+        shape = [n] + info.shape[1:]
+        if info.dtype == "uint8":
+            return rng.integers(0, 256, shape).astype(np.uint8)
+        return rng.normal(size=shape).astype(info.dtype)
+
+    # ---- parts ----------------------------------------------------------------------------------------------
+
+    def _tensor(self):
+        (info,) = self.manifest.inputs.values()
+        if any(d is None for d in info.shape[1:]):
+            raise ValueError(f"model {self.name!r} takes inputs of any length; it has no one input shape")
+        return info
+
+    def _contract(self) -> SpectrumContract:
+        if "spectrum_contract" not in self.details:
+            raise Unsupported(f"model {self.name!r} was trained on images without a spectrum contract, so it cannot "
+                              f"draw signals; send PNG or JPEG images (Classify)")
+        return SpectrumContract.from_json(self.details["spectrum_contract"])
+
+    def _magnitude(self) -> Magnitude:
+        if self.fft is None:
+            fft_name = self.details.get("fft_model", DEFAULT_FFT_MODEL)
+            raise Unsupported(f"model {self.name!r} needs the FFT model {fft_name!r}, which is not loaded")
+        return self.fft
+
+    def _count(self, n: int, field: str, expected: str) -> None:
+        """At least one input, and no more than a call may carry."""
+        if n == 0:
+            raise InvalidInput(f"{field}: empty; expected at least one {expected}")
+        if n > self.limits.max_batch:
+            raise InvalidInput(f"{field}: {n} exceed this server's limit of {self.limits.max_batch} per call")

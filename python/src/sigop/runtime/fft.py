@@ -1,0 +1,56 @@
+"""The built-in FFT graph: what sigop's exporter writes to graphs/fft, made in this process when none is on disk.
+
+The export is deterministic (``make check-generated`` holds the committed
+graphs/fft to it), so a server whose graphs folder holds only the user's
+classifiers still serves the FFT, and ``sigop evaluate`` and training's
+export check draw spectrum images through the very graph the server runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from ..limits import Limits
+from ..manifest import DEFAULT_FFT_MODEL, Manifest
+from ..plan import InputPlan
+from .frozen import FrozenGraph
+
+__all__ = ["builtin_fft_folder", "builtin_fft", "magnitude", "standalone_plan"]
+
+_folder: Path | None = None
+_lock = threading.Lock()
+
+
+def builtin_fft_folder() -> Path:
+    """A folder holding the exporter's FFT graph and manifest, written once per process (removed at exit)."""
+    global _folder
+    with _lock:
+        if _folder is None:
+            from ..fftgraph import export_fft
+
+            tmp = Path(tempfile.mkdtemp(prefix="sigop-fft-"))
+            atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+            export_fft(tmp / DEFAULT_FFT_MODEL)
+            _folder = tmp / DEFAULT_FFT_MODEL
+        return _folder
+
+
+def builtin_fft() -> FrozenGraph:
+    """The built-in FFT graph, loaded (the caller closes it)."""
+    return FrozenGraph(builtin_fft_folder())
+
+
+def magnitude(fft: FrozenGraph):
+    """rows -> |X[k]| through an FFT graph: the spectrum-image input plan's ``fft``."""
+    return lambda rows: fft(rows, ["magnitude"])["magnitude"]
+
+
+def standalone_plan(manifest: Manifest, limits: Limits = Limits()) -> tuple[InputPlan, FrozenGraph | None]:
+    """A model's input plan outside a server (evaluate, training's checks, export-lite), and the built-in FFT graph
+    it draws spectra with, if it draws any (the caller closes it)."""
+    fft = builtin_fft() if not manifest.takes_waveforms and "spectrum_contract" in manifest.details else None
+    return InputPlan(manifest, limits, magnitude(fft) if fft else None), fft

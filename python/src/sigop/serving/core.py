@@ -1,0 +1,205 @@
+"""The serving core: models found, inputs planned, graphs run, scores returned — no transport in sight.
+
+A front end (the gRPC service today; any other wire protocol beside it)
+turns its messages into arrays and calls the core: ``classifier()`` resolves
+a model by name and version and gives its input plan; ``classify()`` runs a
+plan's inputs ``limits.compute_batch`` at a time under a reservation from
+the server-wide memory budget, through the model's batcher when batching is
+on, and returns probabilities as an array; ``fft()`` runs the FFT graph;
+``stream_slot()`` holds one of the stream slots. Errors are the domain's
+(``InvalidInput``, ``Unsupported``, ``ModelNotFound``, ``OverBudget`` …);
+each front end maps them to its own status codes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..inputs import Inputs, InvalidInput
+from ..limits import Limits, MemoryBudget, StreamLimit, clip
+from ..manifest import DEFAULT_FFT_MODEL
+from ..plan import InputPlan
+from ..runtime.load import Model
+from .batching import BatchConfig, Batcher
+from .metrics import Metrics
+from .repository import ModelNotFound, ModelRepository
+
+__all__ = ["Call", "Served", "Core", "top_k"]
+
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What the core needs of a caller: when it stops waiting (time.monotonic(), None: never) and whether it
+    still waits."""
+
+    deadline: float | None = None
+    is_active: Callable[[], bool] = lambda: True
+
+
+@dataclass(frozen=True)
+class Served:
+    """One model version as a call resolved it: the name and version that answer, the model, its input plan."""
+
+    name: str
+    version: int
+    model: Model
+    plan: InputPlan
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.manifest.details["labels"]
+
+
+def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
+    """Indices of each row's k best scores, best first (k = 0: every label); ties keep label order."""
+    if k < 0:
+        raise InvalidInput(f"top_k is {k}; expected 0 (all labels) or more")
+    n = probabilities.shape[1]
+    return np.argsort(-probabilities, axis=1, kind="stable")[:, :n if k == 0 else min(k, n)]
+
+
+class Core:
+    def __init__(self, models: ModelRepository, limits: Limits = Limits(), metrics: Metrics | None = None,
+                 batching: BatchConfig = BatchConfig()):
+        self.models, self.limits, self.metrics, self.batching = models, limits, metrics or Metrics(), batching
+        self._budget = MemoryBudget(limits.inflight_bytes)
+        self._batchers: dict[tuple[str, int], tuple[Model, Batcher]] = {}
+        self._batchers_lock = threading.Lock()
+        self._streams = threading.BoundedSemaphore(limits.max_streams)
+
+    # ---- finding models -----------------------------------------------------------------------------------
+
+    def _get(self, name: str, version: int, kind: str) -> tuple[Model, int]:
+        model, version = self.models.get(name, version)
+        if model.manifest.kind != kind:
+            raise InvalidInput(f"model {clip(name)} is a {model.manifest.kind} model, not {kind}")
+        return model, version
+
+    def classifier(self, name: str = "", version: int = 0) -> Served:
+        """The classifier a call names (empty: the only one), at ``version`` (0: the newest)."""
+        if not name:
+            names = self.models.names("classifier")
+            if len(names) != 1:
+                raise InvalidInput(f"model_spec.name is required: this server has classifiers {names}")
+            name = names[0]
+        model, version = self._get(name, version, "classifier")
+        fft = None
+        if not model.manifest.takes_waveforms and "spectrum_contract" in model.manifest.details:
+            fft = self._magnitude(model.manifest.details.get("fft_model", DEFAULT_FFT_MODEL))
+        return Served(name, version, model, InputPlan(model.manifest, self.limits, fft, name))
+
+    def _magnitude(self, fft_name: str):
+        """rows -> |X[k]| through the loaded FFT graph, or None when it is not loaded (the plan says so)."""
+        try:
+            fft, version = self._get(fft_name, 0, "fft")
+        except (ModelNotFound, InvalidInput):
+            return None
+        return lambda rows: self._run(fft, fft_name, "render", rows, ["magnitude"])["magnitude"]
+
+    # ---- running graphs -----------------------------------------------------------------------------------
+
+    def _run(self, model: Model, name: str, method: str, x: np.ndarray, outputs: Sequence[str]) -> dict:
+        start = time.perf_counter()
+        out = model(x, outputs)
+        self.metrics.compute.labels(name, method).observe(time.perf_counter() - start)
+        return out
+
+    def fft(self, name: str, version: int, x: np.ndarray, outputs: Sequence[str]) -> tuple[str, int, dict]:
+        """The named outputs of an FFT graph for signals x [rows, n]: (name, version that answered, outputs)."""
+        name = name or DEFAULT_FFT_MODEL
+        model, version = self._get(name, version, "fft")
+        peak = max(float(x.max()), -float(x.min()))
+        if peak * x.shape[1] >= _FLOAT64_MAX:  # |X[k]| <= n * max|x|
+            raise InvalidInput(f"signals: values up to {peak:.3g} over n={x.shape[1]} samples could overflow "
+                               f"float64 in the spectrum (|X[k]| <= n * max|x| must stay below {_FLOAT64_MAX:.3g})")
+        with self._budget.reserve(x.nbytes * (3 + len(outputs)), "this FFT call"):
+            return name, version, self._run(model, name, "FFT", x, outputs)
+
+    def classify(self, served: Served, given: Inputs, method: str, call: Call = Call()) -> np.ndarray:
+        """Probabilities [inputs, labels]: the inputs run compute_batch at a time, within a reservation from the
+        memory budget."""
+        out = []
+        with self._budget.reserve(given.peak_bytes, f"this {method} call"):
+            for start, x in given.chunks(self.limits.compute_batch):
+                probs = self._probabilities(served, method, x, call)
+                finite = np.isfinite(probs).all(axis=1)
+                if not finite.all():
+                    i = start + int(np.argmin(finite))
+                    raise InvalidInput(f"{given.field}[{i}]: the model's scores for it are not finite; its values "
+                                       f"lie far outside the range the model was trained on")
+                out.append(probs)
+        return np.concatenate(out)
+
+    def _probabilities(self, served: Served, method: str, x: np.ndarray, call: Call) -> np.ndarray:
+        if not self.batching.enabled:
+            return self._run(served.model, served.name, method, x, ["probabilities"])["probabilities"]
+        return self._batcher(served).submit(x, call.deadline, call.is_active)
+
+    # ---- batching -----------------------------------------------------------------------------------------
+
+    def _batcher(self, served: Served) -> Batcher:
+        """One batcher per loaded classifier version (a reloaded version gets a new one)."""
+        key, model = (served.name, served.version), served.model
+        replaced = None
+        with self._batchers_lock:
+            entry = self._batchers.get(key)
+            if entry is None or entry[0] is not model:
+                replaced = entry
+                queue, size = self.metrics.queue.labels(served.name), self.metrics.batch_size.labels(served.name)
+
+                def observe(waits: list[float], inputs: int) -> None:
+                    for w in waits:
+                        queue.observe(w)
+                    size.observe(inputs)
+
+                run = lambda x: self._run(model, served.name, "batch", x, ["probabilities"])["probabilities"]  # noqa: E731
+                entry = (model, Batcher(run, self.batching, observe, name=f"batcher-{served.name}-{served.version}"))
+                self._batchers[key] = entry
+        if replaced is not None:  # outside the lock: closing waits for the old worker's queued calls
+            replaced[1].close()
+        return entry[1]
+
+    def release_unloaded(self) -> None:
+        """Stop the batchers of versions that were reloaded or removed, so their graphs can be freed."""
+        unloaded = []
+        with self._batchers_lock:
+            for key, (model, batcher) in list(self._batchers.items()):
+                try:
+                    current, _ = self.models.get(*key)
+                except ModelNotFound:
+                    current = None
+                if current is not model:
+                    unloaded.append(batcher)
+                    del self._batchers[key]
+        for batcher in unloaded:  # outside the lock: closing waits for each worker's queued calls
+            batcher.close()
+
+    # ---- streams ------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def stream_slot(self):
+        """Hold one of the server's stream slots for the block; StreamLimit when all are taken."""
+        if not self._streams.acquire(blocking=False):
+            raise StreamLimit(f"{self.limits.max_streams} streams are open, this server's limit (--max-streams, "
+                              f"below --workers); retry later or on another replica")
+        self.metrics.streams_open.inc()
+        try:
+            yield
+        finally:
+            self.metrics.streams_open.dec()
+            self._streams.release()
+
+    def close(self) -> None:
+        with self._batchers_lock:
+            batchers = [b for _, b in self._batchers.values()]
+            self._batchers.clear()
+        for batcher in batchers:
+            batcher.close()
