@@ -1,8 +1,10 @@
-"""The layout's promises: serving never imports training, the command line starts without
-TensorFlow, and no hand-written module grows past ~300 lines."""
+"""The layout's promises: serving never imports training, training and evaluate never import serving, the
+serving core knows no transport, the command line starts without TensorFlow, and no hand-written module grows
+past ~300 lines."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +21,46 @@ def fresh(code: str) -> str:
     return run.stdout
 
 
-def test_serving_never_imports_training():
-    loaded = fresh("import sys, sigop.serving.server, sigop.serving.process, sigop.inputs\n"
-                   "print(' '.join(sorted(m for m in sys.modules if m.startswith('sigop.'))))").split()
-    assert "sigop.serving.service" in loaded and "sigop.inputs" in loaded  # the probe imported what it meant to
+def loaded_by(code: str) -> list[str]:
+    """The sigop modules (and grpc, if loaded) after running ``code`` in a fresh interpreter."""
+    return fresh(code + "\nimport sys\nprint(' '.join(sorted(m for m in sys.modules "
+                 "if m.startswith('sigop.') or m == 'grpc')))").split()
+
+
+def test_the_serve_command_loads_no_training_or_dataset_module():
+    # What `sigop serve` imports: its parser, then the server (main builds the parser for the command it runs).
+    loaded = loaded_by("from sigop.cli import build_parser\nbuild_parser('serve').parse_args(['serve'])\n"
+                       "import sigop.serving.server, sigop.serving.process")
+    assert "sigop.serving.service" in loaded and "sigop.plan" in loaded  # the probe imported what it meant to
     assert not [m for m in loaded if m.startswith(("sigop.training", "sigop.datasets"))], loaded
+
+
+def test_training_evaluate_and_export_lite_import_nothing_from_serving():
+    import pkgutil
+
+    import sigop.datasets
+    import sigop.training
+
+    modules = [m.name for p in (sigop.training, sigop.datasets) for m in pkgutil.walk_packages(p.__path__, p.__name__ + ".")]
+    assert "sigop.training.export_check" in modules and "sigop.datasets.digits" in modules
+    loaded = loaded_by("import " + ", ".join(modules + ["sigop.evaluate", "sigop.lite_export", "sigop.cli_train"]))
+    assert "sigop.runtime.frozen" in loaded
+    assert not [m for m in loaded if m.startswith("sigop.serving")], loaded
+
+
+def test_the_serving_core_knows_no_transport():
+    loaded = loaded_by("import sigop.serving.core, sigop.serving.stream")
+    assert "sigop.serving.core" in loaded
+    assert not [m for m in loaded if m == "grpc" or m.startswith("sigop.operator")], loaded
+
+
+def test_the_front_end_and_streams_touch_no_private_member_of_another_object():
+    for name in ("service.py", "stream.py", "core.py"):
+        tree = ast.parse((PACKAGE / "serving" / name).read_text())
+        foreign = [f"{name}:{node.lineno} .{node.attr}" for node in ast.walk(tree)
+                   if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                   and not (isinstance(node.value, ast.Name) and node.value.id == "self")]
+        assert foreign == [], foreign
 
 
 def test_the_command_line_shows_its_help_without_tensorflow():

@@ -42,6 +42,12 @@ __all__ = ["FrontEnd", "KINDS"]
 KINDS = ("power_spectrum", "log_mel", "mfcc", "waveform")
 
 
+_COMMON = {"kind", "sample_rate", "samples", "version"}
+_FRAMES = {"frame_length", "frame_step", "fft_length", "mel_bins", "fmin", "fmax"}
+_FIELDS = {"waveform": {"normalize"}, "power_spectrum": {"fft_length", "top_db"},
+           "log_mel": _FRAMES | {"top_db"}, "mfcc": _FRAMES | {"mfccs"}}
+
+
 @dataclass(frozen=True)
 class FrontEnd:
     kind: str = "log_mel"
@@ -67,7 +73,8 @@ class FrontEnd:
             raise ValueError(f"{self.samples} samples are fewer than one {self.frame_length}-sample frame")
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields this kind computes with: a manifest describes only what its model has."""
+        return {k: v for k, v in asdict(self).items() if k in _COMMON | _FIELDS[self.kind]}
 
     @classmethod
     def from_json(cls, d: dict) -> "FrontEnd":

@@ -152,6 +152,8 @@ def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarra
     })
     details = {
         "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": shift_invariant,
+        "sample_rate_declared": bool(meta.get("sample_rate") or cfg.sample_rate)
+        or all(i.path.suffix.lower() in SOUND_SUFFIXES for i in ds.items),
         "split_group": cfg.group or "", **extra,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
