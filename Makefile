@@ -35,7 +35,6 @@ $(BIN)/.tools: go/go.mod go/go.sum
 	mkdir -p $(BIN)
 	cd go && go mod download
 	cd go && go build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
-	cd tests/e2e && go mod download
 	touch $@
 
 # Debian packages: espeak-ng speaks the development audio (sigop digits).
@@ -96,9 +95,9 @@ test-python: setup ## Python unit and server tests.
 
 .PHONY: test-go
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
-	cd go && unformatted=$$(gofmt -l . ../tests/e2e) && \
+	cd go && unformatted=$$(gofmt -l .) && \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted: $$unformatted"; exit 1; fi
-	cd go && go vet ./... && go test -count=1 ./...
+	cd go && go vet ./... && go vet -tags e2e ./e2e && go test -count=1 ./...
 
 # The end-to-end server gets the committed FFT graph and a small article
 # classifier trained here (retrained when the Python sources change).
@@ -122,9 +121,9 @@ $(E2E)/graphs/digits/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 .PHONY: test-e2e
 test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json ## Go client against the real Python server.
 	rm -rf $(E2E)/graphs/fft && cp -r $(GRAPHS)/fft $(E2E)/graphs/fft
-	cd tests/e2e && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
+	cd go && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
 	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard \
-	  go test -count=1 -v ./... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+	  go test -tags e2e -count=1 -v ./e2e 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 # ---- demo and benchmarks --------------------------------------------------
 

@@ -3,94 +3,74 @@ package operator
 import (
 	"context"
 	"fmt"
-	"math"
 
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
 )
 
-// Classify ranks the labels for one PNG or JPEG image, within the client's
-// default timeout.
-func (c *Client) Classify(image []byte) ([]Class, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	return c.ClassifyContext(ctx, image)
-}
-
-// ClassifyContext ranks the labels for one PNG or JPEG image.
-func (c *Client) ClassifyContext(ctx context.Context, image []byte) ([]Class, error) {
-	out, err := c.ClassifyBatchContext(ctx, [][]byte{image})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
-}
-
-// ClassifyBatchContext ranks the labels for each image, in one call.
-func (c *Client) ClassifyBatchContext(ctx context.Context, images [][]byte) ([][]Class, error) {
-	resp, err := c.stub.Classify(ctx, &operatorv1.ClassifyRequest{
-		ModelSpec: &operatorv1.ModelSpec{Name: c.classifier},
-		Images:    images,
-		TopK:      int32(c.topK),
-	})
+// ClassifyImages ranks the labels for each PNG or JPEG image, in one call.
+func (c *Client) ClassifyImages(ctx context.Context, images [][]byte, opts ...CallOption) (*Result, error) {
+	o, err := c.resolve(opts)
 	if err != nil {
 		return nil, fmt.Errorf("sigop: Classify: %w", err)
 	}
-	return classes(resp.GetClassifications(), len(images))
-}
-
-// ClassifySignal classifies one signal, within the client's default timeout.
-func (c *Client) ClassifySignal(signal []float64) ([]Class, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	return c.ClassifySignalContext(ctx, signal)
-}
-
-// ClassifySignalContext classifies one time-domain signal. With a spectrum
-// classifier (the article's) the server takes its FFT with the frozen graph
-// and renders it with the model's spectrum contract, exactly as the training
-// data was drawn; a waveform classifier takes it at its own sample rate (see
-// ClassifySignalsAtRateContext for other rates).
-func (c *Client) ClassifySignalContext(ctx context.Context, signal []float64) ([]Class, error) {
-	out, err := c.classifySignals(ctx, [][]float64{signal}, true)
+	resp, err := c.stub.Classify(ctx, &operatorv1.ClassifyRequest{ModelSpec: o.spec(), Images: images, TopK: int32(o.topK)})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sigop: Classify: %w", err)
 	}
-	return out[0], nil
+	return result(resp.GetModelSpec(), resp.GetClassifications(), len(images))
 }
 
-// ClassifySignalBatchContext classifies equal-length signals in one call.
-func (c *Client) ClassifySignalBatchContext(ctx context.Context, signals [][]float64) ([][]Class, error) {
-	return c.classifySignals(ctx, signals, false)
-}
-
-func (c *Client) classifySignals(ctx context.Context, signals [][]float64, oneD bool) ([][]Class, error) {
-	return c.classifySignalsAt(ctx, signals, oneD, 0)
-}
-
-func (c *Client) classifySignalsAt(ctx context.Context, signals [][]float64, oneD bool, sampleRate float64) ([][]Class, error) {
-	tensor, _, err := signalsTensor(signals, oneD)
+// ClassifySignals classifies equal-length time-domain signals in one call.
+// A spectrum classifier (the article's) has the server take each signal's
+// FFT with the frozen graph and draw it with the model's spectrum contract,
+// exactly as its training data was drawn; a waveform classifier takes them
+// at SampleRate (default: its own rate), resampled, padded or cut to its
+// length.
+func (c *Client) ClassifySignals(ctx context.Context, signals [][]float64, opts ...CallOption) (*Result, error) {
+	o, err := c.resolve(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
+	}
+	tensor, _, err := signalsTensor(signals, false)
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
 	resp, err := c.stub.ClassifySignal(ctx, &operatorv1.ClassifySignalRequest{
-		ModelSpec:  &operatorv1.ModelSpec{Name: c.classifier},
-		Signals:    tensor,
-		TopK:       int32(c.topK),
-		SampleRate: sampleRate,
+		ModelSpec: o.spec(), Signals: tensor, TopK: int32(o.topK), SampleRate: o.sampleRate,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
-	return classes(resp.GetClassifications(), len(signals))
+	return result(resp.GetModelSpec(), resp.GetClassifications(), len(signals))
 }
 
-func classes(in []*operatorv1.Classification, want int) ([][]Class, error) {
+// ClassifyAudio classifies sound files (WAV, FLAC or OGG bytes, any sample
+// rate, mono or several channels) with a waveform classifier, in one call:
+// the server decodes each, averages its channels, resamples it to the
+// model's rate and pads or cuts it to the model's length; the model's front
+// end (log-mel, MFCC, power spectrum) runs inside its graph.
+func (c *Client) ClassifyAudio(ctx context.Context, files [][]byte, opts ...CallOption) (*Result, error) {
+	o, err := c.resolve(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifyAudio: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("sigop: ClassifyAudio: no sound files given")
+	}
+	resp, err := c.stub.ClassifyAudio(ctx, &operatorv1.ClassifyAudioRequest{ModelSpec: o.spec(), Audio: files, TopK: int32(o.topK)})
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifyAudio: %w", err)
+	}
+	return result(resp.GetModelSpec(), resp.GetClassifications(), len(files))
+}
+
+func result(spec *operatorv1.ModelSpec, in []*operatorv1.Classification, want int) (*Result, error) {
 	if len(in) != want {
 		return nil, fmt.Errorf("sigop: response has %d classifications for %d inputs", len(in), want)
 	}
-	out := make([][]Class, len(in))
+	out := &Result{Model: spec.GetName(), Version: spec.GetVersion(), Classes: make([][]Class, len(in))}
 	for i, cl := range in {
-		out[i] = classesOf(cl)
+		out.Classes[i] = classesOf(cl)
 	}
 	return out, nil
 }
@@ -102,14 +82,4 @@ func classesOf(cl *operatorv1.Classification) []Class {
 		out = append(out, Class{Label: c.GetLabel(), Score: c.GetScore()})
 	}
 	return out
-}
-
-// ClassifySignalsAtRateContext classifies equal-length signals sampled at
-// sampleRate Hz with a waveform classifier, which resamples them to its own
-// rate. A sampleRate of 0 means the model's own rate.
-func (c *Client) ClassifySignalsAtRateContext(ctx context.Context, signals [][]float64, sampleRate float64) ([][]Class, error) {
-	if sampleRate < 0 || math.IsNaN(sampleRate) || math.IsInf(sampleRate, 0) {
-		return nil, fmt.Errorf("sigop: ClassifySignal: sample rate %g Hz; expected 0 (the model's own) or a rate > 0", sampleRate)
-	}
-	return c.classifySignalsAt(ctx, signals, false, sampleRate)
 }

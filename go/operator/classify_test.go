@@ -1,7 +1,9 @@
 package operator_test
 
 import (
+	"bytes"
 	"context"
+	"math"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -11,87 +13,131 @@ import (
 	"github.com/sigop-dev/sigop/go/operator"
 )
 
-// rankServer answers with one fixed ranking per input and records what it got.
+// rankServer answers every classification call with one fixed ranking per
+// input, cut to the call's top_k, as the model and version the call named
+// (version 0 answers as 7, the "newest"); it records the last request.
 type rankServer struct {
 	operatorv1.UnimplementedOperatorServer
 	short bool
+	spec  *operatorv1.ModelSpec
+	topK  int32
+	rate  float64
+	audio [][]byte
 }
 
-func ranking(n int) []*operatorv1.Classification {
-	out := make([]*operatorv1.Classification, n)
-	for i := range out {
-		out[i] = &operatorv1.Classification{Classes: []*operatorv1.Class{{Label: "blue", Score: 0.75}, {Label: "red", Score: 0.25}}}
+func (s *rankServer) answer(spec *operatorv1.ModelSpec, topK int32, n int) (*operatorv1.ModelSpec, []*operatorv1.Classification, error) {
+	s.spec, s.topK = spec, topK
+	if spec.GetName() == "" {
+		return nil, nil, status.Error(codes.InvalidArgument, "model_spec.name is required")
 	}
-	return out
-}
-
-func (s *rankServer) Classify(_ context.Context, req *operatorv1.ClassifyRequest) (*operatorv1.ClassifyResponse, error) {
-	if req.GetModelSpec().GetName() != "article" || req.GetTopK() != 2 {
-		return nil, status.Errorf(codes.InvalidArgument, "got model %q top_k %d", req.GetModelSpec().GetName(), req.GetTopK())
-	}
-	n := len(req.GetImages())
 	if s.short {
 		n--
 	}
-	return &operatorv1.ClassifyResponse{Classifications: ranking(n)}, nil
+	out := make([]*operatorv1.Classification, n)
+	for i := range out {
+		classes := []*operatorv1.Class{{Label: "blue", Score: 0.75}, {Label: "red", Score: 0.25}}
+		if topK > 0 && int(topK) < len(classes) {
+			classes = classes[:topK]
+		}
+		out[i] = &operatorv1.Classification{Classes: classes}
+	}
+	version := spec.GetVersion()
+	if version == 0 {
+		version = 7
+	}
+	return &operatorv1.ModelSpec{Name: spec.GetName(), Version: version}, out, nil
+}
+
+func (s *rankServer) Classify(_ context.Context, req *operatorv1.ClassifyRequest) (*operatorv1.ClassifyResponse, error) {
+	spec, cl, err := s.answer(req.GetModelSpec(), req.GetTopK(), len(req.GetImages()))
+	return &operatorv1.ClassifyResponse{ModelSpec: spec, Classifications: cl}, err
 }
 
 func (s *rankServer) ClassifySignal(_ context.Context, req *operatorv1.ClassifySignalRequest) (*operatorv1.ClassifySignalResponse, error) {
 	shape := req.GetSignals().GetShape()
-	rows := 1
-	if len(shape) == 2 {
-		rows = int(shape[0])
-	}
-	if len(req.GetSignals().GetContent()) != 8*rows*int(shape[len(shape)-1]) {
+	if len(shape) != 2 || len(req.GetSignals().GetContent()) != 8*int(shape[0]*shape[1]) {
 		return nil, status.Error(codes.InvalidArgument, "content does not match shape")
 	}
-	return &operatorv1.ClassifySignalResponse{Classifications: ranking(rows)}, nil
+	s.rate = req.GetSampleRate()
+	spec, cl, err := s.answer(req.GetModelSpec(), req.GetTopK(), int(shape[0]))
+	return &operatorv1.ClassifySignalResponse{ModelSpec: spec, Classifications: cl}, err
 }
 
-func TestClientClassify(t *testing.T) {
-	c := startBufconn(t, &rankServer{}, operator.WithClassifier("article"), operator.WithTopK(2))
-	got, err := c.Classify([]byte("png bytes"))
+func (s *rankServer) ClassifyAudio(_ context.Context, req *operatorv1.ClassifyAudioRequest) (*operatorv1.ClassifyAudioResponse, error) {
+	s.audio = req.GetAudio()
+	spec, cl, err := s.answer(req.GetModelSpec(), req.GetTopK(), len(req.GetAudio()))
+	return &operatorv1.ClassifyAudioResponse{ModelSpec: spec, Classifications: cl}, err
+}
+
+func TestClassifyUsesTheDialDefaultsAndSaysWhichVersionAnswered(t *testing.T) {
+	srv := &rankServer{}
+	c := startBufconn(t, srv, operator.WithClassifier("article"), operator.WithTopK(2))
+	got, err := c.ClassifyImages(context.Background(), [][]byte{[]byte("png bytes"), {2}, {3}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []operator.Class{{Label: "blue", Score: 0.75}, {Label: "red", Score: 0.25}}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
-		t.Fatalf("Classify = %v; want %v", got, want)
+	if got.Model != "article" || got.Version != 7 || len(got.Classes) != 3 || len(got.Classes[2]) != 2 ||
+		got.Classes[2][0] != want[0] || got.Classes[2][1] != want[1] {
+		t.Fatalf("ClassifyImages = %+v; want article version 7, 3 rankings of %v", got, want)
 	}
-	batch, err := c.ClassifyBatchContext(context.Background(), [][]byte{{1}, {2}, {3}})
-	if err != nil || len(batch) != 3 {
-		t.Fatalf("ClassifyBatchContext(3 images) = %v, %v; want 3 rankings", batch, err)
-	}
-	sig, err := c.ClassifySignalBatchContext(context.Background(), [][]float64{{1, 2}, {3, 4}})
-	if err != nil || len(sig) != 2 || sig[1][0] != want[0] {
-		t.Fatalf("ClassifySignalBatchContext = %v, %v", sig, err)
-	}
-	one, err := c.ClassifySignal([]float64{1, 2, 3})
-	if err != nil || one[0] != want[0] {
-		t.Fatalf("ClassifySignal = %v, %v", one, err)
+	if srv.spec.GetName() != "article" || srv.spec.GetVersion() != 0 || srv.topK != 2 {
+		t.Fatalf("server saw %v top_k %d; want the dial defaults", srv.spec, srv.topK)
 	}
 }
 
-func TestClientClassifyRejectsShortResponse(t *testing.T) {
-	c := startBufconn(t, &rankServer{short: true}, operator.WithClassifier("article"), operator.WithTopK(2))
-	if _, err := c.ClassifyBatchContext(context.Background(), [][]byte{{1}, {2}}); err == nil {
+func TestCallOptionsOverrideTheDialDefaultsForOneCall(t *testing.T) {
+	srv := &rankServer{}
+	c := startBufconn(t, srv, operator.WithClassifier("article"), operator.WithTopK(2))
+	got, err := c.ClassifySignals(context.Background(), [][]float64{{1, 2}, {3, 4}},
+		operator.Model("motor"), operator.Version(3), operator.TopK(1), operator.SampleRate(44100))
+	if err != nil || got.Model != "motor" || got.Version != 3 || len(got.Classes) != 2 || len(got.Classes[1]) != 1 {
+		t.Fatalf("ClassifySignals(motor v3 top 1) = %+v, %v", got, err)
+	}
+	if srv.spec.GetName() != "motor" || srv.spec.GetVersion() != 3 || srv.topK != 1 || srv.rate != 44100 {
+		t.Fatalf("server saw %v top_k %d rate %g; want motor v3 top_k 1 at 44100 Hz", srv.spec, srv.topK, srv.rate)
+	}
+	if _, err := c.ClassifySignals(context.Background(), [][]float64{{1, 2}}); err != nil || srv.spec.GetName() != "article" ||
+		srv.rate != 0 || srv.topK != 2 {
+		t.Fatalf("the next call saw %v top_k %d rate %g (err %v); options must not outlive their call", srv.spec, srv.topK, srv.rate, err)
+	}
+	for name, opt := range map[string]operator.CallOption{"rate -1": operator.SampleRate(-1), "rate NaN": operator.SampleRate(math.NaN()),
+		"rate +Inf": operator.SampleRate(math.Inf(1)), "top-k -1": operator.TopK(-1), "version -2": operator.Version(-2)} {
+		if _, err := c.ClassifySignals(context.Background(), [][]float64{{1}}, opt); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
+
+func TestClassifyAudioSendsFilesAsTheyAre(t *testing.T) {
+	srv := &rankServer{}
+	c := startBufconn(t, srv, operator.WithClassifier("digits"))
+	files := [][]byte{[]byte("RIFF....WAVEfmt "), []byte("fLaC")}
+	got, err := c.ClassifyAudio(context.Background(), files)
+	if err != nil || len(got.Classes) != 2 || got.Classes[0][0].Label != "blue" {
+		t.Fatalf("ClassifyAudio = %+v, %v", got, err)
+	}
+	if len(srv.audio) != 2 || !bytes.Equal(srv.audio[0], files[0]) || !bytes.Equal(srv.audio[1], files[1]) {
+		t.Fatalf("server got %q; want the files unchanged", srv.audio)
+	}
+	if _, err := c.ClassifyAudio(context.Background(), nil); err == nil {
+		t.Fatal("ClassifyAudio accepted no files")
+	}
+}
+
+func TestClassifyRejectsShortResponse(t *testing.T) {
+	c := startBufconn(t, &rankServer{short: true}, operator.WithClassifier("article"))
+	if _, err := c.ClassifyImages(context.Background(), [][]byte{{1}, {2}}); err == nil {
 		t.Fatal("a response with fewer classifications than images was accepted")
 	}
 }
 
-func TestClientClassifyKeepsStatus(t *testing.T) {
+func TestClassifyKeepsStatus(t *testing.T) {
 	c := startBufconn(t, &rankServer{}) // no classifier name: the server says InvalidArgument
-	if _, err := c.Classify([]byte{1}); status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("Classify error = %v; want InvalidArgument", err)
+	if _, err := c.ClassifyImages(context.Background(), [][]byte{{1}}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("ClassifyImages error = %v; want InvalidArgument", err)
 	}
-	if _, err := c.ClassifySignalBatchContext(context.Background(), [][]float64{{1, 2}, {1}}); status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("ClassifySignalBatchContext(ragged) error = %v; want InvalidArgument", err)
-	}
-}
-
-func TestLocalHasNoClassifier(t *testing.T) {
-	var op operator.Operator = operator.NewLocal()
-	if _, err := op.Classify([]byte{1}); status.Code(err) != codes.Unimplemented {
-		t.Fatalf("Local.Classify error = %v; want Unimplemented", err)
+	if _, err := c.ClassifySignals(context.Background(), [][]float64{{1, 2}, {1}}, operator.Model("article")); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("ClassifySignals(ragged) error = %v; want InvalidArgument", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // complex spectrum does not fit gRPC's own 4 MiB default.
 const DefaultMaxMessageBytes = 64 << 20
 
-// DefaultTimeout bounds calls made without a context (FFT, Classify).
+// DefaultTimeout bounds calls made without a context (the article's FFT).
 const DefaultTimeout = 30 * time.Second
 
 // Client is an Operator served by a sigop server over gRPC. It is safe for
@@ -46,7 +46,7 @@ type options struct {
 // Option configures Dial.
 type Option func(*options)
 
-// WithTimeout sets the deadline of calls made without a context (default 30s).
+// WithTimeout sets the deadline of FFT, the one call made without a context (default 30s).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithMaxMessageBytes sets the largest message sent or received (default 64 MiB);
@@ -56,11 +56,12 @@ func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMessageB
 // WithFFTModel names the server's FFT model (default "fft").
 func WithFFTModel(name string) Option { return func(o *options) { o.fftModel = name } }
 
-// WithClassifier names the server's classifier model; empty (the default)
-// works when the server has exactly one.
+// WithClassifier names the classifier calls use unless they say otherwise
+// (Model); empty (the default) works when the server has exactly one.
 func WithClassifier(name string) Option { return func(o *options) { o.classifier = name } }
 
-// WithTopK limits classifications to the k best labels (default 0: all).
+// WithTopK limits classifications to the k best labels unless a call says
+// otherwise (TopK); default 0: all.
 func WithTopK(k int) Option { return func(o *options) { o.topK = k } }
 
 // WithDialOptions adds gRPC dial options, e.g. transport credentials; they
@@ -109,15 +110,11 @@ func (c *Client) Close() error { return c.conn.Close() }
 // (health, reflection).
 func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 
-// FFT returns the magnitude spectrum of input, within the client's default timeout.
+// FFT returns the magnitude spectrum |X[k]|, k = 0 .. len(input)/2, within
+// the client's default timeout: the article's Operator.
 func (c *Client) FFT(input []float64) ([]float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	return c.FFTContext(ctx, input)
-}
-
-// FFTContext returns the magnitude spectrum |X[k]| of input, k = 0 .. len(input)/2.
-func (c *Client) FFTContext(ctx context.Context, input []float64) ([]float64, error) {
 	rows, err := c.fft(ctx, [][]float64{input}, true, operatorv1.Spectrum_SPECTRUM_MAGNITUDE)
 	if err != nil {
 		return nil, err
@@ -125,32 +122,28 @@ func (c *Client) FFTContext(ctx context.Context, input []float64) ([]float64, er
 	return rows.magnitude[0], nil
 }
 
-// FFTBatchContext returns the magnitude spectra of equal-length signals in one call.
-func (c *Client) FFTBatchContext(ctx context.Context, inputs [][]float64) ([][]float64, error) {
-	rows, err := c.fft(ctx, inputs, false, operatorv1.Spectrum_SPECTRUM_MAGNITUDE)
+// Magnitudes returns the magnitude spectra |X[k]| of equal-length signals in one call.
+func (c *Client) Magnitudes(ctx context.Context, signals [][]float64) ([][]float64, error) {
+	rows, err := c.fft(ctx, signals, false, operatorv1.Spectrum_SPECTRUM_MAGNITUDE)
 	if err != nil {
 		return nil, err
 	}
 	return rows.magnitude, nil
 }
 
-// Spectrum returns the complex spectrum of input, within the client's default timeout.
-func (c *Client) Spectrum(input []float64) ([]complex128, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	return c.SpectrumContext(ctx, input)
-}
-
-// SpectrumContext returns the complex spectrum X[k] of input, k = 0 .. len(input)/2.
-func (c *Client) SpectrumContext(ctx context.Context, input []float64) ([]complex128, error) {
-	rows, err := c.fft(ctx, [][]float64{input}, true, operatorv1.Spectrum_SPECTRUM_COMPLEX)
+// Spectra returns the complex spectra X[k] of equal-length signals in one call.
+func (c *Client) Spectra(ctx context.Context, signals [][]float64) ([][]complex128, error) {
+	rows, err := c.fft(ctx, signals, false, operatorv1.Spectrum_SPECTRUM_COMPLEX)
 	if err != nil {
 		return nil, err
 	}
-	re, im := rows.real[0], rows.imag[0]
-	out := make([]complex128, len(re))
-	for k := range out {
-		out[k] = complex(re[k], im[k])
+	out := make([][]complex128, len(rows.real))
+	for i, re := range rows.real {
+		im := rows.imag[i]
+		out[i] = make([]complex128, len(re))
+		for k := range re {
+			out[i][k] = complex(re[k], im[k])
+		}
 	}
 	return out, nil
 }

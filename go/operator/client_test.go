@@ -24,7 +24,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // localServer is an in-memory Operator server that answers with Local, so the
 // client's encoding, decoding and error handling are tested without Python.
-// The real server is tested end to end in tests/e2e.
+// The real server is tested end to end in go/e2e.
 type localServer struct {
 	operatorv1.UnimplementedOperatorServer
 	local    *operator.Local
@@ -57,18 +57,18 @@ func (s *localServer) FFT(ctx context.Context, req *operatorv1.FFTRequest) (*ope
 	for _, want := range req.GetSpectra() {
 		switch want {
 		case operatorv1.Spectrum_SPECTRUM_MAGNITUDE:
-			m, err := s.local.FFTBatchContext(ctx, inputs)
+			m, err := s.local.Magnitudes(ctx, inputs)
 			if err != nil {
 				return nil, err
 			}
 			resp.Magnitude = &operatorv1.Float64Tensor{Shape: outShape, Content: leBytes(m)}
 		case operatorv1.Spectrum_SPECTRUM_COMPLEX:
 			var re, im [][]float64
-			for _, x := range inputs {
-				sp, err := s.local.SpectrumContext(ctx, x)
-				if err != nil {
-					return nil, err
-				}
+			spectra, err := s.local.Spectra(ctx, inputs)
+			if err != nil {
+				return nil, err
+			}
+			for _, sp := range spectra {
 				r, i := make([]float64, len(sp)), make([]float64, len(sp))
 				for k, v := range sp {
 					r[k], i[k] = real(v), imag(v)
@@ -137,15 +137,15 @@ func TestClientAgreesWithLocal(t *testing.T) {
 			var err error
 			if c.Batch == 1 {
 				var m []float64
-				m, err = client.FFTContext(ctx, inputs[0])
+				m, err = client.FFT(inputs[0])
 				got = [][]float64{m}
 			} else {
-				got, err = client.FFTBatchContext(ctx, inputs)
+				got, err = client.Magnitudes(ctx, inputs)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := local.FFTBatchContext(ctx, inputs)
+			want, err := local.Magnitudes(ctx, inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,14 +156,16 @@ func TestClientAgreesWithLocal(t *testing.T) {
 					}
 				}
 			}
-			spec, err := client.SpectrumContext(ctx, inputs[0])
+			spec, err := client.Spectra(ctx, inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantSpec, _ := local.SpectrumContext(ctx, inputs[0])
-			for k := range wantSpec {
-				if spec[k] != wantSpec[k] {
-					t.Fatalf("client Spectrum[%d] = %v; Local = %v", k, spec[k], wantSpec[k])
+			wantSpec, _ := local.Spectra(ctx, inputs)
+			for r := range wantSpec {
+				for k := range wantSpec[r] {
+					if spec[r][k] != wantSpec[r][k] {
+						t.Fatalf("client Spectra[%d][%d] = %v; Local = %v", r, k, spec[r][k], wantSpec[r][k])
+					}
 				}
 			}
 		})
@@ -197,9 +199,9 @@ func TestClientPreservesStatus(t *testing.T) {
 func TestClientRejectsRaggedBatchLocally(t *testing.T) {
 	srv := &localServer{local: operator.NewLocal()}
 	client := startBufconn(t, srv)
-	_, err := client.FFTBatchContext(context.Background(), [][]float64{{1, 2, 3}, {1, 2}})
+	_, err := client.Magnitudes(context.Background(), [][]float64{{1, 2, 3}, {1, 2}})
 	if status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("FFTBatchContext(ragged) error = %v; want code InvalidArgument", err)
+		t.Fatalf("Magnitudes(ragged) error = %v; want code InvalidArgument", err)
 	}
 	if srv.lastSpec.Load() != nil {
 		t.Fatal("a ragged batch reached the server")

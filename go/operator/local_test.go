@@ -9,13 +9,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/sigop-dev/sigop/go/internal/vectors"
 	"github.com/sigop-dev/sigop/go/operator"
-	"github.com/sigop-dev/sigop/go/vectors"
 )
 
 func loadVectors(t *testing.T) *vectors.File {
 	t.Helper()
-	f, err := vectors.Load(vectors.DefaultPath())
+	f, err := vectors.Load(vectors.FromPackage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,17 +38,17 @@ func TestLocalMatchesNumpyVectors(t *testing.T) {
 					}
 				}
 			}
-			mag, err := local.FFTBatchContext(context.Background(), inputs)
+			mag, err := local.Magnitudes(context.Background(), inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spectra, err := local.Spectra(context.Background(), inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
 			re := make([][]float64, len(inputs))
 			im := make([][]float64, len(inputs))
-			for r, x := range inputs {
-				s, err := local.SpectrumContext(context.Background(), x)
-				if err != nil {
-					t.Fatal(err)
-				}
+			for r, s := range spectra {
 				re[r], im[r] = make([]float64, len(s)), make([]float64, len(s))
 				for k, v := range s {
 					re[r][k], im[r][k] = real(v), imag(v)
@@ -77,10 +77,11 @@ func TestLocalKnownTransforms(t *testing.T) {
 	local := operator.NewLocal()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := local.Spectrum(tc.input)
+			spectra, err := local.Spectra(context.Background(), [][]float64{tc.input})
 			if err != nil {
 				t.Fatal(err)
 			}
+			got := spectra[0]
 			mag, err := local.FFT(tc.input)
 			if err != nil {
 				t.Fatal(err)
@@ -112,9 +113,9 @@ func TestLocalRejectsBadInput(t *testing.T) {
 	local := operator.NewLocal()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := local.FFTBatchContext(context.Background(), tc.inputs)
+			_, err := local.Magnitudes(context.Background(), tc.inputs)
 			if status.Code(err) != codes.InvalidArgument {
-				t.Fatalf("FFTBatchContext(%v) error = %v; want code InvalidArgument", tc.inputs, err)
+				t.Fatalf("Magnitudes(%v) error = %v; want code InvalidArgument", tc.inputs, err)
 			}
 		})
 	}
@@ -123,8 +124,8 @@ func TestLocalRejectsBadInput(t *testing.T) {
 func TestLocalHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := operator.NewLocal().FFTContext(ctx, []float64{1, 2, 3}); err != context.Canceled {
-		t.Fatalf("FFTContext(cancelled) error = %v; want context.Canceled", err)
+	if _, err := operator.NewLocal().Magnitudes(ctx, [][]float64{{1, 2, 3}}); err != context.Canceled {
+		t.Fatalf("Magnitudes(cancelled) error = %v; want context.Canceled", err)
 	}
 }
 

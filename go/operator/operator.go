@@ -7,9 +7,16 @@ type Operator interface {
 	// FFT obtains discrete fast fourier transform over input: the magnitude
 	// spectrum |X[k]|, k = 0 .. len(input)/2.
 	FFT(input []float64) ([]float64, error)
-	// Classify ranks the classifier's labels for one encoded image (PNG or
-	// JPEG), best first.
-	Classify(image []byte) ([]Class, error)
+}
+
+// Spectral is what Client and Local both compute: spectra of many
+// equal-length signals per call, under a context.
+type Spectral interface {
+	Operator
+	// Magnitudes returns |X[k]|, k = 0 .. n/2, of each signal.
+	Magnitudes(ctx context.Context, signals [][]float64) ([][]float64, error)
+	// Spectra returns X[k], k = 0 .. n/2, of each signal.
+	Spectra(ctx context.Context, signals [][]float64) ([][]complex128, error)
 }
 
 // Class is one label of a classifier with its softmax score in [0, 1].
@@ -18,25 +25,14 @@ type Class struct {
 	Score float32 `json:"score"`
 }
 
-// ContextOperator is implemented by Client and Local: the Operator calls with
-// a context (deadline, cancellation), batches and the complex spectrum.
-type ContextOperator interface {
-	Operator
-	// FFTContext is FFT under ctx.
-	FFTContext(ctx context.Context, input []float64) ([]float64, error)
-	// FFTBatchContext returns the magnitude spectrum of each signal; all
-	// signals must have the same length.
-	FFTBatchContext(ctx context.Context, inputs [][]float64) ([][]float64, error)
-	// SpectrumContext returns the complex spectrum X[k], k = 0 .. len(input)/2.
-	SpectrumContext(ctx context.Context, input []float64) ([]complex128, error)
-	// ClassifyContext is Classify under ctx.
-	ClassifyContext(ctx context.Context, image []byte) ([]Class, error)
-	// ClassifySignalContext classifies a time-domain signal with a spectrum
-	// classifier: the server renders it exactly as the model's training data.
-	ClassifySignalContext(ctx context.Context, signal []float64) ([]Class, error)
+// Result is a classifier's answer to one call.
+type Result struct {
+	Model   string    `json:"model"`   // the model that answered
+	Version int64     `json:"version"` // its version: the newest, unless the call named one
+	Classes [][]Class `json:"classes"` // per input, in order; each best first
 }
 
 var (
-	_ ContextOperator = (*Client)(nil)
-	_ ContextOperator = (*Local)(nil)
+	_ Spectral = (*Client)(nil)
+	_ Spectral = (*Local)(nil)
 )

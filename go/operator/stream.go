@@ -13,8 +13,6 @@ import (
 // StreamConfig says how the server cuts a stream into windows and turns
 // their results into events. Windows are the model's own length.
 type StreamConfig struct {
-	Version          int64   // the classifier's version (WithClassifier names it); 0: the newest, for the whole stream
-	SampleRate       float64 // Hz of the samples sent; 0: the model's own
 	Hop              float64 // seconds between windows (samples for spectrum-image models); 0: one window
 	SmoothingWindows int     // scores averaged over this many windows (at most 1024) before labelling; 0 or 1: none
 	MinDuration      float64 // a new label must top this long (seconds, one window per hop) before its event
@@ -55,10 +53,16 @@ type Stream struct {
 	cancel context.CancelFunc
 }
 
-// ClassifyStream opens a stream to the client's classifier (WithClassifier)
-// and sends its config. Cancel ctx, or drain Recv to io.EOF, to end it.
-func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
-	for name, v := range map[string]float64{"sample rate": cfg.SampleRate, "hop": cfg.Hop,
+// ClassifyStream opens a stream and sends its config. The classifier, its
+// version (kept for the whole stream), top-k and the samples' rate come from
+// opts, as for any classification call. Cancel ctx, or drain Recv to io.EOF,
+// to end it.
+func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig, opts ...CallOption) (*Stream, error) {
+	o, err := c.resolve(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifyStream: %w", err)
+	}
+	for name, v := range map[string]float64{"hop": cfg.Hop,
 		"minimum duration": cfg.MinDuration, "threshold": cfg.Threshold} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("sigop: ClassifyStream: %s %g; expected 0 or a positive number", name, v)
@@ -72,8 +76,8 @@ func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig) (*Stream,
 	}
 	err = call.Send(&operatorv1.ClassifyStreamRequest{Kind: &operatorv1.ClassifyStreamRequest_Config{
 		Config: &operatorv1.StreamConfig{
-			ModelSpec: &operatorv1.ModelSpec{Name: c.classifier, Version: cfg.Version}, SampleRate: cfg.SampleRate, Hop: cfg.Hop,
-			TopK: int32(c.topK), SmoothingWindows: int32(cfg.SmoothingWindows), MinDuration: cfg.MinDuration,
+			ModelSpec: o.spec(), SampleRate: o.sampleRate, Hop: cfg.Hop,
+			TopK: int32(o.topK), SmoothingWindows: int32(cfg.SmoothingWindows), MinDuration: cfg.MinDuration,
 			Threshold: cfg.Threshold,
 		}}})
 	if err != nil {
@@ -127,9 +131,9 @@ func (s *Stream) Recv() (StreamResult, error) {
 // is closed and the last window is answered (the error channel then holds
 // nil), on the first error, or when ctx is cancelled (ctx's error). Read
 // results until it closes: an unread result holds the stream back.
-func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []float64) (<-chan StreamResult, <-chan error) {
+func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []float64, opts ...CallOption) (<-chan StreamResult, <-chan error) {
 	results, done := make(chan StreamResult, 16), make(chan error, 1)
-	s, err := c.ClassifyStream(ctx, cfg)
+	s, err := c.ClassifyStream(ctx, cfg, opts...)
 	if err != nil {
 		close(results)
 		done <- err

@@ -56,8 +56,8 @@ func (s *countingStream) ClassifyStream(call grpc.BidiStreamingServer[operatorv1
 func TestClassifyStreamSendsItsConfigAndReadsWindowsAndEvents(t *testing.T) {
 	srv := &countingStream{failAfter: -1, config: make(chan *operatorv1.StreamConfig, 1)}
 	c := startBufconn(t, srv, operator.WithClassifier("motor"), operator.WithTopK(2))
-	s, err := c.ClassifyStream(context.Background(), operator.StreamConfig{SampleRate: 8000, Hop: 0.5, Version: 3,
-		SmoothingWindows: 3, MinDuration: 1, Threshold: 0.4})
+	s, err := c.ClassifyStream(context.Background(), operator.StreamConfig{Hop: 0.5,
+		SmoothingWindows: 3, MinDuration: 1, Threshold: 0.4}, operator.Version(3), operator.SampleRate(8000))
 	if err != nil {
 		t.Fatal(err)
 	}

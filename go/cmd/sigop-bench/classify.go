@@ -51,7 +51,7 @@ func runClassify(args []string) error {
 		}
 		call := func(i int) error {
 			start := (i * batch) % len(images)
-			_, err := c.ClassifyBatchContext(ctx, images[start:start+batch])
+			_, err := c.ClassifyImages(ctx, images[start:start+batch])
 			return err
 		}
 		if err := call(0); err != nil { // warm-up

@@ -46,7 +46,7 @@ func runLoad(args []string) error {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.Classify(images[0]); err != nil { // connect and warm up
+	if _, err := c.ClassifyImages(context.Background(), images[:1]); err != nil { // connect and warm up
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
@@ -62,7 +62,7 @@ func runLoad(args []string) error {
 			defer wg.Done()
 			for k := i; ctx.Err() == nil; k += *clients {
 				t0 := time.Now()
-				_, err := c.ClassifyContext(context.Background(), images[k%len(images)])
+				_, err := c.ClassifyImages(context.Background(), images[k%len(images):k%len(images)+1])
 				d := time.Since(t0).Seconds()
 				mu.Lock()
 				if err != nil {

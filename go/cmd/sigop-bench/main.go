@@ -102,16 +102,12 @@ func run(sigop, graphs, addr string, calls int) error {
 		for r := range inputs {
 			inputs[r] = signal.Noise(c.N, c.Seed+uint64(r))
 		}
-		call := func() error { _, err := client.FFTBatchContext(ctx, inputs); return err }
-		if c.Batch == 1 {
-			call = func() error { _, err := client.FFTContext(ctx, inputs[0]); return err }
-		}
-		times, err := timeCalls(call, c.Repeats)
+		times, err := timeCalls(func() error { _, err := client.Magnitudes(ctx, inputs); return err }, c.Repeats)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
 		c.Median, c.Min = times[len(times)/2], times[0]
-		localTimes, err := timeCalls(func() error { _, err := local.FFTBatchContext(ctx, inputs); return err }, c.Repeats)
+		localTimes, err := timeCalls(func() error { _, err := local.Magnitudes(ctx, inputs); return err }, c.Repeats)
 		if err != nil {
 			return fmt.Errorf("%s: local: %w", c.Name, err)
 		}
@@ -122,8 +118,8 @@ func run(sigop, graphs, addr string, calls int) error {
 	if calls == 0 {
 		return json.NewEncoder(os.Stdout).Encode(rep)
 	}
-	x := signal.Noise(1024, 1)
-	times, err := timeCalls(func() error { _, err := client.FFTContext(ctx, x); return err }, calls)
+	x := [][]float64{signal.Noise(1024, 1)}
+	times, err := timeCalls(func() error { _, err := client.Magnitudes(ctx, x); return err }, calls)
 	if err != nil {
 		return err
 	}

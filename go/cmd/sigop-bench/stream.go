@@ -85,7 +85,7 @@ func runStream(args []string) error {
 	out.StreamP50, out.StreamP99 = quantile(lat, 0.5), quantile(lat, 0.99)
 	lat, err = timeCalls(func() error {
 		i++
-		_, err := c.ClassifySignalContext(ctx, windows[i%len(windows)])
+		_, err := c.ClassifySignals(ctx, windows[i%len(windows):i%len(windows)+1])
 		return err
 	}, *calls)
 	if err != nil {
@@ -146,7 +146,7 @@ func runStream(args []string) error {
 		go func() {
 			defer wg.Done()
 			for i := k; run2.Err() == nil; i++ {
-				if _, err := c.ClassifySignalContext(ctx, windows[i%len(windows)]); err == nil && run2.Err() == nil {
+				if _, err := c.ClassifySignals(ctx, windows[i%len(windows):i%len(windows)+1]); err == nil && run2.Err() == nil {
 					unary.Add(1)
 				}
 			}

@@ -16,46 +16,50 @@ import (
 
 type classifyFlags struct {
 	connFlags
-	model  string
-	topK   int
-	asJSON bool
+	model   string
+	version int64
+	topK    int
+	asJSON  bool
 }
 
 func (f *classifyFlags) register(fs *flag.FlagSet) {
 	f.connFlags.register(fs, 60*time.Second)
 	fs.StringVar(&f.model, "model", "", "classifier model name (default: the server's only classifier)")
+	fs.Int64Var(&f.version, "model-version", 0, "the model's version (default: the newest)")
 	fs.IntVar(&f.topK, "top", 3, "labels to print per input (0: all)")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per input")
 }
 
-// run dials the server, makes one classification call and prints a ranking
-// per input, named by names.
-func (f *classifyFlags) run(stdout io.Writer, names []string,
-	call func(context.Context, *operator.Client) ([][]operator.Class, error)) error {
-	c, err := f.dial(operator.WithClassifier(f.model), operator.WithTopK(f.topK))
+// classifyCall makes the classification call(s) of one command.
+type classifyCall func(context.Context, *operator.Client, ...operator.CallOption) (*operator.Result, error)
+
+// run dials the server, makes the command's call with the flags' model,
+// version and top-k, and prints a ranking per input, named by names.
+func (f *classifyFlags) run(stdout io.Writer, names []string, call classifyCall) error {
+	c, err := f.dial()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
-	ranked, err := call(ctx, c)
+	r, err := call(ctx, c, operator.Model(f.model), operator.Version(f.version), operator.TopK(f.topK))
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
-	for i, classes := range ranked {
-		if err := printRanking(w, names[i], classes, f.asJSON); err != nil {
+	for i, classes := range r.Classes {
+		if err := printRanking(w, names[i], r, classes, f.asJSON); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func printRanking(w io.Writer, name string, classes []operator.Class, asJSON bool) error {
+func printRanking(w io.Writer, name string, r *operator.Result, classes []operator.Class, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(w).Encode(map[string]any{"input": name, "classes": classes})
+		return json.NewEncoder(w).Encode(map[string]any{"input": name, "model": r.Model, "version": r.Version, "classes": classes})
 	}
 	parts := make([]string, len(classes))
 	for i, c := range classes {
@@ -96,8 +100,8 @@ func runClassify(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
-		return c.ClassifyBatchContext(ctx, images)
+	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
+		return c.ClassifyImages(ctx, images, opts...)
 	})
 }
 
@@ -121,8 +125,8 @@ func runClassifyAudio(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
-		return c.ClassifyAudioBatchContext(ctx, files)
+	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
+		return c.ClassifyAudio(ctx, files, opts...)
 	})
 }
 
@@ -160,16 +164,16 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(signals) == 0 {
 		return fmt.Errorf("classify-signal: no signals read")
 	}
-	return f.run(stdout, names, func(ctx context.Context, c *operator.Client) ([][]operator.Class, error) {
-		return byLength(signals, func(same [][]float64) ([][]operator.Class, error) {
-			return c.ClassifySignalsAtRateContext(ctx, same, *rate)
-		})
+	return f.run(stdout, names, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
+		opts = append(opts, operator.SampleRate(*rate))
+		return byLength(signals, func(same [][]float64) (*operator.Result, error) { return c.ClassifySignals(ctx, same, opts...) })
 	})
 }
 
 // byLength calls classify once per distinct signal length (a call carries
-// equal-length signals) and returns the rankings in the signals' order.
-func byLength(signals [][]float64, classify func([][]float64) ([][]operator.Class, error)) ([][]operator.Class, error) {
+// equal-length signals) and returns the rankings in the signals' order, with
+// the model and version that answered the last call.
+func byLength(signals [][]float64, classify func([][]float64) (*operator.Result, error)) (*operator.Result, error) {
 	groups := map[int][]int{}
 	var lengths []int
 	for i, x := range signals {
@@ -178,18 +182,19 @@ func byLength(signals [][]float64, classify func([][]float64) ([][]operator.Clas
 		}
 		groups[len(x)] = append(groups[len(x)], i)
 	}
-	out := make([][]operator.Class, len(signals))
+	out := &operator.Result{Classes: make([][]operator.Class, len(signals))}
 	for _, n := range lengths {
 		same := make([][]float64, len(groups[n]))
 		for j, i := range groups[n] {
 			same[j] = signals[i]
 		}
-		ranked, err := classify(same)
+		r, err := classify(same)
 		if err != nil {
 			return nil, fmt.Errorf("signals of %d samples: %w", n, err)
 		}
+		out.Model, out.Version = r.Model, r.Version
 		for j, i := range groups[n] {
-			out[i] = ranked[j]
+			out.Classes[i] = r.Classes[j]
 		}
 	}
 	return out, nil

@@ -38,7 +38,9 @@ func (fakeClassifier) ClassifySignal(_ context.Context, req *operatorv1.Classify
 	if len(shape) == 2 {
 		rows = int(shape[0])
 	}
-	out := &operatorv1.ClassifySignalResponse{}
+	// It answers as the model and version asked for, version 0 as 4 (the "newest").
+	out := &operatorv1.ClassifySignalResponse{ModelSpec: &operatorv1.ModelSpec{Name: req.GetModelSpec().GetName(),
+		Version: max(4, req.GetModelSpec().GetVersion())}}
 	for r := range rows {
 		last := req.Signals.Content[8*r*n+7] // sign bit of the row's first little-endian float64
 		out.Classifications = append(out.Classifications, rank(last&0x80 == 0 && req.GetSampleRate() != 8000))
@@ -171,14 +173,15 @@ func TestClassifySignalReadsNpyAndCSVFiles(t *testing.T) {
 	os.WriteFile(a, npyBytes("<f8", false, []int{2, 3}, f64le(1, 2, 3, -1, 2, 3)), 0o644)
 	os.WriteFile(b, []byte("-1,0.5,2\n"), 0o644)
 	var out bytes.Buffer
-	if err := runClassifySignal([]string{"--addr", addr, "--top", "1", "--json", a, b}, nil, &out); err != nil {
+	err := runClassifySignal([]string{"--addr", addr, "--top", "1", "--json", "--model", "m", "--model-version", "7", a, b}, nil, &out)
+	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := []string{
-		`{"classes":[{"label":"blue","score":0.9},{"label":"red","score":0.1}],"input":"` + a + `:0"}`,
-		`{"classes":[{"label":"red","score":0.9},{"label":"blue","score":0.1}],"input":"` + a + `:1"}`,
-		`{"classes":[{"label":"red","score":0.9},{"label":"blue","score":0.1}],"input":"` + b + `:1"}`,
+		`{"classes":[{"label":"blue","score":0.9},{"label":"red","score":0.1}],"input":"` + a + `:0","model":"m","version":7}`,
+		`{"classes":[{"label":"red","score":0.9},{"label":"blue","score":0.1}],"input":"` + a + `:1","model":"m","version":7}`,
+		`{"classes":[{"label":"red","score":0.9},{"label":"blue","score":0.1}],"input":"` + b + `:1","model":"m","version":7}`,
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("classify-signal --json printed\n%s\nwant\n%s", out.String(), strings.Join(want, "\n"))

@@ -101,7 +101,7 @@ func runFFT(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var op operator.ContextOperator = operator.NewLocal()
+	var op operator.Spectral = operator.NewLocal()
 	if !*local {
 		c, err := conn.dial()
 		if err != nil {
@@ -116,10 +116,11 @@ func runFFT(args []string, stdin io.Reader, stdout io.Writer) error {
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	if *complexOut {
-		s, err := op.SpectrumContext(ctx, x)
+		spectra, err := op.Spectra(ctx, [][]float64{x})
 		if err != nil {
 			return err
 		}
+		s := spectra[0]
 		re, im := make([]float64, len(s)), make([]float64, len(s))
 		for k, v := range s {
 			re[k], im[k] = real(v), imag(v)
@@ -132,10 +133,11 @@ func runFFT(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		return nil
 	}
-	mag, err := op.FFTContext(ctx, x)
+	mags, err := op.Magnitudes(ctx, [][]float64{x})
 	if err != nil {
 		return err
 	}
+	mag := mags[0]
 	if *peaks > 0 {
 		ps := signal.Peaks(mag, *peaks)
 		if *asJSON {

@@ -22,6 +22,7 @@ func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	var conn connFlags
 	conn.register(fs, 0)
 	model := fs.String("model", "", "classifier model name (default: the server's only classifier)")
+	version := fs.Int64("model-version", 0, "the model's version, kept for the whole stream (default: the newest)")
 	hop := fs.Float64("hop", 0, "seconds between window starts (samples for spectrum-image models); 0: one window")
 	rate := fs.Float64("rate", 0, "Hz of the numbers read from stdin; 0: the model's own (files carry their rate)")
 	smooth := fs.Int("smooth", 3, "windows whose scores are averaged before a label is taken")
@@ -67,7 +68,7 @@ Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
 		sampleRate = fileRate
 	}
 
-	c, err := conn.dial(operator.WithClassifier(*model), operator.WithTopK(1))
+	c, err := conn.dial()
 	if err != nil {
 		return err
 	}
@@ -78,8 +79,9 @@ Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
 		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
 		defer cancel()
 	}
-	results, done := c.Watch(ctx, operator.StreamConfig{SampleRate: sampleRate, Hop: *hop, SmoothingWindows: *smooth,
-		MinDuration: *minDuration, Threshold: *threshold}, chunks)
+	results, done := c.Watch(ctx, operator.StreamConfig{Hop: *hop, SmoothingWindows: *smooth,
+		MinDuration: *minDuration, Threshold: *threshold}, chunks,
+		operator.Model(*model), operator.Version(*version), operator.TopK(1), operator.SampleRate(sampleRate))
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	for r := range results {

@@ -34,13 +34,13 @@ func classifyWAVs(addr, model, dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	ranked, err := c.ClassifyAudioBatchContext(ctx, files)
+	r, err := c.ClassifyAudio(ctx, files)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nclassifier %q on %d WAV files from %s, one ClassifyAudio call: %v\n", model, len(files), dir,
-		time.Since(start).Round(time.Millisecond))
-	printConfusion(truth, ranked)
+	fmt.Printf("\nclassifier %q (version %d) on %d WAV files from %s, one ClassifyAudio call: %v\n", r.Model, r.Version,
+		len(files), dir, time.Since(start).Round(time.Millisecond))
+	printConfusion(truth, r.Classes)
 	return nil
 }
 

@@ -120,13 +120,13 @@ func classify(addr, model string, g *signal.Generator, perClass int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	ranked, err := c.ClassifySignalBatchContext(ctx, signals)
+	r, err := c.ClassifySignals(ctx, signals)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nclassifier %q on %d fresh signals generated in Go (%d per class), one ClassifySignal call: %v\n",
-		model, len(signals), perClass, time.Since(start).Round(time.Millisecond))
-	printConfusion(truth, ranked)
+	fmt.Printf("\nclassifier %q (version %d) on %d fresh signals generated in Go (%d per class), one ClassifySignal call: %v\n",
+		r.Model, r.Version, len(signals), perClass, time.Since(start).Round(time.Millisecond))
+	printConfusion(truth, r.Classes)
 	return nil
 }
 

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // End-to-end tests: the Go client against the real Python server serving the
 // frozen TensorFlow FFT graph from graphs/, checked against numpy's numbers in
 // tests/vectors/fft.json and against the pure-Go Local operator.
@@ -25,10 +27,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+	"github.com/sigop-dev/sigop/go/internal/vectors"
 	"github.com/sigop-dev/sigop/go/operator"
 	"github.com/sigop-dev/sigop/go/serverproc"
 	"github.com/sigop-dev/sigop/go/signal"
-	"github.com/sigop-dev/sigop/go/vectors"
 )
 
 // maxSignalLength is the server's limit in these tests: the largest vector
@@ -84,7 +86,7 @@ func ctxT(t *testing.T) context.Context {
 // The server's FFT equals numpy's (shared vectors) and Local's, bin for bin,
 // within the vectors' tolerance, for every case n = 1 .. 2^20 and a batch.
 func TestFFTMatchesNumpyAndLocal(t *testing.T) {
-	f, err := vectors.Load(vectors.DefaultPath())
+	f, err := vectors.Load(vectors.FromPackage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,16 +95,16 @@ func TestFFTMatchesNumpyAndLocal(t *testing.T) {
 	for _, c := range f.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			inputs := c.Inputs()
-			mag, err := client.FFTBatchContext(ctx, inputs)
+			mag, err := client.Magnitudes(ctx, inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spectra, err := client.Spectra(ctx, inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var re, im [][]float64
-			for _, x := range inputs {
-				s, err := client.SpectrumContext(ctx, x)
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, s := range spectra {
 				r, i := make([]float64, len(s)), make([]float64, len(s))
 				for k, v := range s {
 					r[k], i[k] = real(v), imag(v)
@@ -113,7 +115,7 @@ func TestFFTMatchesNumpyAndLocal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := local.FFTBatchContext(ctx, inputs)
+			want, err := local.Magnitudes(ctx, inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +230,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 	// A deadline that passes while the server computes: DeadlineExceeded, and it keeps serving.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
-	if _, err := client.FFTBatchContext(ctx, [][]float64{make([]float64, 1<<20), make([]float64, 1<<20)}); status.Code(err) != codes.DeadlineExceeded {
+	if _, err := client.Magnitudes(ctx, [][]float64{make([]float64, 1<<20), make([]float64, 1<<20)}); status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("FFT with a 1 ms deadline = %v; want DeadlineExceeded", err)
 	}
 	if got, err := client.FFT([]float64{1, 0}); err != nil || !slices.Equal(got, []float64{1, 1}) {

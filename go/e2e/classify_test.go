@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -40,10 +42,11 @@ func TestClassifySignalsGeneratedInGo(t *testing.T) {
 			signals, truth = append(signals, x), append(truth, class.Name)
 		}
 	}
-	ranked, err := c.ClassifySignalBatchContext(ctxT(t), signals)
+	answer, err := c.ClassifySignals(ctxT(t), signals)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ranked := answer.Classes
 	correct := 0
 	for i, r := range ranked {
 		if len(r) != 1 {
@@ -58,16 +61,16 @@ func TestClassifySignalsGeneratedInGo(t *testing.T) {
 	if acc < 0.95 {
 		t.Fatalf("accuracy %.3f < 0.95", acc)
 	}
-	one, err := c.ClassifySignal(signals[0])
-	if err != nil || one[0].Label != ranked[0][0].Label {
+	one, err := c.ClassifySignals(ctxT(t), signals[:1])
+	if err != nil || one.Classes[0][0].Label != ranked[0][0].Label {
 		t.Fatalf("ClassifySignal(one) = %v, %v; the batch said %v", one, err, ranked[0])
 	}
 }
 
-// The article's Operator interface classifies images the training data rendered.
-func TestOperatorClassifiesAnImage(t *testing.T) {
+// Images the training data rendered are classified as their class.
+func TestClassifyImagesRenderedForTraining(t *testing.T) {
 	data := os.Getenv("SIGOP_E2E_DATA")
-	var op operator.Operator = dialClassifier(t)
+	op := dialClassifier(t)
 	correct, total := 0, 0
 	for _, class := range []string{"blue", "red"} {
 		files, _ := filepath.Glob(filepath.Join(data, "images", class, "*.png"))
@@ -79,10 +82,11 @@ func TestOperatorClassifiesAnImage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := op.Classify(png)
+			answer, err := op.ClassifyImages(ctxT(t), [][]byte{png})
 			if err != nil {
 				t.Fatal(err)
 			}
+			got := answer.Classes[0]
 			if len(got) != 2 || got[0].Score < got[1].Score {
 				t.Fatalf("Classify(%s) = %v; want 2 labels, best first", f, got)
 			}
@@ -121,14 +125,15 @@ func TestClassifySignalOfAnotherLengthIsPadded(t *testing.T) {
 	x, _ := g.Signal(signal.Classes[0])
 	short := x[:1000]
 	padded := append(append([]float64{}, short...), make([]float64, len(x)-1000)...)
-	a, err := c.ClassifySignalContext(ctxT(t), short)
+	ra, err := c.ClassifySignals(ctxT(t), [][]float64{short})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.ClassifySignalContext(ctxT(t), padded)
+	rb, err := c.ClassifySignals(ctxT(t), [][]float64{padded})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, b := ra.Classes[0], rb.Classes[0]
 	if a[0].Label != b[0].Label || math.Abs(float64(a[0].Score-b[0].Score)) > 1e-6 {
 		t.Fatalf("1000 samples: %v; the same zero-padded to %d: %v", a, len(x), b)
 	}
@@ -144,19 +149,24 @@ func TestClassifyBadInput(t *testing.T) {
 		call func(context.Context) error
 		code codes.Code
 	}{
-		{"non-image bytes", func(ctx context.Context) error { _, err := c.ClassifyContext(ctx, []byte("hello")); return err }, codes.InvalidArgument},
-		{"truncated PNG", func(ctx context.Context) error { _, err := c.ClassifyContext(ctx, png[:len(png)/2]); return err }, codes.InvalidArgument},
+		{"non-image bytes", func(ctx context.Context) error {
+			_, err := c.ClassifyImages(ctx, [][]byte{[]byte("hello")})
+			return err
+		}, codes.InvalidArgument},
+		{"truncated PNG", func(ctx context.Context) error {
+			_, err := c.ClassifyImages(ctx, [][]byte{png[:len(png)/2]})
+			return err
+		}, codes.InvalidArgument},
 		{"a sample rate for a model that draws spectra by bin", func(ctx context.Context) error {
-			_, err := c.ClassifySignalsAtRateContext(ctx, [][]float64{make([]float64, 1024)}, 8000)
+			_, err := c.ClassifySignals(ctx, [][]float64{make([]float64, 1024)}, operator.SampleRate(8000))
 			return err
 		}, codes.InvalidArgument},
 		{"unknown model", func(ctx context.Context) error {
-			other, err := operator.Dial(addr, operator.WithClassifier("nope"))
-			if err != nil {
-				return err
-			}
-			defer other.Close()
-			_, err = other.ClassifyContext(ctx, png)
+			_, err := c.ClassifyImages(ctx, [][]byte{png}, operator.Model("nope"))
+			return err
+		}, codes.NotFound},
+		{"a version that is not loaded", func(ctx context.Context) error {
+			_, err := c.ClassifyImages(ctx, [][]byte{png}, operator.Version(99))
 			return err
 		}, codes.NotFound},
 	}

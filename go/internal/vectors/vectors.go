@@ -1,4 +1,4 @@
-// Package vectors reads sigop's shared FFT test vectors (tests/vectors/fft.json),
+// Package vectors (internal: tests only) reads sigop's shared FFT test vectors (tests/vectors/fft.json),
 // which numpy wrote once, so Go unit tests and end-to-end tests check the very
 // numbers the Python tests check.
 package vectors
@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"runtime"
 
 	"github.com/sigop-dev/sigop/go/signal"
 )
@@ -39,12 +37,9 @@ type Case struct {
 	Imag      [][]float64 `json:"imag"`
 }
 
-// DefaultPath is tests/vectors/fft.json in this repository, found from this
-// source file so tests in any package or module can call Load(DefaultPath()).
-func DefaultPath() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "tests", "vectors", "fft.json")
-}
+// FromPackage is tests/vectors/fft.json as a test in a package one folder
+// below go/ (go/operator, go/e2e) sees it: go test runs in the package's folder.
+const FromPackage = "../../tests/vectors/fft.json"
 
 // Load reads and parses a vectors file.
 func Load(path string) (*File, error) {

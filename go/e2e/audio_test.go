@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -43,9 +45,13 @@ func TestGoClientClassifiesWAVFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ranked, err := c.ClassifyAudioBatchContext(ctxT(t), wavs)
+	answer, err := c.ClassifyAudio(ctxT(t), wavs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	ranked := answer.Classes
+	if answer.Model != "digits" || answer.Version != 1 {
+		t.Fatalf("answered by %s version %d; want digits version 1", answer.Model, answer.Version)
 	}
 	correct := 0
 	for i, r := range ranked {
@@ -58,21 +64,16 @@ func TestGoClientClassifiesWAVFiles(t *testing.T) {
 	if acc < 0.7 {
 		t.Fatalf("accuracy %.3f < 0.7 on voices the model never heard", acc)
 	}
-	one, err := c.ClassifyAudio(wavs[0])
-	if err != nil || one[0].Label != ranked[0][0].Label {
+	one, err := c.ClassifyAudio(ctxT(t), wavs[:1])
+	if err != nil || one.Classes[0][0].Label != ranked[0][0].Label {
 		t.Fatalf("ClassifyAudio(one) = %v, %v; the batch said %v", one, err, ranked[0])
 	}
 
-	// An image classifier cannot take audio; garbage is not audio.
-	article, err := operator.Dial(addr, operator.WithClassifier("article"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer article.Close()
-	if _, err := article.ClassifyAudio(wavs[0]); status.Code(err) != codes.FailedPrecondition {
+	// An image classifier cannot take audio (named per call, on the same client); garbage is not audio.
+	if _, err := c.ClassifyAudio(ctxT(t), wavs[:1], operator.Model("article")); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("ClassifyAudio on the article model: %v; want FailedPrecondition", err)
 	}
-	if _, err := c.ClassifyAudio([]byte("RIFF but not a WAV")); status.Code(err) != codes.InvalidArgument ||
+	if _, err := c.ClassifyAudio(ctxT(t), [][]byte{[]byte("RIFF but not a WAV")}); status.Code(err) != codes.InvalidArgument ||
 		!strings.Contains(err.Error(), "not a sound file") {
 		t.Fatalf("ClassifyAudio(garbage): %v; want InvalidArgument naming the problem", err)
 	}

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -95,11 +97,11 @@ func TestReplicasSurviveAKilledReplica(t *testing.T) {
 		items = append(items, work{x: x, mag: mag})
 	}
 	for i := range items {
-		r, err := client.ClassifySignal(items[i].x)
+		r, err := client.ClassifySignals(ctxT(t), [][]float64{items[i].x})
 		if err != nil {
 			t.Fatal(err)
 		}
-		items[i].label = r[0].Label
+		items[i].label = r.Classes[0][0].Label
 	}
 
 	var sent, answered, failed, wrong atomic.Int64
@@ -117,13 +119,13 @@ func TestReplicasSurviveAKilledReplica(t *testing.T) {
 				sent.Add(1)
 				var err error
 				if i%2 == 0 {
-					var mag []float64
-					if mag, err = client.FFTContext(callCtx, w.x); err == nil && maxRelErr([][]float64{mag}, [][]float64{w.mag}) > 1e-9 {
+					var mag [][]float64
+					if mag, err = client.Magnitudes(callCtx, [][]float64{w.x}); err == nil && maxRelErr(mag, [][]float64{w.mag}) > 1e-9 {
 						wrong.Add(1)
 					}
 				} else {
-					var r []operator.Class
-					if r, err = client.ClassifySignalContext(callCtx, w.x); err == nil && r[0].Label != w.label {
+					var r *operator.Result
+					if r, err = client.ClassifySignals(callCtx, [][]float64{w.x}); err == nil && r.Classes[0][0].Label != w.label {
 						wrong.Add(1)
 					}
 				}
