@@ -93,6 +93,8 @@ def test_minirocket_trains_exports_evaluates_and_serves_signals_of_any_length(tm
     assert manifest["details"]["front_end"]["sample_rate"] == rate
     longest = max(np.load(p).size for p in (tmp_path / "train").rglob("*.npy"))
     assert manifest["details"]["front_end"]["samples"] == longest  # the longest training signal; others padded
+    assert manifest["details"]["sample_rate_declared"] is True and manifest["details"]["shift_invariant"] is False
+    assert "mel_bins" not in manifest["details"]["front_end"]  # only what a waveform front end has
     assert "validation" not in metrics["splits"]  # no epochs, nothing to stop: every training file trains
     assert metrics["splits"]["test"]["accuracy"] >= 0.9
     assert metrics["export_check"]["max_abs_diff"] < 1e-4
@@ -119,6 +121,44 @@ def test_minirocket_trains_exports_evaluates_and_serves_signals_of_any_length(tm
         assert own[0].label == row["predicted"]
     finally:
         server.stop(0)
+
+
+def test_a_model_trained_without_a_rate_refuses_one_on_every_path(tmp_path):
+    """No signals.json: signals are taken at a nominal 1 Hz, and no other rate can be honoured, by the server or
+    by evaluate (a folder whose signals.json says 30 Hz)."""
+    from sigop.evaluate import evaluate
+    from sigop.inputs import InvalidInput
+    from sigop.serving.config import ServerConfig
+    from sigop.serving.server import Server
+    from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
+    from sigop.training import TrainConfig, train
+
+    rng = np.random.default_rng(4)
+    two_devices(tmp_path / "train", rng, 20, 1.0)
+    (tmp_path / "train" / "signals.json").unlink()
+    out = tmp_path / "graphs" / "nominal"
+    train(TrainConfig(data=tmp_path / "train", out=out, model="minirocket", progress=False, saved_model=False,
+                      lite=False))
+    details = json.loads((out / "manifest.json").read_text())["details"]
+    assert details["sample_rate_declared"] is False and details["front_end"]["sample_rate"] == 1.0
+    server = Server(ServerConfig(graphs=tmp_path / "graphs", address="127.0.0.1:0")).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        s = np.ones((1, 100), "<f8")
+        for rate, code in ((30.0, grpc.StatusCode.INVALID_ARGUMENT), (0.0, None), (1.0, None)):
+            call = pb.ClassifySignalRequest(model_spec=pb.ModelSpec(name="nominal"), sample_rate=rate,
+                                            signals=pb.Float64Tensor(shape=[1, 100], content=s.tobytes()))
+            if code is None:
+                assert stub.ClassifySignal(call).model_spec.version == 1
+                continue
+            with pytest.raises(grpc.RpcError) as e:
+                stub.ClassifySignal(call)
+            assert e.value.code() == code and "without a declared sample rate" in e.value.details()
+    finally:
+        server.stop(0)
+    (tmp_path / "train" / "signals.json").write_text(json.dumps({"sample_rate": 30}))
+    with pytest.raises(InvalidInput, match="without a declared sample rate"):
+        evaluate(out, tmp_path / "train", tmp_path / "eval", progress=False)
 
 
 def csv_rows(folder):

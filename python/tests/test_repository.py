@@ -84,3 +84,29 @@ def test_hot_reload_adds_rejects_keeps_and_drains(versioned, fft_graph_dir):
     # A caller still holding the removed graph can finish with it.
     assert old2(np.ones((1, 4)), ["magnitude"])["magnitude"].tolist() == [[4.0, 0.0, 0.0]]
     repo.close()
+
+
+def test_a_copied_version_folder_says_its_manifest_disagrees(versioned):
+    """fft/2 holds a manifest that says version 1: it serves as 2, and says so."""
+    repo = ModelRepository(versioned)
+    repo.refresh()
+    status = repo.status()["fft"]
+    assert "manifest says version 1; served as version 2" in status[2].message
+    assert "manifest says" not in status[1].message
+    repo.close()
+
+
+def test_a_graphs_folder_without_fft_still_serves_the_builtin_one(tmp_path, fft_graph_dir):
+    shutil.copytree(fft_graph_dir, tmp_path / "spectra")  # an FFT model under another name: no "fft" folder
+    server = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0)).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        reply = fft_call(stub)
+        assert reply.model_spec.name == "fft"
+        np.testing.assert_allclose(np.frombuffer(reply.magnitude.content, "<f8"), [1, 1, 1])
+        listed = {m.name: m for m in stub.ListModels(pb.ListModelsRequest()).models}
+        assert sorted(listed) == ["fft", "spectra"]
+        assert "built in" in listed["fft"].versions[0].message and listed["spectra"].versions[0].message == ""
+        assert server.models.on_disk() == ["spectra"]
+    finally:
+        server.stop(0)

@@ -24,7 +24,6 @@ import numpy as np
 from tqdm import tqdm
 
 from .folders import labelled_files
-from .limits import Limits
 from .runtime.fft import standalone_plan
 from .runtime.frozen import FrozenGraph
 from .runtime.litert import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content

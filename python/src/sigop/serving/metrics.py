@@ -4,7 +4,8 @@ Exposed on their own HTTP port (sigop serve --metrics-address):
 
 - ``sigop_requests_total{method,code}``: calls by RPC and status code;
 - ``sigop_request_seconds{method}``: whole-call latency;
-- ``sigop_compute_seconds{model,method}``: time inside a graph;
+- ``sigop_compute_seconds{model,method}``: time inside a graph (method: the RPC; ``batch`` for a batcher's
+  merged run; ``render`` for the FFT graph drawing a spectrum model's images);
 - ``sigop_queue_seconds{model}``: time a request waited for a batch;
 - ``sigop_batch_size{model}``: requests merged into one graph call;
 - ``sigop_models_loaded``: model versions serving.
