@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .manifest import GRAPH_FILE, Manifest, TensorInfo, sha256_file
+from .quiet import loggers_at_warning
 from .tfenv import tf
 
 __all__ = ["export_classifier", "INPUT", "SIGNAL_INPUT", "OUTPUT", "LABELS_FILE"]
@@ -63,7 +64,8 @@ def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes:
         module = tf.Module()
         module.model = model
         module.serve = serve
-        tf.saved_model.save(module, str(out / "saved_model"), signatures={"serving_default": concrete})
+        with loggers_at_warning("absl", "tensorflow"):  # notes on renamed captured inputs, assets written
+            tf.saved_model.save(module, str(out / "saved_model"), signatures={"serving_default": concrete})
     manifest = Manifest(
         name=name,
         kind="classifier",

@@ -2,39 +2,16 @@
 
 TensorFlow prints pages of start-up notes to stderr unless TF_CPP_MIN_LOG_LEVEL
 is set before it is imported, and even then its libraries log a oneDNN note
-through absl before absl reads that variable; so, unless the user asked for
-TensorFlow's logs (TF_CPP_MIN_LOG_LEVEL=0), file descriptor 2 points at
-/dev/null while it loads. A failed import still raises its Python exception.
-Its thread pools can only be sized before the first op runs. Every sigop
-module imports TensorFlow through here.
+through absl before absl reads that variable; so it loads with its native
+stderr muted (quiet.py). Its thread pools can only be sized before the first
+op runs. Every sigop module imports TensorFlow through here.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import contextmanager
+from .quiet import native_stderr_muted
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-@contextmanager
-def _native_stderr_muted(muted: bool):
-    if not muted:
-        yield
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-with _native_stderr_muted(os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("", "0")):
+with native_stderr_muted():
     import tensorflow as tf  # noqa: E402
 
 __all__ = ["tf", "session_config"]

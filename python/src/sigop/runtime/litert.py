@@ -24,18 +24,28 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..manifest import Manifest, ManifestError, sha256_file
+from ..quiet import native_stderr_muted
 
 __all__ = ["PRECISIONS", "LITE_FILES", "LiteInterpreter", "LiteUnavailable", "machine_threads", "lite_content",
            "describe_tensors", "LiteModel"]
 
 PRECISIONS = ("float32", "int8")
 LITE_FILES = {"float32": "model.tflite", "int8": "model.int8.tflite"}
+
+
+_delegate_noted = False  # LiteRT notes its XNNPACK delegate on stderr once per process, when it first applies it
+
+
+def _until_the_delegate_is_noted():
+    """Native stderr muted until the first interpreter has run (before that, at most a warm-up runs)."""
+    return nullcontext() if _delegate_noted else native_stderr_muted()
 
 
 class LiteUnavailable(RuntimeError):
@@ -90,7 +100,8 @@ class LiteInterpreter:
     def __init__(self, content: bytes, threads: int = 0):
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(model_content=content, num_threads=threads or machine_threads())
+        with _until_the_delegate_is_noted():
+            self._interpreter = Interpreter(model_content=content, num_threads=threads or machine_threads())
         (self._input,), (self._output,) = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         self._dtype = np.dtype(self._input["dtype"])
         self._shape: tuple[int, ...] | None = None
@@ -108,13 +119,16 @@ class LiteInterpreter:
         return self._interpreter.get_tensor_details()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        global _delegate_noted
         x = np.ascontiguousarray(x, dtype=self._dtype)
-        if x.shape != self._shape:  # a new batch size: re-plan (tens of microseconds with XNNPACK)
-            self._interpreter.resize_tensor_input(self._input["index"], x.shape)
-            self._interpreter.allocate_tensors()
-            self._shape = x.shape
-        self._interpreter.set_tensor(self._input["index"], x)
-        self._interpreter.invoke()
+        with _until_the_delegate_is_noted():
+            if x.shape != self._shape:  # a new batch size: re-plan (tens of microseconds with XNNPACK)
+                self._interpreter.resize_tensor_input(self._input["index"], x.shape)
+                self._interpreter.allocate_tensors()
+                self._shape = x.shape
+            self._interpreter.set_tensor(self._input["index"], x)
+            self._interpreter.invoke()
+        _delegate_noted = True
         return self._interpreter.get_tensor(self._output["index"])  # a copy: the next call may reuse the buffer
 
 
