@@ -15,7 +15,7 @@ from sigop.plan import InputPlan
 from sigop.render import SpectrumContract
 from sigop.serving.batching import BatchConfig
 from sigop.serving.core import Call, Core, top_k
-from sigop.serving.repository import ModelNotFound
+from sigop.serving.errors import ModelNotFound
 from sigop.serving.stream import Event, StreamSession, StreamSettings, WindowResult
 
 LABELS = ["quiet", "loud"]

@@ -22,9 +22,9 @@ def fresh(code: str) -> str:
 
 
 def loaded_by(code: str) -> list[str]:
-    """The sigop modules (and grpc, if loaded) after running ``code`` in a fresh interpreter."""
+    """The sigop modules (and grpc and tensorflow, if loaded) after running ``code`` in a fresh interpreter."""
     return fresh(code + "\nimport sys\nprint(' '.join(sorted(m for m in sys.modules "
-                 "if m.startswith('sigop.') or m == 'grpc')))").split()
+                 "if m.startswith('sigop.') or m in ('grpc', 'tensorflow'))))").split()
 
 
 def test_the_serve_command_loads_no_training_or_dataset_module():
@@ -48,10 +48,10 @@ def test_training_evaluate_and_export_lite_import_nothing_from_serving():
     assert not [m for m in loaded if m.startswith("sigop.serving")], loaded
 
 
-def test_the_serving_core_knows_no_transport():
+def test_the_serving_core_knows_no_transport_and_no_runtime():
     loaded = loaded_by("import sigop.serving.core, sigop.serving.stream")
-    assert "sigop.serving.core" in loaded
-    assert not [m for m in loaded if m == "grpc" or m.startswith("sigop.operator")], loaded
+    assert "sigop.serving.core" in loaded and "sigop.plan" in loaded
+    assert not [m for m in loaded if m in ("grpc", "tensorflow") or m.startswith("sigop.operator")], loaded
 
 
 def test_the_front_end_and_streams_touch_no_private_member_of_another_object():

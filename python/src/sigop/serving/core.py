@@ -17,7 +17,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -25,10 +25,13 @@ from ..inputs import Inputs, InvalidInput
 from ..limits import Limits, MemoryBudget, StreamLimit, clip
 from ..manifest import DEFAULT_FFT_MODEL
 from ..plan import InputPlan
-from ..runtime.load import Model
 from .batching import BatchConfig, Batcher
+from .errors import ModelNotFound
 from .metrics import Metrics
-from .repository import ModelNotFound, ModelRepository
+
+if TYPE_CHECKING:  # the core runs whatever the repository holds; it needs neither TensorFlow nor LiteRT itself
+    from ..runtime.load import Model
+    from .repository import ModelRepository
 
 __all__ = ["Call", "Served", "Core", "top_k"]
 

@@ -26,6 +26,7 @@ from ..limits import clip
 from ..manifest import DEFAULT_FFT_MODEL, MANIFEST_FILE
 from ..runtime.fft import builtin_fft_folder
 from ..runtime.load import Model, load_model, warm_up
+from .errors import ModelNotFound
 
 __all__ = ["ModelRepository", "VersionStatus", "ModelNotFound", "BUILTIN_FFT_NOTE"]
 
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 
 
 BUILTIN_FFT_NOTE = f"built in: the graphs folder has no {DEFAULT_FFT_MODEL!r} model (sigop export-fft writes one)"
-
-
-class ModelNotFound(KeyError):
-    def __str__(self) -> str:  # KeyError quotes its message
-        return str(self.args[0])
 
 
 @dataclass

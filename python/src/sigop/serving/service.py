@@ -19,7 +19,7 @@ from ..limits import clip
 from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .core import Call, Core, Served, top_k
-from .repository import ModelNotFound
+from .errors import ModelNotFound
 from .status import rpc, rpc_stream
 from .stream import Event, StreamSession, StreamSettings, WindowResult
 from .wire import decode_signals, encode_into

@@ -17,7 +17,7 @@ from ..images import ImageError
 from ..inputs import InvalidInput, Unsupported
 from ..limits import OverBudget, StreamLimit, TooLarge
 from .batching import Expired, QueueFull, Unloaded
-from .repository import ModelNotFound
+from .errors import ModelNotFound
 
 __all__ = ["rpc", "rpc_stream"]
 
