@@ -249,7 +249,8 @@ def test_a_huge_unknown_model_name_is_not_found_with_a_short_message(server, len
     assert len(details) < 500
     details = assert_code(lambda: op.ListModels(pb.ListModelsRequest(name=name)), grpc.StatusCode.NOT_FOUND)
     assert len(details) < 500
-    server.wait_for_log("rpc=ListModels code=NOT_FOUND", after=lines)
+    logged = server.log[server.wait_for_log("rpc=ListModels code=NOT_FOUND", after=lines) - 1]
+    assert "details=" in logged and "details=b" not in logged and "model 'mmm" in logged, logged  # text, not bytes
     assert sum(len(line) for line in server.log) - before < 5000  # two WARNING lines, not megabytes
     assert_healthy(server)
 
