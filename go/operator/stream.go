@@ -38,10 +38,13 @@ type StreamEvent struct {
 	PreviousStart float64 `json:"previous_start_seconds"`
 }
 
-// StreamResult is either a window's result or an event.
+// StreamResult is either a window's result or an event, with the model
+// and version that answered (the same for the whole stream).
 type StreamResult struct {
-	Window *StreamWindow
-	Event  *StreamEvent
+	Window  *StreamWindow
+	Event   *StreamEvent
+	Model   string
+	Version int64
 }
 
 // Stream is an open ClassifyStream call: Send samples as they come, Recv
@@ -117,13 +120,16 @@ func (s *Stream) Recv() (StreamResult, error) {
 		s.cancel()
 		return StreamResult{}, fmt.Errorf("sigop: ClassifyStream: %w", err)
 	}
+	r := StreamResult{Model: resp.GetModelSpec().GetName(), Version: resp.GetModelSpec().GetVersion()}
 	if w := resp.GetWindow(); w != nil {
-		return StreamResult{Window: &StreamWindow{StartSample: w.GetStartSample(), EndSample: w.GetEndSample(),
-			Start: w.GetStartSeconds(), End: w.GetEndSeconds(), Classes: classesOf(w.GetClassification())}}, nil
+		r.Window = &StreamWindow{StartSample: w.GetStartSample(), EndSample: w.GetEndSample(),
+			Start: w.GetStartSeconds(), End: w.GetEndSeconds(), Classes: classesOf(w.GetClassification())}
+		return r, nil
 	}
 	e := resp.GetEvent()
-	return StreamResult{Event: &StreamEvent{Label: e.GetLabel(), Start: e.GetStartSeconds(), Score: float32(e.GetScore()),
-		Previous: e.GetPrevious(), PreviousStart: e.GetPreviousStartSeconds()}}, nil
+	r.Event = &StreamEvent{Label: e.GetLabel(), Start: e.GetStartSeconds(), Score: float32(e.GetScore()),
+		Previous: e.GetPrevious(), PreviousStart: e.GetPreviousStartSeconds()}
+	return r, nil
 }
 
 // Watch streams the chunks read from samples and delivers every result on

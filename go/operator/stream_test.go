@@ -42,9 +42,10 @@ func (s *countingStream) ClassifyStream(call grpc.BidiStreamingServer[operatorv1
 			return status.Error(codes.InvalidArgument, "message 2: signals: bad chunk")
 		}
 		n := req.GetSamples().GetShape()[0]
-		call.Send(&operatorv1.ClassifyStreamResponse{Kind: &operatorv1.ClassifyStreamResponse_Window{Window: &operatorv1.StreamWindow{
-			StartSample: at, EndSample: at + n, Classification: &operatorv1.Classification{
-				Classes: []*operatorv1.Class{{Label: "hum", Score: 0.9}}}}}})
+		call.Send(&operatorv1.ClassifyStreamResponse{ModelSpec: &operatorv1.ModelSpec{Name: "motor", Version: 3},
+			Kind: &operatorv1.ClassifyStreamResponse_Window{Window: &operatorv1.StreamWindow{
+				StartSample: at, EndSample: at + n, Classification: &operatorv1.Classification{
+					Classes: []*operatorv1.Class{{Label: "hum", Score: 0.9}}}}}})
 		if i == 0 {
 			call.Send(&operatorv1.ClassifyStreamResponse{Kind: &operatorv1.ClassifyStreamResponse_Event{Event: &operatorv1.StreamEvent{
 				Label: "hum", StartSeconds: 0.5, Score: 0.9}}})
@@ -84,6 +85,9 @@ func TestClassifyStreamSendsItsConfigAndReadsWindowsAndEvents(t *testing.T) {
 		}
 		switch {
 		case r.Window != nil:
+			if r.Model != "motor" || r.Version != 3 {
+				t.Fatalf("window answered by %q version %d; want motor version 3", r.Model, r.Version)
+			}
 			got = append(got, "window "+itoa(int(r.Window.StartSample))+"-"+itoa(int(r.Window.EndSample)))
 		case r.Event != nil:
 			got = append(got, "event "+r.Event.Label)
