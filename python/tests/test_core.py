@@ -231,3 +231,67 @@ def test_manifests_list_only_what_their_front_end_computes_with():
                          ("mfcc", "top_db")):
         fe = FrontEnd(kind=kind, sample_rate=16000, samples=16000)
         assert absent not in fe.to_json() and FrontEnd.from_json(fe.to_json()) == fe
+
+
+def test_a_stream_keeps_its_models_batcher_through_a_reload_and_unary_calls_get_the_new_one(wave):
+    models = {"wave": {1: wave}}
+    core = core_with(models, batching=BatchConfig(max_batch=4, max_delay=0.001))
+    old = core.classifier()
+    x = np.full((1, 100), 0.5)
+    with core.holding(old):
+        core.classify(old, old.plan.signals(x), "stream")
+        reloaded = Loudness(manifest("wave", front_end=WAVE), scale=2.0)
+        models["wave"] = {1: reloaded}  # the same version's files replaced, as a hot reload does
+        core.release_unloaded()
+        new = core.classifier()
+        for _ in range(3):  # interleaved: neither model's batcher evicts the other's
+            assert core.classify(new, new.plan.signals(x), "unary")[0, 1] == pytest.approx(0.25)
+            assert core.classify(old, old.plan.signals(x), "stream")[0, 1] == pytest.approx(0.5)
+    batchers = [t for t in threading.enumerate() if t.name == "batcher-wave-1"]
+    assert len(batchers) == 1  # its last stream ended: the old model's batcher is gone, the new one's serves
+    # A call that resolved the old version before the reload drains on it, unbatched, without a batcher of its own.
+    assert core.classify(old, old.plan.signals(x), "late")[0, 1] == pytest.approx(0.5)
+    assert [t for t in threading.enumerate() if t.name == "batcher-wave-1"] == batchers
+    core.close()
+
+
+def test_stream_configs_beyond_what_the_server_represents_are_refused_by_field(wave):
+    core = core_with({"wave": {1: wave}})
+    for settings, says in ((StreamSettings(sample_rate=0.004), "config.sample_rate 0.004 Hz makes the model's window"),
+                           (StreamSettings(hop=1e305), "config.hop 1e\\+305 seconds is"),
+                           (StreamSettings(hop=1, min_duration=1e308), "config.min_duration 1e\\+308 seconds"),
+                           (StreamSettings(hop=0.01, min_duration=1e8), "more than 2147483647 hops")):
+        with pytest.raises(InvalidInput, match=says):
+            StreamSession(core, settings, Call())
+
+
+def test_spectrum_models_and_the_fft_refuse_values_whose_spectrum_overflows():
+    spectral = Loudness(manifest("article", image_size=16, spectrum_contract=CONTRACT), scale=255.0)
+    core = core_with({"article": {1: spectral}, "fft": {1: NumpyFFT()}})
+    huge = np.full((1, 64), 1e308)
+    with pytest.raises(InvalidInput, match="could overflow float64"):
+        core.classifier().plan.signals(huge)
+    with pytest.raises(InvalidInput, match="could overflow float64"):
+        core.fft("fft", 0, huge, ["magnitude"])
+
+
+def test_a_stream_that_sends_nothing_is_ended_and_one_that_sends_is_not():
+    import queue as q
+
+    from sigop.limits import StreamIdle
+    from sigop.serving.arrivals import within
+
+    silent = q.Queue()  # a client that never sends: its iterator blocks
+    with pytest.raises(StreamIdle, match="no message \\(its config\\) for 0.05 s"):
+        next(within(iter(silent.get, None), first=0.05, idle=10))
+    slow_after_config = within(iter([1, 2, 3]), first=10, idle=10)
+    assert list(slow_after_config) == [1, 2, 3]
+
+    def config_then_silence():
+        yield "config"
+        silent.get()
+
+    messages = within(config_then_silence(), first=10, idle=0.05)
+    assert next(messages) == "config"
+    with pytest.raises(StreamIdle, match="\\(samples\\) for 0.05 s"):
+        next(messages)

@@ -39,7 +39,9 @@ def _serve(args: argparse.Namespace) -> int:
                              max_queue=args.batch_max_queue),
         limits=Limits(max_signal_length=args.max_signal_length, max_batch=args.max_batch,
                       max_image_pixels=args.max_image_pixels, compute_batch=args.compute_batch,
-                      inflight_bytes=args.max_inflight_mib * MiB, max_streams=args.max_streams),
+                      inflight_bytes=args.max_inflight_mib * MiB, max_streams=args.max_streams,
+                      stream_first_message_seconds=args.stream_first_message_seconds,
+                      stream_idle_seconds=args.stream_idle_seconds),
     )
     try:
         return serve(config)
@@ -219,6 +221,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--max-streams", type=int, default=L.max_streams,
                    help="ClassifyStream calls open at once, below --workers (each holds a worker while open; "
                    "0: half the workers); beyond it streams get RESOURCE_EXHAUSTED")
+    s.add_argument("--stream-first-message-seconds", type=float, default=L.stream_first_message_seconds,
+                   help="a stream whose config has not arrived this long after it opened ends with "
+                   "DEADLINE_EXCEEDED, freeing its slot")
+    s.add_argument("--stream-idle-seconds", type=float, default=L.stream_idle_seconds,
+                   help="a stream that sends nothing for this long ends with DEADLINE_EXCEEDED, freeing its slot")
     s.add_argument("--workers", type=int, default=S.workers,
                    help="Operator calls computed at once; health and reflection have threads of their own")
     s.add_argument("--grace", type=float, default=S.grace_seconds, help="seconds in-flight calls get at shutdown")

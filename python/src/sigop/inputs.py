@@ -21,9 +21,11 @@ from .limits import Limits
 from .render import SpectrumContract, fit_to_contract, magnitude_to_image
 from .signals import SIGNAL_SUFFIXES
 
-__all__ = ["InvalidInput", "Unsupported", "Inputs", "images", "waveforms", "audio_files", "spectra", "SUFFIXES"]
+__all__ = ["InvalidInput", "Unsupported", "Inputs", "images", "waveforms", "audio_files", "spectra", "SUFFIXES",
+           "check_spectrum_range"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
 SUFFIXES = IMAGE_SUFFIXES | SIGNAL_SUFFIXES  # the files an input plan reads
 
 
@@ -50,6 +52,16 @@ class Inputs:
         for x in self._chunks(batch):
             yield start, x
             start += len(x)
+
+
+def check_spectrum_range(x: np.ndarray, n: int | None = None, field: str = "signals") -> None:
+    """Refuse signals [rows, ...] whose n-point spectrum (n: their length) could overflow float64:
+    |X[k]| <= n * max|x|. The FFT and spectrum-image models refuse such values alike."""
+    n = n or x.shape[1]
+    peak = max(float(x.max()), -float(x.min()))
+    if peak * n >= _FLOAT64_MAX:
+        raise InvalidInput(f"{field}: values up to {peak:.3g} over n={n} samples could overflow "
+                           f"float64 in the spectrum (|X[k]| <= n * max|x| must stay below {_FLOAT64_MAX:.3g})")
 
 
 def _runs(n: int, batch: int) -> Iterator[range]:
@@ -139,6 +151,7 @@ def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Input
 def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[[np.ndarray], np.ndarray],
             limits: Limits) -> Inputs:
     """Signals [rows, n] -> spectrum images uint8 [batch, size, size, 3] drawn by the model's contract."""
+    check_spectrum_range(x, contract.n)
     per_row = 8 * contract.n + 24 * contract.bins + 2 * size * size * 3  # signals of other lengths: fit to n per chunk
 
     def chunks(batch: int) -> Iterator[np.ndarray]:

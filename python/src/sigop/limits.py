@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
-__all__ = ["Limits", "MemoryBudget", "OverBudget", "TooLarge", "clip", "MiB"]
+__all__ = ["Limits", "MemoryBudget", "OverBudget", "TooLarge", "StreamLimit", "StreamIdle", "clip", "MiB"]
 
 MiB = 1 << 20
 
@@ -29,12 +29,19 @@ class Limits:
     compute_batch: int = 32  # inputs decoded and run per graph call
     inflight_bytes: int = 1024 * MiB  # decoded bytes all calls may hold at once
     max_streams: int = 0  # ClassifyStream calls open at once (0: half the server's workers); each holds a worker
+    stream_first_message_seconds: float = 10.0  # a stream's config must arrive within this of its opening
+    stream_idle_seconds: float = 60.0  # and each later message within this of the server asking for it
 
     def check(self, batching) -> None:
         """Refuse settings that contradict each other, before the server starts."""
         for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_seconds"):
+                if not 0 < value < float("inf"):
+                    raise ValueError(f"{f.name} must be a positive number of seconds")
+                continue
             least = 0 if f.name == "max_streams" else 1  # max_streams 0: the server's default
-            if getattr(self, f.name) < least:
+            if value < least:
                 raise ValueError(f"{f.name} must be at least {least}")
         if batching.enabled and self.compute_batch > batching.max_queue:
             raise ValueError(f"compute batch {self.compute_batch} exceeds the batch queue of {batching.max_queue}: "
@@ -43,6 +50,10 @@ class Limits:
 
 class StreamLimit(Exception):
     """As many streams are open as the server allows (RESOURCE_EXHAUSTED: retry later)."""
+
+
+class StreamIdle(Exception):
+    """A stream sent nothing for longer than the server waits (DEADLINE_EXCEEDED); its slot is free again."""
 
 
 class OverBudget(Exception):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from ..inputs import Inputs, InvalidInput
+from ..inputs import Inputs, InvalidInput, check_spectrum_range
 from ..limits import Limits, MemoryBudget, StreamLimit, clip
 from ..manifest import DEFAULT_FFT_MODEL
 from ..plan import InputPlan
@@ -34,9 +34,6 @@ if TYPE_CHECKING:  # the core runs whatever the repository holds; it needs neith
     from .repository import ModelRepository
 
 __all__ = ["Call", "Served", "Core", "top_k"]
-
-_FLOAT64_MAX = float(np.finfo(np.float64).max)
-
 
 @dataclass(frozen=True)
 class Call:
@@ -74,7 +71,10 @@ class Core:
                  batching: BatchConfig = BatchConfig()):
         self.models, self.limits, self.metrics, self.batching = models, limits, metrics or Metrics(), batching
         self._budget = MemoryBudget(limits.inflight_bytes)
-        self._batchers: dict[tuple[str, int], tuple[Model, Batcher]] = {}
+        # One batcher per loaded model object: a version reloaded while streams still use the old one gets a batcher
+        # of its own, and neither evicts the other. Streams hold their model; its batcher goes with the last of them.
+        self._batchers: dict[int, tuple[Served, Batcher]] = {}  # by id(model)
+        self._holds: dict[int, int] = {}  # streams using each model, by id(model)
         self._batchers_lock = threading.Lock()
         self._streams = threading.BoundedSemaphore(limits.max_streams)
 
@@ -119,10 +119,7 @@ class Core:
         """The named outputs of an FFT graph for signals x [rows, n]: (name, version that answered, outputs)."""
         name = name or DEFAULT_FFT_MODEL
         model, version = self._get(name, version, "fft")
-        peak = max(float(x.max()), -float(x.min()))
-        if peak * x.shape[1] >= _FLOAT64_MAX:  # |X[k]| <= n * max|x|
-            raise InvalidInput(f"signals: values up to {peak:.3g} over n={x.shape[1]} samples could overflow "
-                               f"float64 in the spectrum (|X[k]| <= n * max|x| must stay below {_FLOAT64_MAX:.3g})")
+        check_spectrum_range(x)
         with self._budget.reserve(x.nbytes * (3 + len(outputs)), "this FFT call"):
             return name, version, self._run(model, name, "FFT", x, outputs)
 
@@ -142,20 +139,30 @@ class Core:
         return np.concatenate(out)
 
     def _probabilities(self, served: Served, method: str, x: np.ndarray, call: Call) -> np.ndarray:
-        if not self.batching.enabled:
+        if not self.batching.enabled or not self._in_use(served):
+            # A call that resolved a version just before it was reloaded drains on it, unbatched: a batcher made
+            # for it now would outlive it.
             return self._run(served.model, served.name, method, x, ["probabilities"])["probabilities"]
         return self._batcher(served).submit(x, call.deadline, call.is_active)
+
+    def _in_use(self, served: Served) -> bool:
+        """The model is what its name and version serve now, or a stream still holds it."""
+        with self._batchers_lock:
+            if self._holds.get(id(served.model)):
+                return True
+        try:
+            return self.models.get(served.name, served.version)[0] is served.model
+        except ModelNotFound:
+            return False
 
     # ---- batching -----------------------------------------------------------------------------------------
 
     def _batcher(self, served: Served) -> Batcher:
-        """One batcher per loaded classifier version (a reloaded version gets a new one)."""
-        key, model = (served.name, served.version), served.model
-        replaced = None
+        """The batcher of this loaded model (a reloaded version, a new model object, gets a new one)."""
+        key = id(served.model)
         with self._batchers_lock:
             entry = self._batchers.get(key)
-            if entry is None or entry[0] is not model:
-                replaced = entry
+            if entry is None:  # the entry holds the model, so no other model can take its id meanwhile
                 queue, size = self.metrics.queue.labels(served.name), self.metrics.batch_size.labels(served.name)
 
                 def observe(waits: list[float], inputs: int) -> None:
@@ -163,27 +170,43 @@ class Core:
                         queue.observe(w)
                     size.observe(inputs)
 
+                model = served.model
                 run = lambda x: self._run(model, served.name, "batch", x, ["probabilities"])["probabilities"]  # noqa: E731
-                entry = (model, Batcher(run, self.batching, observe, name=f"batcher-{served.name}-{served.version}"))
+                entry = (served, Batcher(run, self.batching, observe, name=f"batcher-{served.name}-{served.version}"))
                 self._batchers[key] = entry
-        if replaced is not None:  # outside the lock: closing waits for the old worker's queued calls
-            replaced[1].close()
         return entry[1]
 
     def release_unloaded(self) -> None:
-        """Stop the batchers of versions that were reloaded or removed, so their graphs can be freed."""
+        """Stop the batchers of models that were reloaded or removed and that no stream still uses, so their graphs
+        can be freed."""
         unloaded = []
         with self._batchers_lock:
-            for key, (model, batcher) in list(self._batchers.items()):
+            for key, (served, batcher) in list(self._batchers.items()):
                 try:
-                    current, _ = self.models.get(*key)
+                    current, _ = self.models.get(served.name, served.version)
                 except ModelNotFound:
                     current = None
-                if current is not model:
+                if current is not served.model and not self._holds.get(key):
                     unloaded.append(batcher)
                     del self._batchers[key]
         for batcher in unloaded:  # outside the lock: closing waits for each worker's queued calls
             batcher.close()
+
+    @contextmanager
+    def holding(self, served: Served):
+        """Keep ``served``'s model (and its batcher) for the block, through reloads: a stream answers from the
+        version it opened with until it ends."""
+        key = id(served.model)
+        with self._batchers_lock:
+            self._holds[key] = self._holds.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._batchers_lock:
+                self._holds[key] -= 1
+                if not self._holds[key]:
+                    del self._holds[key]
+            self.release_unloaded()
 
     # ---- streams ------------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from ..inputs import InvalidInput
 from ..limits import clip
 from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
+from .arrivals import within
 from .core import Call, Core, Served, top_k
 from .errors import ModelNotFound
 from .status import rpc, rpc_stream
@@ -98,6 +99,8 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc_stream
     def ClassifyStream(self, requests, context: grpc.ServicerContext):
         with self._core.stream_slot():
+            limits = self._core.limits
+            requests = within(requests, limits.stream_first_message_seconds, limits.stream_idle_seconds)
             first = next(requests, None)
             if first is None:
                 return
@@ -107,18 +110,19 @@ class OperatorService(pb_grpc.OperatorServicer):
             session = StreamSession(self._core, StreamSettings(
                 c.model_spec.name, c.model_spec.version, c.sample_rate, c.hop, c.top_k, c.smoothing_windows,
                 c.min_duration, c.threshold), _call(context))
-            spec = _spec(session.served)
-            for i, request in enumerate(requests, start=1):
-                if request.WhichOneof("kind") != "samples":
-                    raise InvalidInput(f"message {i}: after the config every message carries samples")
-                try:
-                    x, _ = self._signals(request.samples, max_batch=1)
-                except InvalidInput as e:
-                    raise InvalidInput(f"message {i}: {e}") from None
-                for result in session.feed(x[0]):
+            with self._core.holding(session.served):  # its version, through reloads, until it ends
+                spec = _spec(session.served)
+                for i, request in enumerate(requests, start=1):
+                    if request.WhichOneof("kind") != "samples":
+                        raise InvalidInput(f"message {i}: after the config every message carries samples")
+                    try:
+                        x, _ = self._signals(request.samples, max_batch=1)
+                    except InvalidInput as e:
+                        raise InvalidInput(f"message {i}: {e}") from None
+                    for result in session.feed(x[0]):
+                        yield _stream_reply(spec, session.served.labels, result)
+                for result in session.finish():
                     yield _stream_reply(spec, session.served.labels, result)
-            for result in session.finish():
-                yield _stream_reply(spec, session.served.labels, result)
 
     @rpc
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:

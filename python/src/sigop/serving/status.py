@@ -15,7 +15,7 @@ import grpc
 from ..audio import AudioError
 from ..images import ImageError
 from ..inputs import InvalidInput, Unsupported
-from ..limits import OverBudget, StreamLimit, TooLarge
+from ..limits import OverBudget, StreamIdle, StreamLimit, TooLarge
 from .batching import Expired, QueueFull, Unloaded
 from .errors import ModelNotFound
 
@@ -30,6 +30,7 @@ _CODES = (
     ((Unsupported,), grpc.StatusCode.FAILED_PRECONDITION),
     ((OverBudget, QueueFull, StreamLimit), grpc.StatusCode.RESOURCE_EXHAUSTED),
     ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
+    ((StreamIdle,), grpc.StatusCode.DEADLINE_EXCEEDED),  # the server's wait for the client's next message
 )
 
 

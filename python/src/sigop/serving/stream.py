@@ -28,6 +28,8 @@ __all__ = ["Windows", "Smoother", "Event", "hold_windows", "StreamSettings", "Wi
            "MAX_SMOOTHING"]
 
 MAX_SMOOTHING = 1024  # windows a stream's scores may be averaged over: each is held until it leaves the average
+MAX_HOP = float(2**53)  # samples between windows: beyond it a sample count is no longer exact in float64
+MAX_HOLD = 2**31 - 1  # hops a new label may have to hold before its event
 
 
 class Windows:
@@ -163,13 +165,24 @@ class StreamSession:
         plan = self.served.plan
         self._rate = plan.rate(settings.sample_rate, "config.sample_rate")
         self.length = plan.window(self._rate)
+        if self.length < 1:
+            fe = plan.details["front_end"]
+            raise InvalidInput(f"config.sample_rate {self._rate:g} Hz makes the model's window ({fe['samples']} "
+                               f"samples at {fe['sample_rate']:g} Hz) shorter than one sample; expected at least "
+                               f"{fe['sample_rate'] / fe['samples']:g} Hz")
         unit = self._unit = self._rate or 1.0  # a spectrum model's times are in samples
         units = "samples" if self._rate is None else "seconds"
         _finite_at_least_zero("hop", settings.hop, f"0 (one window) or a positive number of {units}")
         _finite_at_least_zero("min_duration", settings.min_duration, f"0 or a positive number of {units}")
+        if settings.hop * unit > MAX_HOP:
+            raise InvalidInput(f"config.hop {settings.hop:g} {units} is {settings.hop * unit:.3g} samples at "
+                               f"{unit:g} Hz; expected at most 2^53 samples ({MAX_HOP / unit:.3g} {units})")
         hop = int(round(settings.hop * unit)) if settings.hop else self.length
         if hop < 1:
             raise InvalidInput(f"config.hop {settings.hop:g} is less than one sample at {unit:g} Hz")
+        if settings.min_duration / (hop / unit) > MAX_HOLD:
+            raise InvalidInput(f"config.min_duration {settings.min_duration:g} {units} is more than {MAX_HOLD} hops "
+                               f"of {hop / unit:g} {units}; expected at most {MAX_HOLD * hop / unit:.3g} {units}")
         if not 0 <= settings.smoothing_windows <= MAX_SMOOTHING or settings.top_k < 0 or not 0 <= settings.threshold <= 1:
             raise InvalidInput(f"config: smoothing_windows must be 0 to {MAX_SMOOTHING}, top_k >= 0, threshold in "
                                f"[0, 1]; got {settings.smoothing_windows}, {settings.top_k}, {settings.threshold:g}")
