@@ -281,7 +281,7 @@ def test_a_stream_that_sends_nothing_is_ended_and_one_that_sends_is_not():
     from sigop.limits import StreamIdle
     from sigop.serving.arrivals import within
 
-    silent = q.Queue()  # a client that never sends: its iterator blocks
+    silent = q.Queue()  # a client that never sends: its iterator blocks until the test ends
     with pytest.raises(StreamIdle, match="no message \\(its config\\) for 0.05 s"):
         next(within(iter(silent.get, None), first=0.05, idle=10))
     slow_after_config = within(iter([1, 2, 3]), first=10, idle=10)
@@ -295,3 +295,5 @@ def test_a_stream_that_sends_nothing_is_ended_and_one_that_sends_is_not():
     assert next(messages) == "config"
     with pytest.raises(StreamIdle, match="\\(samples\\) for 0.05 s"):
         next(messages)
+    silent.put(None)  # the calls are over: both readers end, as they do when a call ends
+    silent.put(None)

@@ -26,10 +26,7 @@ def graph_and_lite(folder: Path, data: Path, files: int = 24) -> tuple[np.ndarra
     paths = sorted(p for p in data.rglob("*") if p.suffix in (".npy", ".wav", ".png"))
     paths = [paths[i] for i in np.linspace(0, len(paths) - 1, min(files, len(paths))).astype(int)]
     rate = signals_meta(data).get("sample_rate")
-    plan, fft = standalone_plan(manifest)
-    x = plan.files(paths, rate)
-    if fft is not None:
-        fft.close()
+    x = standalone_plan(manifest).files(paths, rate)
     graph, lite = FrozenGraph(folder), LiteModel(folder, manifest)
     try:
         return graph(x, ["probabilities"])["probabilities"], lite(x, ["probabilities"])["probabilities"]

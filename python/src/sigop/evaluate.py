@@ -38,7 +38,7 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
              progress: bool = True) -> dict:
     """Score ``model`` on ``data``; writes the report into ``out`` (default: <model>/evaluation/<data name>)."""
     graph = FrozenGraph(Path(model))
-    plan, fft = standalone_plan(graph.manifest)
+    plan = standalone_plan(graph.manifest)
     try:
         labels = graph.manifest.details["labels"]
         files, y = labelled_files(data, labels)
@@ -61,8 +61,6 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         seconds = time.perf_counter() - started - sum(lite_seconds.values())
     finally:
         graph.close()
-        if fft is not None:
-            fft.close()
 
     result = summary(y, probs, labels)
     result["files_per_second"] = round(len(files) / seconds, 2)

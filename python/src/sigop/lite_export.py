@@ -68,13 +68,9 @@ def folder_inputs(model: Path, data: Path | None, *, quantize: str | None = None
     manifest = Manifest.read(model)
     files, _ = labelled_files(data, manifest.details["labels"])
     rate = signals_meta(data).get("sample_rate")
-    plan, fft = standalone_plan(manifest)
-    try:
-        probe = plan.files(spread(files, probe_files), rate)
-        return probe, list(plan.files(spread(files, calibration_files), rate)) if quantize else []
-    finally:
-        if fft is not None:
-            fft.close()
+    plan = standalone_plan(manifest)
+    probe = plan.files(spread(files, probe_files), rate)
+    return probe, list(plan.files(spread(files, calibration_files), rate)) if quantize else []
 
 
 def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequence[np.ndarray] = (), *,

@@ -62,6 +62,11 @@ class Manifest:
         """A classifier whose graph takes waveforms (front end inside), not images."""
         return self.kind == "classifier" and "signals" in self.inputs
 
+    @property
+    def draws_spectra(self) -> bool:
+        """A classifier that draws signals as spectrum images, through an FFT graph, by its spectrum contract."""
+        return self.kind == "classifier" and not self.takes_waveforms and "spectrum_contract" in self.details
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

@@ -50,10 +50,6 @@ class InputPlan:
     def takes_waveforms(self) -> bool:
         return self.manifest.takes_waveforms
 
-    @property
-    def labels(self) -> list[str]:
-        return self.details["labels"]
-
     def rate(self, given: float = 0, field: str = "sample_rate") -> float | None:
         """The rate signals sent at ``given`` Hz (0: the model's own) are taken at; None for a spectrum-image
         model, which draws spectra by FFT bin and has no rate."""

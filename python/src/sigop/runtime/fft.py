@@ -19,9 +19,10 @@ from ..manifest import DEFAULT_FFT_MODEL, Manifest
 from ..plan import InputPlan
 from .frozen import FrozenGraph
 
-__all__ = ["builtin_fft_folder", "builtin_fft", "magnitude", "standalone_plan"]
+__all__ = ["builtin_fft_folder", "builtin_fft", "standalone_plan"]
 
 _folder: Path | None = None
+_graph: FrozenGraph | None = None
 _lock = threading.Lock()
 
 
@@ -40,17 +41,19 @@ def builtin_fft_folder() -> Path:
 
 
 def builtin_fft() -> FrozenGraph:
-    """The built-in FFT graph, loaded (the caller closes it)."""
-    return FrozenGraph(builtin_fft_folder())
+    """The built-in FFT graph, loaded once per process and shared (its callables are thread-safe)."""
+    global _graph
+    folder = builtin_fft_folder()
+    with _lock:
+        if _graph is None:
+            _graph = FrozenGraph(folder)
+        return _graph
 
 
-def magnitude(fft: FrozenGraph):
-    """rows -> |X[k]| through an FFT graph: the spectrum-image input plan's ``fft``."""
-    return lambda rows: fft(rows, ["magnitude"])["magnitude"]
-
-
-def standalone_plan(manifest: Manifest, limits: Limits = Limits()) -> tuple[InputPlan, FrozenGraph | None]:
-    """A model's input plan outside a server (evaluate, training's checks, export-lite), and the built-in FFT graph
-    it draws spectra with, if it draws any (the caller closes it)."""
-    fft = builtin_fft() if not manifest.takes_waveforms and "spectrum_contract" in manifest.details else None
-    return InputPlan(manifest, limits, magnitude(fft) if fft else None), fft
+def standalone_plan(manifest: Manifest, limits: Limits = Limits()) -> InputPlan:
+    """A model's input plan outside a server (evaluate, training's checks, export-lite): spectrum images are drawn
+    through the built-in FFT graph, the one a server serves by default."""
+    if not manifest.draws_spectra:
+        return InputPlan(manifest, limits)
+    fft = builtin_fft()
+    return InputPlan(manifest, limits, lambda rows: fft(rows, ["magnitude"])["magnitude"])

@@ -95,14 +95,14 @@ class Core:
             name = names[0]
         model, version = self._get(name, version, "classifier")
         fft = None
-        if not model.manifest.takes_waveforms and "spectrum_contract" in model.manifest.details:
+        if model.manifest.draws_spectra:
             fft = self._magnitude(model.manifest.details.get("fft_model", DEFAULT_FFT_MODEL))
         return Served(name, version, model, InputPlan(model.manifest, self.limits, fft, name))
 
     def _magnitude(self, fft_name: str):
         """rows -> |X[k]| through the loaded FFT graph, or None when it is not loaded (the plan says so)."""
         try:
-            fft, version = self._get(fft_name, 0, "fft")
+            fft, _ = self._get(fft_name, 0, "fft")
         except (ModelNotFound, InvalidInput):
             return None
         return lambda rows: self._run(fft, fft_name, "render", rows, ["magnitude"])["magnitude"]

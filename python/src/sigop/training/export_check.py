@@ -34,7 +34,7 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
                  tolerance: float = 1e-3) -> dict:
     """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset."""
     graph = FrozenGraph(out)
-    plan, fft = standalone_plan(graph.manifest)
+    plan = standalone_plan(graph.manifest)
     try:
         worst, where, picks = 0.0, "", spread(range(len(ds.items)), files)
         for i in picks:
@@ -45,8 +45,6 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
                 worst, where = diff, ds.name_of(ds.items[i])
     finally:
         graph.close()
-        if fft is not None:
-            fft.close()
     if worst > tolerance:
         raise ExportMismatch(f"the exported graph in {out}, fed {where} as the server would feed it, differs from the "
                              f"trained model by {worst:.3g} (tolerance {tolerance:g})")
@@ -59,13 +57,9 @@ def convert_to_lite(out: Path, ds: Dataset, *, quantize: str = "", rate: float |
                     calibration_files: int = 200, progress: bool = True) -> dict:
     """model.tflite (and model.int8.tflite), checked on ``probe_files`` files spread over the dataset and
     calibrated on up to ``calibration_files`` training files, every one fed as the server would feed it."""
-    plan, fft = standalone_plan(Manifest.read(out))
-    try:
-        probe = plan.files([i.path for i in spread(ds.items, probe_files)], rate)
-        calibration = list(plan.files(tqdm([i.path for i in spread(ds.split("train"), calibration_files)],
-                                           desc="int8 calibration", unit="file", disable=not progress),
-                                      rate)) if quantize else []
-    finally:
-        if fft is not None:
-            fft.close()
+    plan = standalone_plan(Manifest.read(out))
+    probe = plan.files([i.path for i in spread(ds.items, probe_files)], rate)
+    calibration = list(plan.files(tqdm([i.path for i in spread(ds.split("train"), calibration_files)],
+                                       desc="int8 calibration", unit="file", disable=not progress),
+                                  rate)) if quantize else []
     return export_lite(out, probe, calibration, quantize=quantize)
