@@ -9,7 +9,7 @@ import pytest
 
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.training.linear import fit_ridge
-from sigop.training.minirocket import KERNEL_INDICES, MiniRocketLayer, _padded, fit, valid_lengths
+from sigop.training.minirocket import KERNEL_INDICES, MiniRocketLayer, sees_padding, fit, valid_lengths
 
 
 def ppv_by_hand(x: np.ndarray, params) -> np.ndarray:
@@ -24,7 +24,7 @@ def ppv_by_hand(x: np.ndarray, params) -> np.ndarray:
                 w[idx] = 2
                 c = np.array([sum(w[j] * (s[t + (j - 4) * d] if 0 <= t + (j - 4) * d < n else 0.0) for j in range(9))
                               for t in range(n)])
-                if not _padded(i, k) and n > 8 * d:
+                if not sees_padding(i, k) and n > 8 * d:
                     c = c[4 * d:n - 4 * d]
                 b = params.biases[start + k * f:start + (k + 1) * f]
                 feats += [np.mean(c > bias) for bias in b]
