@@ -42,7 +42,7 @@ def add_train_parser(sub, with_arguments: bool = True) -> None:
                    "in Hz, any positive rate (0: the data's signals.json, else the sound files' shared rate, else "
                    "16000; signals with no rate are taken as they are)")
     t.add_argument("--duration", type=float, default=T.duration, help="waveform models: seconds per example, padded "
-                   "or truncated (0: signals.json's samples, else the longest file)")
+                   "or truncated (0: signals.json's samples, else a length that holds 98 %% of the training files whole)")
     t.add_argument("--group", default=T.group, help="regex on file names: files sharing its match share a split "
                    "(e.g. '^[^_]+' for <speaker>_<take>.wav: a speaker-disjoint split)")
     t.add_argument("--backbone", default=T.backbone, choices=sorted(BACKBONES))

@@ -82,10 +82,10 @@ def _spectrum_image(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
 
 
 def _minirocket(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
-    from .minirocket import MiniRocketLayer
     from .minirocket import fit as fit_minirocket
-    from .waveforms import front_end_and_waves, minirocket_features
+    from .minirocket import transform
+    from .waveforms import front_end_and_waves
 
     fe, waves = front_end_and_waves(replace(cfg, model="minirocket"), replace(ds, items=pool), signals_meta(cfg.data))
     x = np.stack([fit_length(waves[i.path], fe.samples) for i in pool])
-    return minirocket_features(MiniRocketLayer(fit_minirocket(x, seed=cfg.seed)), x, cfg.progress)
+    return transform(fit_minirocket(x, seed=cfg.seed), x, cfg.progress)

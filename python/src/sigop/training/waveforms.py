@@ -37,17 +37,19 @@ from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .weights import class_weights
 from .linear import fit_ridge
-from .minirocket import MiniRocketLayer
 from .minirocket import fit as fit_minirocket
+from .minirocket import transform as minirocket_transform
+from .minirocket_graph import MiniRocketLayer
 from .networks import build_network, waveform_model
 from .report import split_results, write_report
 from .spec_augment import spec_mask
 
-__all__ = ["load_waveform", "train", "minirocket_features", "front_end_and_waves"]
+__all__ = ["load_waveform", "train", "front_end_and_waves", "covering_length", "COVERED"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
 
+COVERED = 0.98  # of the training files, whole at the model's length when no duration is given; longer ones are cut
 
 
 def load_waveform(path: Path, default_rate: float | None) -> tuple[np.ndarray, float]:
@@ -76,7 +78,11 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
     if cfg.duration:
         samples = int(round(cfg.duration * rate))
     else:
-        samples = int(meta.get("samples") or max(w.size for w in waves.values()))
+        samples = int(meta.get("samples") or covering_length([waves[i.path].size for i in ds.items if i.split != "test"]))
+    cut = [i for i in ds.items if waves[i.path].size > samples]
+    if cut:
+        log.info("%d of %d files are longer than the model's %d samples (%.3g s) and are cut to it", len(cut),
+                 len(ds.items), samples, samples / rate)
     fe = FrontEnd(kind=cfg.resolved_front_end, sample_rate=float(rate), samples=samples,
                   normalize=cfg.model != "minirocket")  # MiniRocket's biases are fitted to the signals' own level
     if fe.kind in ("log_mel", "mfcc"):  # keep 25 ms frames, 10 ms hops at any rate
@@ -86,6 +92,11 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
     elif fe.kind == "power_spectrum":  # the FFT over the next power of two: LiteRT's FFT takes no other length
         fe = replace(fe, fft_length=1 << (samples - 1).bit_length())
     return fe, waves
+
+
+def covering_length(lengths: list[int], share: float = COVERED) -> int:
+    """The length that holds ``share`` of the files whole: one long file does not make every file cost its length."""
+    return int(np.ceil(np.quantile(np.asarray(lengths), share, method="inverted_cdf"))) if lengths else 1
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -167,12 +178,6 @@ def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarra
     return metrics
 
 
-def minirocket_features(layer: MiniRocketLayer, x: np.ndarray, progress: bool, batch: int = 32) -> np.ndarray:
-    transform = tf.function(lambda w: layer(w), input_signature=[tf.TensorSpec([None, x.shape[1]], tf.float32)])
-    return np.concatenate([transform(tf.constant(x[i:i + batch])).numpy() for i in
-                           tqdm(range(0, len(x), batch), desc="minirocket", unit="batch", disable=not progress)])
-
-
 def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, meta: dict, started: float) -> dict:
     """Fixed-kernel features of every file, a ridge classifier on the training files' features."""
     x = np.stack([fit_length(waves[item.path], fe.samples) for item in ds.items])
@@ -180,8 +185,8 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
     train_mask = np.array([item.split == "train" for item in ds.items])
     t0 = time.perf_counter()
     params = fit_minirocket(x[train_mask], seed=cfg.seed)
+    feats = minirocket_transform(params, x, cfg.progress)  # compiled; the graph's layer computes the same
     layer = MiniRocketLayer(params, name="minirocket")
-    feats = minirocket_features(layer, x, cfg.progress)
     features_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
