@@ -28,8 +28,8 @@ def add_train_parser(sub, with_arguments: bool = True) -> None:
     t.add_argument("--out", required=True, help="export folder, e.g. graphs/article")
     t.add_argument("--name", default=T.name, help="model name (empty: the --out folder's name)")
     t.add_argument("--model", default=T.model, choices=NETWORKS,
-                   help="auto: the best candidate for the data by stratified cross-validation (every score in the "
-                   "report); minirocket: fixed random kernels on the raw waveform + ridge; transfer: ImageNet "
+                   help="auto: the best candidate for the data, by stratified cross-validation (sound files: the "
+                   "log-mel CNN too, on one hold-out; every score in the report); minirocket: fixed random kernels on the raw waveform + ridge; transfer: ImageNet "
                    "backbone + head; cnn: strided CNN with a global pooling head (shift-invariant); dense: conv + "
                    "flatten + dense baseline")
     t.add_argument("--front-end", default=T.front_end, choices=("", SPECTRUM_IMAGE, *FRONT_ENDS),
@@ -124,8 +124,7 @@ def _train(args: argparse.Namespace) -> int:
     )
     metrics = train(cfg)
     if "auto" in metrics:
-        scores = ", ".join(f"{c['candidate']} {c['cv_accuracy']:.4f}" for c in metrics["auto"]["candidates"])
-        print(f"model auto: chose {metrics['auto']['chosen']} ({metrics['auto']['folds']}-fold accuracy: {scores})")
+        print(auto_summary(metrics["auto"]))
     for split, m in metrics["splits"].items():
         print(f"{split:<10} accuracy {m['accuracy']:.4f}  ({m['count']} files)")
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
@@ -134,3 +133,12 @@ def _train(args: argparse.Namespace) -> int:
     for line in lite_summary(metrics.get("lite", {})):
         print(line)
     return 0
+
+
+def auto_summary(record: dict) -> str:
+    """One line: what auto chose, and every candidate's score."""
+    if "holdout_files" in record:
+        scores = ", ".join(f"{c['candidate']} {c['holdout_accuracy']:.4f}" for c in record["candidates"])
+        return f"model auto: chose {record['chosen']} (accuracy on a hold-out of {record['holdout_files']} files: {scores})"
+    scores = ", ".join(f"{c['candidate']} {c['cv_accuracy']:.4f}" for c in record["candidates"])
+    return f"model auto: chose {record['chosen']} ({record['folds']}-fold accuracy: {scores})"

@@ -16,7 +16,8 @@ def train(cfg: TrainConfig) -> dict:
 
     Spectrum images go to the transfer-learning trainer (spectra.py), waveform
     front ends to the one that puts the front end inside the graph (waveforms.py).
-    ``--model auto`` first chooses the model by cross-validation (auto.py) and
+    ``--model auto`` first chooses the model by cross-validation (auto.py), or on
+    a folder of sound files by one hold-out while training (sound_auto.py), and
     records every candidate's score in the report. TensorFlow is imported
     here, not when this package is.
     """
@@ -25,7 +26,9 @@ def train(cfg: TrainConfig) -> dict:
         from .auto import choose
 
         cfg, selection = choose(cfg)
-    if cfg.takes_waveforms:
+    if cfg.model == "auto":  # a folder of sound files: chosen while training (sound_auto.py)
+        from .sound_auto import train as trainer
+    elif cfg.takes_waveforms:
         from .waveforms import train as trainer
     else:
         from .spectra import train as trainer

@@ -8,9 +8,9 @@ scores them all: the same ridge classifier, by stratified k-fold accuracy
 (group-aware with --group). The best candidate is trained as usual; ties
 go to the article's spectrum image. Every candidate's score goes in the report.
 
-The CNN recipes are not candidates: cross-validating one costs k full
-trainings, past what `sigop train` should take by default. They stay
-choices (--model cnn) for data where their shift invariance matters.
+The CNN recipes are not candidates here: cross-validating one costs k full
+trainings. On folders of sound files the log-mel CNN is one, on a single
+hold-out instead (sound_auto.py).
 """
 
 from __future__ import annotations
@@ -23,18 +23,19 @@ from dataclasses import replace
 import numpy as np
 
 from ..audio import fit_length
-from ..signals import signals_meta
+from ..signals import SOUND_SUFFIXES, signals_meta
 from .config import SPECTRUM_IMAGE, TrainConfig
 from .dataset import Dataset, group_of, scan
 from .linear import cross_validated_accuracy
 
-__all__ = ["choose"]
+__all__ = ["choose", "holds_sound"]
 
 log = logging.getLogger(__name__)
 
 
-def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
-    """The config to train (auto replaced by the chosen model) and the selection's record for the report."""
+def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
+    """The config to train (auto replaced by the chosen model) and the selection's record for the report;
+    a folder of sound files comes back as it went (auto, no record): sound_auto.py trains and chooses at once."""
     if cfg.front_end:  # a front end named: the model that draws it (images) or learns from it (1-D)
         model = "cnn" if cfg.front_end in ("power_spectrum", "waveform") else "transfer"
         log.info("auto: --front-end %s names the recipe: --model %s", cfg.front_end, model)
@@ -45,6 +46,8 @@ def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
     if not ds.has_signals:
         return replace(cfg, model="transfer"), {"chosen": "transfer", "folds": 0, "candidates": [],
                                                 "reason": "the dataset holds images only"}
+    if holds_sound(ds):  # sound: the log-mel CNN is a candidate, on one hold-out (sound_auto.py)
+        return cfg, None
     labels = np.array([i.label for i in pool])
     groups = _groups(cfg, ds, pool)
     candidates = []
@@ -60,6 +63,11 @@ def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict]:
     record = {"chosen": best["candidate"], "folds": cfg.cv_folds, "yardstick": "ridge on fixed features",
               "files": len(pool), "candidates": candidates}
     return replace(cfg, model=best["candidate"]), record
+
+
+def holds_sound(ds: Dataset) -> bool:
+    """Every file a sound file (WAV/FLAC/OGG)."""
+    return bool(ds.items) and all(i.path.suffix.lower() in SOUND_SUFFIXES for i in ds.items)
 
 
 def _groups(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray | None:

@@ -51,6 +51,15 @@ def _output(total: np.ndarray, tripled: np.ndarray, where: np.ndarray, out: np.n
 
 
 @numba.njit(cache=True, nogil=True)
+def _above(values: np.ndarray, bias: np.float32) -> int:
+    """How many values exceed the bias (indices from 0, so the loop vectorises)."""
+    n = 0
+    for t in range(values.shape[0]):
+        n += np.int32(values[t] > bias)
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
 def kernel_output(x: np.ndarray, length: int, d: int, where: np.ndarray) -> np.ndarray:
     """One kernel's output over a signal's own ``length`` samples (for fitting biases)."""
     total, tripled = _taps(x, length, d)
@@ -74,14 +83,10 @@ def _one(x: np.ndarray, length: int, dilations: np.ndarray, per_dilation: np.nda
             inner_lo, inner_hi = 0, length
         for k in range(kernels):
             _output(total, tripled, indices[k], c)
-            lo, hi = (0, length) if (i + k) % 2 == 0 else (inner_lo, inner_hi)  # alternate: padded ends or inside
-            counted = np.float32(hi - lo)
+            seen = c if (i + k) % 2 == 0 else c[inner_lo:inner_hi]  # alternate: padded ends, or the inside only
+            counted = np.float32(seen.shape[0])
             for j in range(f):
-                bias = biases[feature]
-                n = 0
-                for t in range(lo, hi):
-                    n += c[t] > bias
-                out[feature] = np.float32(n) / counted
+                out[feature] = np.float32(_above(seen, biases[feature])) / counted
                 feature += 1
 
 

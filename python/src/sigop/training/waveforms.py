@@ -44,7 +44,8 @@ from .networks import build_network, waveform_model
 from .report import split_results, write_report
 from .spec_augment import spec_mask
 
-__all__ = ["load_waveform", "train", "front_end_and_waves", "covering_length", "COVERED"]
+__all__ = ["load_waveform", "train", "front_end_and_waves", "covering_length", "COVERED", "fit_network",
+           "minirocket_model", "finish"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
@@ -114,7 +115,14 @@ def train(cfg: TrainConfig) -> dict:
              fe.samples, fe.samples / fe.sample_rate)
     if no_epochs:
         return _train_minirocket(cfg, ds, fe, waves, meta, started)
+    model, probs, history, extra = fit_network(cfg, ds, fe, waves)
+    return finish(cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug)
 
+
+def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tuple:
+    """Train a network with epochs (cnn, dense, transfer), early stopping on the validation split;
+    returns (model to export, probabilities of ds.items, history, extra details)."""
+    aug = cfg.audio_augment
     # Examples: every file as it is, plus augmented copies of the training files.
     examples = ds.examples(aug.copies)
     x = np.zeros((len(examples), fe.samples), dtype=np.float32)
@@ -148,10 +156,10 @@ def train(cfg: TrainConfig) -> dict:
     originals = np.array([k == 0 for _, k in examples])
     probs = fit_on.predict(fit_x[originals], verbose=0, batch_size=64)
     extra["timing"] = {"train_seconds": round(train_seconds, 2), **extra.pop("timing", {})}
-    return _finish(cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug)
+    return model, probs, history, extra
 
 
-def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
+def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
             meta: dict, started: float, shift_invariant: bool, aug=None) -> dict:
     """Report, export and export check: the same for every waveform model."""
     splits = split_results(ds, probs.argmax(axis=1))
@@ -181,28 +189,36 @@ def _finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarra
 def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, meta: dict, started: float) -> dict:
     """Fixed-kernel features of every file, a ridge classifier on the training files' features."""
     x = np.stack([fit_length(waves[item.path], fe.samples) for item in ds.items])
-    y = np.array([item.label for item in ds.items])
     train_mask = np.array([item.split == "train" for item in ds.items])
     t0 = time.perf_counter()
     params = fit_minirocket(x[train_mask], seed=cfg.seed)
     feats = minirocket_transform(params, x, cfg.progress)  # compiled; the graph's layer computes the same
-    layer = MiniRocketLayer(params, name="minirocket")
     features_seconds = time.perf_counter() - t0
+    model, probs, extra = minirocket_model(cfg, ds, fe, params, feats)
+    extra["timing"] = {"features_seconds": round(features_seconds, 2), **extra["timing"],
+                       "train_seconds": round(time.perf_counter() - started, 2)}
+    return finish(cfg, ds, fe, model, probs, {}, extra, meta, started, SHIFT_INVARIANT["minirocket"])
+
+
+def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats: np.ndarray) -> tuple:
+    """A ridge classifier on the training files' features (one row per ds.items), in a graph that computes
+    the features itself; returns (model, probabilities of ds.items, extra details)."""
+    y = np.array([item.label for item in ds.items])
+    train_mask = np.array([item.split == "train" for item in ds.items])
     t0 = time.perf_counter()
     linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
                        "balanced" if cfg.class_weight == "balanced" else None)
     probs = softmax(linear.logits(feats), axis=1)
-
+    layer = MiniRocketLayer(params, name="minirocket")
     inputs = keras.Input((fe.samples, 1), name="features")
     head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
     standardize = keras.layers.Lambda(lambda f: (f - linear.mean) * linear.scale, name="standardize")
     outputs = head(standardize(layer(keras.layers.Reshape((fe.samples,))(inputs))))
     head.set_weights([linear.kernel, linear.bias])
     model = waveform_model(fe, keras.Model(inputs, outputs, name="minirocket"))
-    extra = {"minirocket": params.to_json(), "linear": linear.to_json()}
-    timing = {"features_seconds": round(features_seconds, 2), "ridge_seconds": round(time.perf_counter() - t0, 2),
-              "train_seconds": round(time.perf_counter() - started, 2)}
-    return _finish(cfg, ds, fe, model, probs, {}, {**extra, "timing": timing}, meta, started, SHIFT_INVARIANT["minirocket"])
+    extra = {"minirocket": params.to_json(), "linear": linear.to_json(),
+             "timing": {"ridge_seconds": round(time.perf_counter() - t0, 2)}}
+    return model, probs, extra
 
 
 def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):
