@@ -230,9 +230,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                    help="Operator calls computed at once; health and reflection have threads of their own")
     s.add_argument("--grace", type=float, default=S.grace_seconds, help="seconds in-flight calls get at shutdown")
     s.add_argument("--runtime", choices=RUNTIMES, default=S.runtime,
-                   help="what runs classifiers: auto = LiteRT (model.tflite) where the manifest lists a usable copy, "
-                   "else TensorFlow (graph.pb); tf = TensorFlow only; lite = LiteRT or the model does not load. "
-                   "The FFT always runs on TensorFlow")
+                   help="what runs classifiers: auto = MiniRocket on compiled loops (minirocket.npz), others on LiteRT "
+                   "(model.tflite) where the manifest lists a usable copy, else TensorFlow (graph.pb); tf = TensorFlow "
+                   "only; lite = LiteRT or the model does not load; compiled = MiniRocket's compiled form or the "
+                   "model does not load. The FFT always runs on TensorFlow")
     s.add_argument("--precision", choices=PRECISIONS, default=S.precision,
                    help="the LiteRT copy to serve: float32 (model.tflite) or int8 (model.int8.tflite; auto falls "
                    "back to float32, then TensorFlow)")

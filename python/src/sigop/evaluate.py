@@ -25,6 +25,8 @@ from tqdm import tqdm
 
 from .folders import labelled_files
 from .runtime.fft import standalone_plan
+from .lite_export import probe_rows
+from .runtime.compiled import COMPILED_FILE, CompiledMiniRocket, compiled_record
 from .runtime.frozen import FrozenGraph
 from .runtime.litert import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content
 from .scoring import plot_confusion, plot_reliability, summary
@@ -44,6 +46,10 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         files, y = labelled_files(data, labels)
         rate = signals_meta(data).get("sample_rate")
         copies = _lite_copies(graph)
+        if compiled_record(graph.manifest):
+            copies["compiled"] = CompiledMiniRocket(graph.folder, graph.manifest)
+        shape = [d or 1 for d in next(iter(graph.manifest.inputs.values())).shape[1:]]
+        batch = min(batch, probe_rows(np.empty([1, *shape], np.uint8)))  # long inputs: fewer per call
         probs = np.empty((len(files), len(labels)), dtype=np.float64)
         lite_probs = {p: np.empty_like(probs) for p in copies}
         lite_seconds = dict.fromkeys(copies, 0.0)
@@ -53,9 +59,10 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
                 chunk = files[start:start + batch]
                 x = plan.files(chunk, rate)
                 probs[start:start + len(chunk)] = graph(x, ["probabilities"])["probabilities"]
-                for precision, interpreter in copies.items():
+                for precision, copy in copies.items():
                     t = time.perf_counter()
-                    lite_probs[precision][start:start + len(chunk)] = interpreter(x)
+                    lite_probs[precision][start:start + len(chunk)] = (copy(x, ["probabilities"])["probabilities"]
+                                                                       if precision == "compiled" else copy(x))
                     lite_seconds[precision] += time.perf_counter() - t
                 bar.update(len(chunk))
         seconds = time.perf_counter() - started - sum(lite_seconds.values())
@@ -68,8 +75,10 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
     result["lite"] = {}
     for precision, p in lite_probs.items():
         s = summary(y, p, labels)
-        result["lite"][precision] = {
-            "file": graph.manifest.lite[precision]["file"], "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
+        where = result if precision == "compiled" else result["lite"]  # MiniRocket's compiled form beside LiteRT's
+        where[precision] = {
+            "file": COMPILED_FILE if precision == "compiled" else graph.manifest.lite[precision]["file"],
+            "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
             "accuracy_delta_points": round(100 * (s["accuracy"] - result["accuracy"]), 3),
             "max_abs_diff": float(np.abs(p - probs).max()),
             "model_calls_per_second": round(len(files) / max(lite_seconds[precision], 1e-9), 1)}
@@ -114,6 +123,11 @@ def format_result(r: dict, data: str | Path) -> str:
     cell = max(4, max(len(label) for label in r["labels"]))
     lines.append(f"  {corner:<{w}}  " + " ".join(f"{label:>{cell}}" for label in r["labels"]))
     lines += [f"  {label:<{w}}  " + " ".join(f"{v:>{cell}d}" for v in row) for label, row in zip(r["labels"], r["confusion"])]
+    if "compiled" in r:
+        c = r["compiled"]
+        lines.append(f"  compiled ({c['file']}): accuracy {c['accuracy']:.4f} ({c['accuracy_delta_points']:+.2f} points "
+                     f"against the graph), max |probability difference| {c['max_abs_diff']:.2g}, "
+                     f"{c['model_calls_per_second']} files/s")
     for precision, lite in r.get("lite", {}).items():
         lines.append(f"  LiteRT {precision} ({lite['file']}): accuracy {lite['accuracy']:.4f} "
                      f"({lite['accuracy_delta_points']:+.2f} points against the float32 graph), macro-F1 {lite['macro_f1']:.4f}, "

@@ -48,6 +48,9 @@ FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the Ten
 FLOAT_SCOPES = ("front_end", "minirocket", "standardize")  # layers whose tensors stay float (_float_nodes)
 
 
+PROBE_ELEMENTS = 1 << 15  # input values per checking call
+
+
 def spread(items: Sequence, n: int) -> list:
     """Up to ``n`` of ``items``, evenly spread over them (first and last included)."""
     return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int))]
@@ -89,7 +92,7 @@ def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequ
             raise ValueError(f"{folder} holds a {manifest.kind} graph; only classifiers get LiteRT copies "
                              f"(the FFT stays float64 on TensorFlow)")
         probe = InputPlan(manifest).noise(8) if probe is None else probe
-        reference = graph(probe, ["probabilities"])["probabilities"]
+        reference = in_parts(lambda x: graph(x, ["probabilities"])["probabilities"], probe)
         graph_def = (folder / manifest.graph).read_bytes()
         records = {"float32": _convert(folder, manifest, graph_def, "float32", probe, reference, tolerance)}
         if quantize:
@@ -141,8 +144,19 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     return record
 
 
+def probe_rows(probe: np.ndarray) -> int:
+    """Inputs per call when checking: up to 32, fewer for long ones. A graph's activations grow with its input (a
+    MiniRocket graph holds [rows, samples, 84] tensors; 32 rows of 18,262 samples took LiteRT past 20 GB)."""
+    return int(np.clip(PROBE_ELEMENTS // max(1, int(np.prod(probe.shape[1:]))), 1, 32))
+
+
+def in_parts(run, probe: np.ndarray) -> np.ndarray:
+    rows = probe_rows(probe)
+    return np.concatenate([run(probe[i:i + rows]) for i in range(0, len(probe), rows)])
+
+
 def _answers(interpreter: LiteInterpreter, probe: np.ndarray) -> np.ndarray:
-    return np.concatenate([interpreter(probe[i:i + 32]) for i in range(0, len(probe), 32)])
+    return in_parts(interpreter, probe)
 
 
 def _quantized(folder: Path, calibration: Sequence[np.ndarray], probe: np.ndarray) -> tuple[bytes, np.ndarray]:

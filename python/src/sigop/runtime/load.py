@@ -1,8 +1,10 @@
 """Loading a model folder to run, as ``--runtime`` asks, and warming it up.
 
 ``tf`` always runs graph.pb; ``lite`` runs the LiteRT copy or fails to load;
-``auto`` runs the LiteRT copy when there is a usable one and says in the
-note why not otherwise. The FFT is float64 and always runs on TensorFlow.
+``compiled`` runs a MiniRocket classifier on compiled loops (compiled.py) or
+fails to load; ``auto`` runs MiniRocket compiled, other classifiers on their
+LiteRT copy when there is a usable one, and says in the note why not
+otherwise. The FFT is float64 and always runs on TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from ..manifest import Manifest
 from ..plan import InputPlan
 from . import RUNTIMES
+from .compiled import CompiledMiniRocket, compiled_record
 from .frozen import FrozenGraph
 from .litert import LiteModel, LiteUnavailable
 
@@ -22,7 +25,7 @@ __all__ = ["Model", "RUNTIMES", "load_model", "warm_up"]
 
 log = logging.getLogger(__name__)
 
-Model = FrozenGraph | LiteModel  # both answer model(x, outputs) -> {name: array}
+Model = FrozenGraph | LiteModel | CompiledMiniRocket  # each answers model(x, outputs) -> {name: array}
 
 
 def load_model(folder: Path, *, runtime: str = "auto", precision: str = "float32", intra_op_threads: int = 0,
@@ -32,6 +35,14 @@ def load_model(folder: Path, *, runtime: str = "auto", precision: str = "float32
         raise ValueError(f"runtime {runtime!r} is not one of {RUNTIMES}")
     manifest = Manifest.read(folder)
     notes: list[str] = []
+    if runtime == "compiled" or (runtime == "auto" and manifest.kind == "classifier" and compiled_record(manifest)):
+        try:
+            return CompiledMiniRocket(folder, manifest), ""
+        except Exception as e:  # a missing or altered minirocket.npz: the graph still answers
+            if runtime == "compiled":
+                raise
+            notes.append(f"not compiled: {e}")
+            log.warning("%s: %s", folder, notes[-1])
     if manifest.kind == "classifier" and runtime != "tf":
         # auto steps down: int8, float32, then the graph; lite serves the precision asked for or nothing
         for p in [precision] + (["float32"] if runtime == "auto" and precision != "float32" else []):

@@ -2,6 +2,7 @@
 server takes from a file's bytes, spectra drawn by the FFT graph), must give what the trainer measured on the same files;
 then its LiteRT copies are converted and checked on files fed the same way.
 
+A MiniRocket export's compiled form (minirocket.npz) is checked the same way.
 It catches an export that drifted from training: a renamed tensor, a front end
 computed differently, a file read one way in training and another in serving.
 """
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from ..lite_export import export_lite, spread
 from ..manifest import Manifest
+from ..runtime.compiled import CompiledMiniRocket, compiled_record
 from ..runtime.fft import standalone_plan
 from ..runtime.frozen import FrozenGraph
 from .dataset import Dataset
@@ -35,22 +37,25 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
     """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset."""
     graph = FrozenGraph(out)
     plan = standalone_plan(graph.manifest)
+    runs = [graph] + ([CompiledMiniRocket(out, graph.manifest)] if compiled_record(graph.manifest) else [])
     try:
         worst, where, picks = 0.0, "", spread(range(len(ds.items)), files)
         for i in picks:
             x = plan.files([ds.items[i].path], rate)
-            got = graph(x, ["probabilities"])["probabilities"][0]
-            diff = float(np.abs(got - probabilities[i]).max())
-            if diff > worst:
-                worst, where = diff, ds.name_of(ds.items[i])
+            for run in runs:
+                got = run(x, ["probabilities"])["probabilities"][0]
+                diff = float(np.abs(got - probabilities[i]).max())
+                if diff > worst:
+                    worst, where = diff, f"{ds.name_of(ds.items[i])} ({run.runtime})"
     finally:
-        graph.close()
+        for run in runs:
+            run.close()
     if worst > tolerance:
         raise ExportMismatch(f"the exported graph in {out}, fed {where} as the server would feed it, differs from the "
                              f"trained model by {worst:.3g} (tolerance {tolerance:g})")
-    log.info("export check: %d files through the input plan and the frozen graph, largest difference %.2g",
-             len(picks), worst)
-    return {"files": int(len(picks)), "max_abs_diff": worst}
+    log.info("export check: %d files through the input plan and the frozen graph%s, largest difference %.2g",
+             len(picks), " and the compiled runtime" if len(runs) > 1 else "", worst)
+    return {"files": int(len(picks)), "max_abs_diff": worst, "runtimes": [r.runtime for r in runs]}
 
 
 def convert_to_lite(out: Path, ds: Dataset, *, quantize: str = "", rate: float | None = None, probe_files: int = 32,

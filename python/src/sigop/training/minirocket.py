@@ -19,19 +19,16 @@ exported graph computes the same ones with TensorFlow ops
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from tqdm import tqdm
 
-from .minirocket_kernels import kernel_output, ppv_features
+from ..runtime.minirocket_kernels import KERNEL_INDICES, KERNEL_LENGTH, features, kernel_output, valid_lengths
 
 __all__ = ["MiniRocketParams", "fit", "transform", "valid_lengths", "KERNEL_INDICES", "KERNELS"]
 
-KERNEL_LENGTH = 9
-KERNEL_INDICES = np.ascontiguousarray(list(itertools.combinations(range(KERNEL_LENGTH), 3)), np.int64)  # 84 x 3: where the 2s go
 KERNELS = len(KERNEL_INDICES)
 _GOLDEN = (np.sqrt(5) + 1) / 2
 
@@ -49,13 +46,6 @@ class MiniRocketParams:
     def to_json(self) -> dict:
         return {"kernels": KERNELS, "dilations": list(self.dilations),
                 "features_per_dilation": list(self.features_per_dilation), "features": self.features}
-
-
-def valid_lengths(x: np.ndarray) -> np.ndarray:
-    """Samples up to and including each row's last non-zero value (at least 1)."""
-    nonzero = x != 0
-    last = x.shape[1] - np.argmax(nonzero[:, ::-1], axis=1)
-    return np.where(nonzero.any(axis=1), last, 1)
 
 
 def _dilations(length: int, features: int, max_dilations: int = 32) -> tuple[list[int], list[int]]:
@@ -100,15 +90,9 @@ def fit(x: np.ndarray, features: int = 10_000, seed: int = 0) -> MiniRocketParam
 
 def transform(params: MiniRocketParams, x: np.ndarray, progress: bool = False, chunk: int = 256) -> np.ndarray:
     """PPV features [signals, features] of zero-padded float32 signals [signals, samples], the exported graph's own."""
-    x = np.asarray(x, dtype=np.float32)
-    lengths = valid_lengths(x)
-    dilations = np.array(params.dilations, np.int64)
-    per_dilation = np.array(params.features_per_dilation, np.int64)
-    biases = np.ascontiguousarray(params.biases, np.float32)
     out = np.empty((len(x), params.features), np.float32)
     with tqdm(total=len(x), desc="minirocket", unit="signal", disable=not progress) as bar:
         for i in range(0, len(x), chunk):
-            out[i:i + chunk] = ppv_features(np.ascontiguousarray(x[i:i + chunk]), lengths[i:i + chunk], dilations,
-                                            per_dilation, biases, KERNEL_INDICES)
+            out[i:i + chunk] = features(x[i:i + chunk], params.dilations, params.features_per_dilation, params.biases)
             bar.update(len(x[i:i + chunk]))
     return out

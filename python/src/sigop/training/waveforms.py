@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ..audio import AudioError, fit_length, read_audio, resample
 from ..export import export_classifier
 from ..frontend import FrontEnd
+from ..runtime.compiled import save_compiled
 from ..signals import SOUND_SUFFIXES, signals_meta
 from ..tfenv import tf
 from .backbones import get_backbone
@@ -162,6 +163,7 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
 def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
             meta: dict, started: float, shift_invariant: bool, aug=None) -> dict:
     """Report, export and export check: the same for every waveform model."""
+    compiled = extra.pop("compiled", None)  # MiniRocket's arrays, for the compiled runtime
     splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.name or Path(cfg.out).name
     timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
@@ -176,6 +178,8 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray
         "split_group": cfg.group or "", **extra,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
+    if compiled is not None:
+        details["minirocket"] = {**details["minirocket"], "compiled": save_compiled(Path(cfg.out), **compiled)}
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, samples=fe.samples, details=details,
                       saved_model=cfg.saved_model)
     rate = meta.get("sample_rate") or cfg.sample_rate or None
@@ -216,7 +220,10 @@ def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats:
     outputs = head(standardize(layer(keras.layers.Reshape((fe.samples,))(inputs))))
     head.set_weights([linear.kernel, linear.bias])
     model = waveform_model(fe, keras.Model(inputs, outputs, name="minirocket"))
-    extra = {"minirocket": params.to_json(), "linear": linear.to_json(),
+    compiled = {"dilations": np.array(params.dilations), "features_per_dilation": np.array(params.features_per_dilation),
+                "biases": params.biases, "mean": linear.mean, "scale": linear.scale, "kernel": linear.kernel,
+                "bias": linear.bias}
+    extra = {"minirocket": params.to_json(), "linear": linear.to_json(), "compiled": compiled,
              "timing": {"ridge_seconds": round(time.perf_counter() - t0, 2)}}
     return model, probs, extra
 

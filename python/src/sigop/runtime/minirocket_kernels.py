@@ -1,6 +1,8 @@
-"""MiniRocket's arithmetic, compiled (numba): what training computes on every file.
+"""MiniRocket's arithmetic, compiled (numba): what training computes on every file, and what the
+compiled runtime serves (compiled.py). Kernels, dilations and biases are MiniRocket's
+(training/minirocket.py fits them).
 
-The exported graph (minirocket_graph.py) computes the same features with
+The exported graph (training/minirocket_graph.py) computes the same features with
 TensorFlow ops for serving; both add the same float32 terms in the same
 order, so the two agree to the bit and no output falls on the other side of a
 bias in one of them (test_minirocket holds them to each other).
@@ -14,12 +16,30 @@ over the machine's cores.
 
 from __future__ import annotations
 
+import itertools
+
 import numba
 import numpy as np
 
-__all__ = ["ppv_features", "kernel_output"]
+__all__ = ["ppv_features", "kernel_output", "features", "valid_lengths", "KERNEL_INDICES"]
 
+KERNEL_LENGTH = 9
+KERNEL_INDICES = np.ascontiguousarray(list(itertools.combinations(range(KERNEL_LENGTH), 3)), np.int64)  # 84 x 3: the 2s
 _THREE = np.float32(3.0)
+
+
+def valid_lengths(x: np.ndarray) -> np.ndarray:
+    """Samples up to and including each row's last non-zero value (at least 1)."""
+    nonzero = x != 0
+    last = x.shape[1] - np.argmax(nonzero[:, ::-1], axis=1)
+    return np.where(nonzero.any(axis=1), last, 1)
+
+
+def features(x: np.ndarray, dilations: np.ndarray, per_dilation: np.ndarray, biases: np.ndarray) -> np.ndarray:
+    """PPV features [signals, features] of zero-padded float32 signals [signals, samples]."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return ppv_features(x, valid_lengths(x), np.asarray(dilations, np.int64), np.asarray(per_dilation, np.int64),
+                        np.ascontiguousarray(biases, np.float32), KERNEL_INDICES)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,0 +1,79 @@
+"""MiniRocket classifiers on compiled loops: how the server runs them by default.
+
+A MiniRocket graph spends ~20 ms on one 620-sample signal in TensorFlow or
+LiteRT (hundreds of elementwise passes over [samples x 84] tensors); the
+same features computed by the loops training uses (minirocket_kernels.py)
+take ~1 ms. Training writes ``minirocket.npz`` beside graph.pb: the biases,
+dilations and the ridge head the graph holds as constants; this runtime
+computes features, standardisation, the head and softmax from it, and
+answers as graph.pb does (test_minirocket holds them to each other).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..manifest import Manifest, sha256_file
+
+__all__ = ["CompiledMiniRocket", "COMPILED_FILE", "save_compiled", "compiled_record", "CompiledUnavailable"]
+
+COMPILED_FILE = "minirocket.npz"
+_ARRAYS = ("dilations", "features_per_dilation", "biases", "mean", "scale", "kernel", "bias")
+
+
+class CompiledUnavailable(RuntimeError):
+    """The model has no compiled form (it is not MiniRocket, or was exported before there was one)."""
+
+
+def save_compiled(folder: Path, **arrays: np.ndarray) -> dict:
+    """Write minirocket.npz; returns its record for the manifest's details."""
+    missing = set(_ARRAYS) - set(arrays)
+    if missing:
+        raise ValueError(f"{COMPILED_FILE} needs {sorted(missing)}")
+    path = Path(folder) / COMPILED_FILE
+    np.savez(path, **{k: np.asarray(arrays[k]) for k in _ARRAYS})
+    return {"file": COMPILED_FILE, "sha256": sha256_file(path)}
+
+
+def compiled_record(manifest: Manifest) -> dict | None:
+    return (manifest.details.get("minirocket") or {}).get("compiled")
+
+
+class CompiledMiniRocket:
+    """A MiniRocket classifier from minirocket.npz, callable as a FrozenGraph is: model(x, ["probabilities"])."""
+
+    runtime = "compiled"
+
+    def __init__(self, folder: Path, manifest: Manifest | None = None):
+        self.folder = Path(folder)
+        self.manifest = manifest or Manifest.read(self.folder)
+        record = compiled_record(self.manifest)
+        if record is None:
+            raise CompiledUnavailable(f"{self.folder} has no {COMPILED_FILE} (not a MiniRocket model, or exported "
+                                      f"by an older sigop)")
+        path = self.folder / record["file"]
+        if not path.is_file() or sha256_file(path) != record["sha256"]:
+            raise CompiledUnavailable(f"{path} is missing or does not match its manifest's sha256")
+        with np.load(path) as z:
+            self._arrays = {k: z[k] for k in _ARRAYS}
+        from . import minirocket_kernels  # numba: imported (and its kernels loaded) only for MiniRocket models
+
+        self._features = minirocket_kernels.features
+        self._lock = threading.Lock()  # numba's default thread pool takes one parallel call at a time
+
+    def __call__(self, x: np.ndarray, outputs: Sequence[str]) -> dict[str, np.ndarray]:
+        if set(outputs) - {"probabilities"}:
+            raise KeyError(f"the compiled runtime answers only probabilities, not {sorted(set(outputs))}")
+        a = self._arrays
+        with self._lock:
+            f = self._features(x, a["dilations"], a["features_per_dilation"], a["biases"])
+        logits = ((f - a["mean"]) * a["scale"]) @ a["kernel"] + a["bias"]
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return {"probabilities": (e / e.sum(axis=1, keepdims=True)).astype(np.float32)}
+
+    def close(self) -> None:
+        self._arrays = {}
