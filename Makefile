@@ -156,6 +156,11 @@ bench-plaid: setup ## Real device signals: sigop's default and recipes on PLAID'
 	$(PY) -m pip install --quiet -r python/requirements-bench.txt
 	$(PY) bench/plaid_bench.py --sigop $(SIGOP) --out out/bench/plaid
 
+.PHONY: bench-minirocket
+bench-minirocket: setup ## MiniRocket against its reference (sktime): features on PLAID and spoken digits, one signal served.
+	$(PY) -m pip install --quiet -r python/requirements-bench.txt
+	$(PY) bench/minirocket_bench.py --sigop $(SIGOP) --out out/bench/minirocket
+
 .PHONY: bench
 bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), streams vs unary, seed 002 shifted spectra.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench

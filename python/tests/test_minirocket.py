@@ -190,3 +190,23 @@ def test_auto_with_a_named_front_end_takes_that_front_ends_recipe(tmp_path):
                              ("power_spectrum", "cnn")):
         cfg, record = choose(TrainConfig(data=tmp_path, out=tmp_path, front_end=front_end))
         assert (cfg.model, cfg.front_end, record["candidates"]) == (model, front_end, [])
+
+
+def test_features_computed_once_are_reused_within_a_run(caplog):
+    """auto scores MiniRocket on the training files and the trainer asks for them again: computed once."""
+    import logging
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((6, 200)).astype(np.float32)
+    params = fit(x, features=500, seed=4)
+    first = transform(params, x[:4])
+    with caplog.at_level(logging.INFO, logger="sigop.training.minirocket"):
+        again = transform(params, x)
+    assert "4 of 6 signals' features computed earlier in this run, reused" in caplog.text
+    np.testing.assert_array_equal(again[:4], first)
+    np.testing.assert_array_equal(again, MiniRocketLayer(params)(x).numpy())  # the reused rows are the right ones
+    other = fit(x, features=500, seed=5)  # other parameters: nothing reused
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="sigop.training.minirocket"):
+        transform(other, x)
+    assert "reused" not in caplog.text

@@ -19,6 +19,9 @@ exported graph computes the same ones with TensorFlow ops
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +31,8 @@ from tqdm import tqdm
 from ..runtime.minirocket_kernels import KERNEL_INDICES, KERNEL_LENGTH, features, kernel_output, valid_lengths
 
 __all__ = ["MiniRocketParams", "fit", "transform", "valid_lengths", "KERNEL_INDICES", "KERNELS"]
+
+log = logging.getLogger(__name__)
 
 KERNELS = len(KERNEL_INDICES)
 _GOLDEN = (np.sqrt(5) + 1) / 2
@@ -89,10 +94,57 @@ def fit(x: np.ndarray, features: int = 10_000, seed: int = 0) -> MiniRocketParam
 
 
 def transform(params: MiniRocketParams, x: np.ndarray, progress: bool = False, chunk: int = 256) -> np.ndarray:
-    """PPV features [signals, features] of zero-padded float32 signals [signals, samples], the exported graph's own."""
+    """PPV features [signals, features] of zero-padded float32 signals [signals, samples], the exported graph's own.
+
+    A signal already transformed with the same parameters in this process (``--model auto`` scored MiniRocket on
+    the training files, then the trainer asks again) is taken from memory, not computed twice."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    which = _Memo.digest(np.asarray(params.dilations), np.asarray(params.features_per_dilation), params.biases)
+    keys = [_Memo.digest(which, row) for row in x]
     out = np.empty((len(x), params.features), np.float32)
-    with tqdm(total=len(x), desc="minirocket", unit="signal", disable=not progress) as bar:
-        for i in range(0, len(x), chunk):
-            out[i:i + chunk] = features(x[i:i + chunk], params.dilations, params.features_per_dilation, params.biases)
-            bar.update(len(x[i:i + chunk]))
+    todo = []
+    for i, key in enumerate(keys):
+        known = _MEMO.get(key)
+        if known is None:
+            todo.append(i)
+        else:
+            out[i] = known
+    if len(todo) < len(x):
+        log.info("minirocket: %d of %d signals' features computed earlier in this run, reused", len(x) - len(todo),
+                 len(x))
+    with tqdm(total=len(todo), desc="minirocket", unit="signal", disable=not progress or not todo) as bar:
+        for start in range(0, len(todo), chunk):
+            rows = todo[start:start + chunk]
+            out[rows] = features(x[rows], params.dilations, params.features_per_dilation, params.biases)
+            for i in rows:
+                _MEMO.put(keys[i], out[i])
+            bar.update(len(rows))
     return out
+
+
+class _Memo:
+    """Features by (parameters, signal bytes), oldest dropped past ``limit`` bytes."""
+
+    def __init__(self, limit: int):
+        self.limit, self.held = limit, 0
+        self._rows: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    @staticmethod
+    def digest(*parts) -> bytes:
+        h = hashlib.blake2b(digest_size=20)
+        for part in parts:
+            h.update(part if isinstance(part, bytes) else np.ascontiguousarray(part).tobytes())
+        return h.digest()
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        return self._rows.get(key)
+
+    def put(self, key: bytes, row: np.ndarray) -> None:
+        if key not in self._rows:
+            self._rows[key] = row.copy()
+            self.held += row.nbytes
+        while self.held > self.limit and self._rows:
+            self.held -= self._rows.popitem(last=False)[1].nbytes
+
+
+_MEMO = _Memo(1 << 30)
