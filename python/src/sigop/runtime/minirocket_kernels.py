@@ -17,6 +17,7 @@ over the machine's cores.
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numba
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = ["ppv_features", "kernel_output", "features", "valid_lengths", "KERNEL
 KERNEL_LENGTH = 9
 KERNEL_INDICES = np.ascontiguousarray(list(itertools.combinations(range(KERNEL_LENGTH), 3)), np.int64)  # 84 x 3: the 2s
 _THREE = np.float32(3.0)
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def valid_lengths(x: np.ndarray) -> np.ndarray:
@@ -36,10 +38,12 @@ def valid_lengths(x: np.ndarray) -> np.ndarray:
 
 
 def features(x: np.ndarray, dilations: np.ndarray, per_dilation: np.ndarray, biases: np.ndarray) -> np.ndarray:
-    """PPV features [signals, features] of zero-padded float32 signals [signals, samples]."""
+    """PPV features [signals, features] of zero-padded float32 signals [signals, samples]; one call at a time in the
+    process (numba's default thread pool takes one parallel call at once), the GIL released while it runs."""
     x = np.ascontiguousarray(x, dtype=np.float32)
-    return ppv_features(x, valid_lengths(x), np.asarray(dilations, np.int64), np.asarray(per_dilation, np.int64),
-                        np.ascontiguousarray(biases, np.float32), KERNEL_INDICES)
+    with _ONE_AT_A_TIME:
+        return ppv_features(x, valid_lengths(x), np.asarray(dilations, np.int64), np.asarray(per_dilation, np.int64),
+                            np.ascontiguousarray(biases, np.float32), KERNEL_INDICES)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -110,7 +114,7 @@ def _one(x: np.ndarray, length: int, dilations: np.ndarray, per_dilation: np.nda
                 feature += 1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def ppv_features(x: np.ndarray, lengths: np.ndarray, dilations: np.ndarray, per_dilation: np.ndarray,
                  biases: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """float32 [signals, samples] with each signal's length -> PPV features [signals, features]."""
