@@ -89,7 +89,7 @@ def served_rows(sigop: str, data: Path, graphs: Path, calls: int) -> None:
                         "--no-saved-model"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runtimes = {r: load_model(model, runtime=r)[0] for r in ("compiled", "tf", "lite")}
     plan = standalone_plan(runtimes["tf"].manifest)
-    n = plan.window()
+    n = runtimes["tf"].manifest.details["front_end"]["samples"]  # the model's length at its own rate
     tests, _ = load("test")
     signals = [s for s in tests if s.size >= n][:calls] or tests[:calls]
     x = [next(plan.signals(np.asarray(s[:n])[None], 30_000).chunks(1))[1] for s in signals]
@@ -140,7 +140,7 @@ def main() -> int:
     sounds = Path(args.sounds) if args.sounds else out / "digits"
     if not args.sounds and not sounds.is_dir():
         subprocess.run([args.sigop, "digits", "--out", str(sounds), "--takes", "3", "--seed", "11"], check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print("MiniRocket features (10,000 per signal), sigop's compiled transform vs sktime's MiniRocket.transform:\n")
     print("| signals | sigop | sktime | ratio |\n|---|---|---|---|", flush=True)
     train, _ = load("train")

@@ -27,6 +27,7 @@ from plaid_data import load, write  # noqa: E402
 
 RECIPES = [  # (row, extra train arguments); the first is what a new user runs
     ("sigop default: `sigop train --data plaid/train`", []),
+    ("sigop default with the official test split (`--test-data`)", ["--model", "auto"]),
     ("sigop --model minirocket --test-data", ["--model", "minirocket"]),
     ("sigop --model transfer (spectrum image) --test-data", ["--model", "transfer"]),
     ("sigop --model cnn (power spectrum) --test-data", ["--model", "cnn"]),

@@ -11,6 +11,11 @@ are scored beside it: accuracy, its difference from the graph's in points,
 and the largest difference in any probability. Written beside:
 ``evaluation.json``, ``confusion_matrix.png``, ``reliability.png`` and
 ``predictions.csv`` (file, true label, predicted label, top-k scores).
+
+A MiniRocket model is scored with its compiled form, which `sigop serve`
+runs by default; its graph and LiteRT copies, 10-30x slower on long signals,
+are compared with it on up to 32 files spread over the folder
+(``agreement``).
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from tqdm import tqdm
 
 from .folders import labelled_files
 from .runtime.fft import standalone_plan
-from .lite_export import probe_rows
-from .runtime.compiled import COMPILED_FILE, CompiledMiniRocket, compiled_record
+from .lite_export import in_parts, probe_rows, spread
+from .runtime.compiled import CompiledMiniRocket, compiled_record
 from .runtime.frozen import FrozenGraph
 from .runtime.litert import PRECISIONS, LiteInterpreter, LiteUnavailable, lite_content
 from .scoring import plot_confusion, plot_reliability, summary
@@ -46,8 +51,13 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         files, y = labelled_files(data, labels)
         rate = signals_meta(data).get("sample_rate")
         copies = _lite_copies(graph)
-        if compiled_record(graph.manifest):
-            copies["compiled"] = CompiledMiniRocket(graph.folder, graph.manifest)
+        compiled = CompiledMiniRocket(graph.folder, graph.manifest) if compiled_record(graph.manifest) else None
+        run = compiled or graph
+        agreement = {}
+        if compiled is not None:
+            agreement = _agreement(plan, rate, spread(files, 32), compiled, {"graph": graph, **{
+                f"litert {p}": (lambda c: lambda x, _: {"probabilities": c(x)})(c) for p, c in copies.items()}})
+            copies = {}
         shape = [d or 1 for d in next(iter(graph.manifest.inputs.values())).shape[1:]]
         batch = min(batch, probe_rows(np.empty([1, *shape], np.uint8)))  # long inputs: fewer per call
         probs = np.empty((len(files), len(labels)), dtype=np.float64)
@@ -58,11 +68,10 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
             for start in range(0, len(files), batch):
                 chunk = files[start:start + batch]
                 x = plan.files(chunk, rate)
-                probs[start:start + len(chunk)] = graph(x, ["probabilities"])["probabilities"]
-                for precision, copy in copies.items():
+                probs[start:start + len(chunk)] = run(x, ["probabilities"])["probabilities"]
+                for precision, interpreter in copies.items():
                     t = time.perf_counter()
-                    lite_probs[precision][start:start + len(chunk)] = (copy(x, ["probabilities"])["probabilities"]
-                                                                       if precision == "compiled" else copy(x))
+                    lite_probs[precision][start:start + len(chunk)] = interpreter(x)
                     lite_seconds[precision] += time.perf_counter() - t
                 bar.update(len(chunk))
         seconds = time.perf_counter() - started - sum(lite_seconds.values())
@@ -72,13 +81,14 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
     result = summary(y, probs, labels)
     result["files_per_second"] = round(len(files) / seconds, 2)
     result["model"] = graph.manifest.name
+    result["runtime"] = run.runtime
+    if agreement:
+        result["agreement"] = agreement
     result["lite"] = {}
     for precision, p in lite_probs.items():
         s = summary(y, p, labels)
-        where = result if precision == "compiled" else result["lite"]  # MiniRocket's compiled form beside LiteRT's
-        where[precision] = {
-            "file": COMPILED_FILE if precision == "compiled" else graph.manifest.lite[precision]["file"],
-            "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
+        result["lite"][precision] = {
+            "file": graph.manifest.lite[precision]["file"], "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
             "accuracy_delta_points": round(100 * (s["accuracy"] - result["accuracy"]), 3),
             "max_abs_diff": float(np.abs(p - probs).max()),
             "model_calls_per_second": round(len(files) / max(lite_seconds[precision], 1e-9), 1)}
@@ -98,6 +108,18 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
                        + [v for i in best for v in (labels[i], f"{row[i]:.6f}")])
     (out / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _agreement(plan, rate, files: list[Path], reference, others: dict) -> dict:
+    """How closely each of ``others`` answers as ``reference`` does on ``files``."""
+    x = plan.files(files, rate)
+    want = reference(x, ["probabilities"])["probabilities"]
+    out = {}
+    for name, run in others.items():
+        got = in_parts(lambda v: run(v, ["probabilities"])["probabilities"], x)
+        out[name] = {"files": len(files), "max_abs_diff": float(np.abs(got - want).max()),
+                     "top1_agreement": float(np.mean(got.argmax(1) == want.argmax(1)))}
+    return out
 
 
 def _lite_copies(graph: FrozenGraph) -> dict[str, LiteInterpreter]:
@@ -123,11 +145,9 @@ def format_result(r: dict, data: str | Path) -> str:
     cell = max(4, max(len(label) for label in r["labels"]))
     lines.append(f"  {corner:<{w}}  " + " ".join(f"{label:>{cell}}" for label in r["labels"]))
     lines += [f"  {label:<{w}}  " + " ".join(f"{v:>{cell}d}" for v in row) for label, row in zip(r["labels"], r["confusion"])]
-    if "compiled" in r:
-        c = r["compiled"]
-        lines.append(f"  compiled ({c['file']}): accuracy {c['accuracy']:.4f} ({c['accuracy_delta_points']:+.2f} points "
-                     f"against the graph), max |probability difference| {c['max_abs_diff']:.2g}, "
-                     f"{c['model_calls_per_second']} files/s")
+    for name, a in r.get("agreement", {}).items():
+        lines.append(f"  {name} on {a['files']} of the files: same top class on {100 * a['top1_agreement']:.1f} %, "
+                     f"max |probability difference| {a['max_abs_diff']:.2g} from the {r['runtime']} runtime")
     for precision, lite in r.get("lite", {}).items():
         lines.append(f"  LiteRT {precision} ({lite['file']}): accuracy {lite['accuracy']:.4f} "
                      f"({lite['accuracy_delta_points']:+.2f} points against the float32 graph), macro-F1 {lite['macro_f1']:.4f}, "
