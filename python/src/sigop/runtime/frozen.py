@@ -34,12 +34,9 @@ class FrozenGraph:
         self._graph = tf.Graph()
         with self._graph.as_default():
             tf.compat.v1.import_graph_def(graph_def, name="")
-        config = session_config(intra_op_threads, inter_op_threads)
-        if self.manifest.details.get("model") == "minirocket":
-            # Grappler's arithmetic pass regroups MiniRocket's additions, and a rounding apart moves an output
-            # across a bias now and then; without it the graph computes training's features to the bit.
-            config.graph_options.rewrite_options.arithmetic_optimization = 2  # RewriterConfig.OFF
-        self._session = tf.compat.v1.Session(graph=self._graph, config=config)
+        self._session = tf.compat.v1.Session(
+            graph=self._graph, config=session_config(intra_op_threads, inter_op_threads)
+        )
         (self._input_name,) = [info.tensor for info in self.manifest.inputs.values()]
         self._input = self._graph.get_tensor_by_name(self._input_name)
         self._callables: dict[tuple[str, ...], object] = {}

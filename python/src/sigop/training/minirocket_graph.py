@@ -1,8 +1,9 @@
 """MiniRocket's features as TensorFlow ops: the layer frozen into an exported graph.
 
 Training computes the features with compiled loops (minirocket_kernels.py);
-this layer computes the same ones, to the bit, inside the graph the server
-and LiteRT run. Each kernel output is -sum(taps) + 3 (three taps) with
+this layer computes the same ones (to the bit when run eagerly; frozen, a
+rare output lands on the other side of a bias) inside graph.pb and
+model.tflite. Each kernel output is -sum(taps) + 3 (three taps) with
 elementwise ops in a fixed order (a convolution's summation order is its
 own, and TensorFlow's and LiteRT's differ), masked to the signal's own
 positions; PPV is counted one bias at a time, never as a
