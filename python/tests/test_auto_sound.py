@@ -78,7 +78,7 @@ def test_the_default_length_holds_most_files_whole_and_cuts_the_rest():
 
 def test_the_compiled_runtime_answers_as_the_graph_and_auto_serves_it(sound_folders, tmp_path):
     from sigop.runtime.compiled import COMPILED_FILE, CompiledUnavailable
-    from sigop.runtime.fft import standalone_plan
+    from sigop.runtime.fft import builtin_fft_folder, standalone_plan
     from sigop.runtime.frozen import FrozenGraph
     from sigop.runtime.load import load_model
     from sigop.runtime.minirocket_kernels import features
@@ -124,6 +124,9 @@ def test_the_compiled_runtime_answers_as_the_graph_and_auto_serves_it(sound_fold
         load_model(out, runtime="compiled")
     with pytest.raises(CompiledUnavailable, match="not a MiniRocket model"):
         load_model(_cnn_copy(out), runtime="compiled")
+    fft, _ = load_model(builtin_fft_folder(), runtime="compiled")  # the FFT runs on TensorFlow under any runtime
+    assert fft.runtime == "tensorflow"
+    fft.close()
     graph.close()
 
 

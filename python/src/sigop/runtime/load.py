@@ -35,7 +35,7 @@ def load_model(folder: Path, *, runtime: str = "auto", precision: str = "float32
         raise ValueError(f"runtime {runtime!r} is not one of {RUNTIMES}")
     manifest = Manifest.read(folder)
     notes: list[str] = []
-    if runtime == "compiled" or (runtime == "auto" and manifest.kind == "classifier" and compiled_record(manifest)):
+    if manifest.kind == "classifier" and (runtime == "compiled" or (runtime == "auto" and compiled_record(manifest))):
         try:
             return CompiledMiniRocket(folder, manifest), ""
         except Exception as e:  # a missing or altered minirocket.npz: the graph still answers
