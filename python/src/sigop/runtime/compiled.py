@@ -1,6 +1,6 @@
 """MiniRocket classifiers on compiled loops: how the server runs them by default.
 
-A MiniRocket graph spends ~18 ms on one 614-sample signal in TensorFlow or
+A MiniRocket graph spends 18-34 ms on one 614-sample signal in TensorFlow or
 LiteRT (hundreds of elementwise passes over [samples x 84] tensors); the
 same features computed by the loops training uses (minirocket_kernels.py)
 take ~1 ms. Training writes ``minirocket.npz`` beside graph.pb: the biases,
