@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,23 +28,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 from _server import start_server  # noqa: E402
+from _timing import median_seconds  # noqa: E402
 
 from sigop.runtime.frozen import FrozenGraph  # noqa: E402
 from sigop.datasets.testsignal import noise  # noqa: E402
 
 TARGET_RATIO_2_20 = 3.0
 TARGET_P50_1024_MS = 2.0
-
-
-def median_seconds(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> int:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -27,24 +25,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import start_server  # noqa: E402
-from plaid_data import load, write  # noqa: E402
-
-
-def padded(series: list[np.ndarray], n: int) -> np.ndarray:
-    x = np.zeros((len(series), n), np.float32)
-    for i, s in enumerate(series):
-        x[i, :min(n, s.size)] = s[:n]
-    return x
-
-
-def timed(fn, repeat: int = 1) -> float:
-    """The median seconds of ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_seconds  # noqa: E402
+from plaid_data import load, padded, write  # noqa: E402
 
 
 def features_row(name: str, x: np.ndarray) -> None:
@@ -54,10 +36,10 @@ def features_row(name: str, x: np.ndarray) -> None:
 
     params = fit(x)
     transform(params, x[:2])
-    ours = timed(lambda: transform(params, x))
+    ours = median_seconds(lambda: transform(params, x), 1, warmup=0)
     reference = MiniRocket(random_state=0).fit(x[:, None, :].astype(np.float64))
     reference.transform(x[:2, None, :].astype(np.float64))
-    theirs = timed(lambda: reference.transform(x[:, None, :].astype(np.float64)))
+    theirs = median_seconds(lambda: reference.transform(x[:, None, :].astype(np.float64)), 1, warmup=0)
     print(f"| {name}: {len(x)} signals x {x.shape[1]} samples | {ours:.2f} s | {theirs:.2f} s | {ours / theirs:.2f} |",
           flush=True)
 
@@ -70,7 +52,7 @@ def sound_signals(folder: Path) -> np.ndarray:
     for path in sorted(folder.rglob("*.wav")):
         x, rate = read_audio(path)
         waves.append(resample(x, rate, min(rate, 16000)))
-    return padded(waves, covering_length([w.size for w in waves]))
+    return padded(waves, covering_length([w.size for w in waves]), np.float32)
 
 
 def served_rows(sigop: str, data: Path, graphs: Path, calls: int) -> None:
@@ -96,7 +78,7 @@ def served_rows(sigop: str, data: Path, graphs: Path, calls: int) -> None:
     per_call = {}
     for name, run in runtimes.items():
         run(x[0], ["probabilities"])
-        per_call[name] = timed(lambda: [run(v, ["probabilities"]) for v in x]) / len(x)
+        per_call[name] = median_seconds(lambda: [run(v, ["probabilities"]) for v in x], 1, warmup=0) / len(x)
 
     proc, address = start_server(sigop, str(graphs))
     try:
@@ -107,7 +89,7 @@ def served_rows(sigop: str, data: Path, graphs: Path, calls: int) -> None:
             stub.ClassifySignal(pb.ClassifySignalRequest(model_spec=pb.ModelSpec(name="plaid"), sample_rate=30_000,
                                                          signals=pb.Float64Tensor(shape=list(b.shape), content=b.tobytes())))
         ask(signals[0])
-        served = timed(lambda: [ask(s) for s in signals]) / len(signals)
+        served = median_seconds(lambda: [ask(s) for s in signals], 1, warmup=0) / len(signals)
     finally:
         proc.terminate()
         proc.wait()
@@ -118,7 +100,7 @@ def served_rows(sigop: str, data: Path, graphs: Path, calls: int) -> None:
         padded(train, n)[:, None, :].astype(np.float64)), y)
     one = [padded([s], n)[:, None, :].astype(np.float64) for s in signals]
     ridge.predict(reference.transform(one[0]))
-    theirs = timed(lambda: [ridge.predict(reference.transform(v)) for v in one]) / len(one)
+    theirs = median_seconds(lambda: [ridge.predict(reference.transform(v)) for v in one], 1, warmup=0) / len(one)
     rows = [("sigop serve, one signal per ClassifySignal call (gRPC, compiled runtime)", served)] + [
         (f"in-process, {name} runtime", s) for name, s in per_call.items()]
     for name, seconds in rows:
@@ -144,7 +126,7 @@ def main() -> int:
     print("MiniRocket features (10,000 per signal), sigop's compiled transform vs sktime's MiniRocket.transform:\n")
     print("| signals | sigop | sktime | ratio |\n|---|---|---|---|", flush=True)
     train, _ = load("train")
-    features_row("PLAID training split", padded(train, max(s.size for s in train)))
+    features_row("PLAID training split", padded(train, max(s.size for s in train), np.float32))
     features_row(f"sound folder {sounds.name}", sound_signals(sounds))
     print("\nOne PLAID signal classified, sigop's MiniRocket model vs sktime's transform + ridge predict:\n")
     print("| path | sigop per signal | sktime per signal | ratio |\n|---|---|---|---|", flush=True)

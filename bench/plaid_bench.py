@@ -23,7 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plaid_data import load, write  # noqa: E402
+from plaid_data import load, padded, write  # noqa: E402
 
 RECIPES = [  # (row, extra train arguments); the first is what a new user runs
     ("sigop default: `sigop train --data plaid/train`", []),
@@ -48,13 +48,6 @@ def run_sigop(sigop: str, data: Path, graphs: Path, i: int, extra: list[str]) ->
                         check=True, capture_output=True, text=True)
     r = json.loads(ev.stdout)
     return r["accuracy"], r["macro_f1"], seconds
-
-
-def padded(series: list[np.ndarray], n: int) -> np.ndarray:
-    x = np.zeros((len(series), n))
-    for i, s in enumerate(series):
-        x[i, :min(n, s.size)] = s[:n]
-    return x
 
 
 def baselines() -> list[tuple[str, float, float]]:

@@ -27,6 +27,14 @@ def load(split: str) -> tuple[list[np.ndarray], list[str]]:
     return [np.asarray(s, dtype=np.float64) for s in x.iloc[:, 0]], [str(v) for v in y]
 
 
+def padded(series: list[np.ndarray], n: int, dtype=np.float64) -> np.ndarray:
+    """Series zero-padded (or cut) at the end to n samples: [len(series), n]."""
+    x = np.zeros((len(series), n), dtype)
+    for i, s in enumerate(series):
+        x[i, :min(n, s.size)] = s[:n]
+    return x
+
+
 def write(out: Path) -> dict[str, int]:
     counts = {}
     for split in ("train", "test"):

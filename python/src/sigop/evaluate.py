@@ -55,11 +55,11 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         run = compiled or graph
         agreement = {}
         if compiled is not None:
-            agreement = _agreement(plan, rate, spread(files, 32), compiled, {"graph": graph, **{
-                f"litert {p}": (lambda c: lambda x, _: {"probabilities": c(x)})(c) for p, c in copies.items()}})
+            agreement = _agreement(plan.files(spread(files, 32), rate), _probabilities(compiled), {
+                "graph": _probabilities(graph), **{f"litert {p}": c for p, c in copies.items()}})
             copies = {}
-        shape = [d or 1 for d in next(iter(graph.manifest.inputs.values())).shape[1:]]
-        batch = min(batch, probe_rows(np.empty([1, *shape], np.uint8)))  # long inputs: fewer per call
+        shape = next(iter(graph.manifest.inputs.values())).shape[1:]
+        batch = min(batch, probe_rows(int(np.prod([d or 1 for d in shape]))))  # long inputs: fewer per call
         probs = np.empty((len(files), len(labels)), dtype=np.float64)
         lite_probs = {p: np.empty_like(probs) for p in copies}
         lite_seconds = dict.fromkeys(copies, 0.0)
@@ -110,14 +110,17 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
     return result
 
 
-def _agreement(plan, rate, files: list[Path], reference, others: dict) -> dict:
-    """How closely each of ``others`` answers as ``reference`` does on ``files``."""
-    x = plan.files(files, rate)
-    want = reference(x, ["probabilities"])["probabilities"]
+def _probabilities(model):
+    return lambda x: model(x, ["probabilities"])["probabilities"]
+
+
+def _agreement(x: np.ndarray, reference, others: dict) -> dict:
+    """How closely each of ``others`` (inputs -> probabilities) answers as ``reference`` does on inputs ``x``."""
+    want = in_parts(reference, x)
     out = {}
     for name, run in others.items():
-        got = in_parts(lambda v: run(v, ["probabilities"])["probabilities"], x)
-        out[name] = {"files": len(files), "max_abs_diff": float(np.abs(got - want).max()),
+        got = in_parts(run, x)
+        out[name] = {"files": len(x), "max_abs_diff": float(np.abs(got - want).max()),
                      "top1_agreement": float(np.mean(got.argmax(1) == want.argmax(1)))}
     return out
 

@@ -112,7 +112,7 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
         if precision == "float32":
             content = _converted(graph_def, manifest)
             interpreter = LiteInterpreter(content)
-            got = _answers(interpreter, probe)
+            got = in_parts(interpreter, probe)
         else:
             content, got = _quantized(folder, calibration, probe)
             interpreter = LiteInterpreter(content)  # for its tensors' details only: never invoked in this process
@@ -144,19 +144,16 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     return record
 
 
-def probe_rows(probe: np.ndarray) -> int:
+def probe_rows(values_per_input: int) -> int:
     """Inputs per call when checking: up to 32, fewer for long ones. A graph's activations grow with its input (a
     MiniRocket graph holds [rows, samples, 84] tensors; 32 rows of 18,262 samples took LiteRT past 20 GB)."""
-    return int(np.clip(PROBE_ELEMENTS // max(1, int(np.prod(probe.shape[1:]))), 1, 32))
+    return int(np.clip(PROBE_ELEMENTS // max(1, values_per_input), 1, 32))
 
 
 def in_parts(run, probe: np.ndarray) -> np.ndarray:
-    rows = probe_rows(probe)
+    """``run`` (inputs -> answers) over ``probe``, ``probe_rows`` inputs at a time."""
+    rows = probe_rows(int(np.prod(probe.shape[1:])))
     return np.concatenate([run(probe[i:i + rows]) for i in range(0, len(probe), rows)])
-
-
-def _answers(interpreter: LiteInterpreter, probe: np.ndarray) -> np.ndarray:
-    return in_parts(interpreter, probe)
 
 
 def _quantized(folder: Path, calibration: Sequence[np.ndarray], probe: np.ndarray) -> tuple[bytes, np.ndarray]:
@@ -260,4 +257,4 @@ if __name__ == "__main__":  # the child _quantized starts: python -m sigop.lite_
     _content = _converted((_model / _manifest.graph).read_bytes(), _manifest, np.load(_work / "calibration.npy"),
                           _float.read_bytes() if _float.is_file() else None)
     (_work / LITE_FILES["int8"]).write_bytes(_content)
-    np.save(_work / "answers.npy", _answers(LiteInterpreter(_content), np.load(_work / "probe.npy")))
+    np.save(_work / "answers.npy", in_parts(LiteInterpreter(_content), np.load(_work / "probe.npy")))

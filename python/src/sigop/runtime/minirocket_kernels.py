@@ -24,7 +24,7 @@ import threading
 import numba
 import numpy as np
 
-__all__ = ["ppv_features", "kernel_output", "features", "valid_lengths", "KERNEL_INDICES"]
+__all__ = ["features", "kernel_output", "sees_padding", "valid_lengths", "KERNEL_INDICES", "KERNEL_LENGTH"]
 
 KERNEL_LENGTH = 9
 KERNEL_INDICES = np.ascontiguousarray(list(itertools.combinations(range(KERNEL_LENGTH), 3)), np.int64)  # 84 x 3: the 2s
@@ -46,6 +46,12 @@ def features(x: np.ndarray, dilations: np.ndarray, per_dilation: np.ndarray, bia
     with _ONE_AT_A_TIME:
         return ppv_features(x, valid_lengths(x), np.asarray(dilations, np.int64), np.asarray(per_dilation, np.int64),
                             np.ascontiguousarray(biases, np.float32), KERNEL_INDICES)
+
+
+@numba.njit(cache=True, nogil=True)
+def sees_padding(dilation_index: int, kernel: int) -> bool:
+    """Which pairs see the zero-padded ends: alternating, as MiniRocket does (the graph asks too)."""
+    return (dilation_index + kernel) % 2 == 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -109,7 +115,7 @@ def _one(x: np.ndarray, length: int, dilations: np.ndarray, per_dilation: np.nda
             inner_lo, inner_hi = 0, length
         for k in range(kernels):
             _output(total, tripled, indices[k], c)
-            seen = c if (i + k) % 2 == 0 else c[inner_lo:inner_hi]  # alternate: padded ends, or the inside only
+            seen = c if sees_padding(i, k) else c[inner_lo:inner_hi]
             counted = np.float32(seen.shape[0])
             for j in range(f):
                 out[feature] = np.float32(_above(seen, biases[feature])) / counted

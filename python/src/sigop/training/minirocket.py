@@ -28,9 +28,10 @@ import numpy as np
 
 from tqdm import tqdm
 
-from ..runtime.minirocket_kernels import KERNEL_INDICES, KERNEL_LENGTH, features, kernel_output, valid_lengths
+from ..runtime.minirocket_kernels import (KERNEL_INDICES, KERNEL_LENGTH, features, kernel_output, sees_padding,
+                                          valid_lengths)
 
-__all__ = ["MiniRocketParams", "fit", "transform", "valid_lengths", "KERNEL_INDICES", "KERNELS"]
+__all__ = ["MiniRocketParams", "fit", "transform", "valid_lengths", "sees_padding", "KERNEL_INDICES", "KERNELS"]
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,6 @@ def _dilations(length: int, features: int, max_dilations: int = 32) -> tuple[lis
         remainder -= 1
         i = (i + 1) % len(per_dilation)
     return [int(d) for d in dilations], [int(f) for f in per_dilation]
-
-
-def sees_padding(dilation_index: int, kernel: int) -> bool:
-    """Which pairs see the zero-padded ends: alternating, as MiniRocket does."""
-    return (dilation_index + kernel) % 2 == 0
 
 
 def fit(x: np.ndarray, features: int = 10_000, seed: int = 0) -> MiniRocketParams:

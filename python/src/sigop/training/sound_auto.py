@@ -28,7 +28,7 @@ from .config import SHIFT_INVARIANT, TrainConfig
 from .dataset import Dataset, scan
 from .minirocket import fit as fit_minirocket
 from .minirocket import transform
-from .waveforms import finish, fit_network, front_end_and_waves, minirocket_model
+from .waveforms import finish, fit_network, front_end_and_waves, minirocket_model, ridge_on
 
 __all__ = ["train", "NETWORK_FRONT_END"]
 
@@ -56,8 +56,7 @@ def train(cfg: TrainConfig) -> dict:
     x = np.stack([fit_length(waves[i.path], fe.samples) for i in ds.items])
     params = fit_minirocket(x[np.array([i.split == "train" for i in ds.items])], seed=cfg.seed)
     feats = transform(params, x, cfg.progress)
-    _, mr_probs, _ = minirocket_model(cfg, ds, wave_fe, params, feats)
-    mr = _candidate("minirocket", mr_probs, labels, holdout, t0)
+    mr = _candidate("minirocket", ridge_on(cfg, ds, feats)[1], labels, holdout, t0)
 
     t0 = time.perf_counter()
     model, probs, history, extra = fit_network(cnn_cfg, ds, fe, waves)
@@ -70,9 +69,9 @@ def train(cfg: TrainConfig) -> dict:
     if record["chosen"] == "minirocket":  # its ridge again, on every non-test file's features
         trained = replace(ds, items=[replace(i, split="train") if i.split == "validation" else i for i in ds.items])
         mr_cfg = replace(cfg, model="minirocket", front_end="")
-        model, probs, extra = minirocket_model(mr_cfg, trained, wave_fe, params, feats)
+        model, probs, extra, compiled = minirocket_model(mr_cfg, trained, wave_fe, params, feats)
         metrics = finish(mr_cfg, trained, wave_fe, model, probs, {}, extra, meta, started,
-                         SHIFT_INVARIANT["minirocket"])
+                         SHIFT_INVARIANT["minirocket"], compiled=compiled)
     else:
         metrics = finish(cnn_cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT["cnn"],
                          cnn_cfg.audio_augment)

@@ -46,7 +46,7 @@ from .report import split_results, write_report
 from .spec_augment import spec_mask
 
 __all__ = ["load_waveform", "train", "front_end_and_waves", "covering_length", "COVERED", "fit_network",
-           "minirocket_model", "finish"]
+           "ridge_on", "minirocket_model", "finish"]
 
 log = logging.getLogger(__name__)
 keras = tf.keras
@@ -161,9 +161,9 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
 
 
 def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
-            meta: dict, started: float, shift_invariant: bool, aug=None) -> dict:
-    """Report, export and export check: the same for every waveform model."""
-    compiled = extra.pop("compiled", None)  # MiniRocket's arrays, for the compiled runtime
+           meta: dict, started: float, shift_invariant: bool, aug=None, compiled: dict | None = None) -> dict:
+    """Report, export and export check: the same for every waveform model (``compiled``: MiniRocket's arrays for
+    minirocket.npz)."""
     splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.name or Path(cfg.out).name
     timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
@@ -198,21 +198,28 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
     params = fit_minirocket(x[train_mask], seed=cfg.seed)
     feats = minirocket_transform(params, x, cfg.progress)  # compiled; the graph's layer computes the same
     features_seconds = time.perf_counter() - t0
-    model, probs, extra = minirocket_model(cfg, ds, fe, params, feats)
+    model, probs, extra, compiled = minirocket_model(cfg, ds, fe, params, feats)
     extra["timing"] = {"features_seconds": round(features_seconds, 2), **extra["timing"],
                        "train_seconds": round(time.perf_counter() - started, 2)}
-    return finish(cfg, ds, fe, model, probs, {}, extra, meta, started, SHIFT_INVARIANT["minirocket"])
+    return finish(cfg, ds, fe, model, probs, {}, extra, meta, started, SHIFT_INVARIANT["minirocket"],
+                  compiled=compiled)
+
+
+def ridge_on(cfg: TrainConfig, ds: Dataset, feats: np.ndarray) -> tuple:
+    """The ridge classifier fitted on the training files' features (one row per ds.items), and its
+    probabilities for every item."""
+    y = np.array([item.label for item in ds.items])
+    train_mask = np.array([item.split == "train" for item in ds.items])
+    linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
+                       "balanced" if cfg.class_weight == "balanced" else None)
+    return linear, softmax(linear.logits(feats), axis=1)
 
 
 def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats: np.ndarray) -> tuple:
-    """A ridge classifier on the training files' features (one row per ds.items), in a graph that computes
-    the features itself; returns (model, probabilities of ds.items, extra details)."""
-    y = np.array([item.label for item in ds.items])
-    train_mask = np.array([item.split == "train" for item in ds.items])
+    """``ridge_on`` in a graph that computes the features itself; returns (model, probabilities of ds.items,
+    extra details, the arrays of its compiled form)."""
     t0 = time.perf_counter()
-    linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
-                       "balanced" if cfg.class_weight == "balanced" else None)
-    probs = softmax(linear.logits(feats), axis=1)
+    linear, probs = ridge_on(cfg, ds, feats)
     layer = MiniRocketLayer(params, name="minirocket")
     inputs = keras.Input((fe.samples, 1), name="features")
     head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
@@ -223,9 +230,9 @@ def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats:
     compiled = {"dilations": np.array(params.dilations), "features_per_dilation": np.array(params.features_per_dilation),
                 "biases": params.biases, "mean": linear.mean, "scale": linear.scale, "kernel": linear.kernel,
                 "bias": linear.bias}
-    extra = {"minirocket": params.to_json(), "linear": linear.to_json(), "compiled": compiled,
+    extra = {"minirocket": params.to_json(), "linear": linear.to_json(),
              "timing": {"ridge_seconds": round(time.perf_counter() - t0, 2)}}
-    return model, probs, extra
+    return model, probs, extra, compiled
 
 
 def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):
