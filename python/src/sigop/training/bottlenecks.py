@@ -9,7 +9,6 @@ reads them back instead of recomputing.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,6 +17,7 @@ from tqdm import tqdm
 
 from ..tfenv import tf
 from .backbones import Backbone
+from .digest import content_key
 
 __all__ = ["BottleneckCache"]
 
@@ -78,9 +78,3 @@ class BottleneckCache:
         return out
 
 
-def content_key(*parts: bytes | str) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode() if isinstance(p, str) else p)
-        h.update(b"\0")
-    return h.hexdigest()

@@ -19,7 +19,6 @@ exported graph computes the same ones with TensorFlow ops
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from ..runtime.minirocket_kernels import (KERNEL_INDICES, KERNEL_LENGTH, features, kernel_output, sees_padding,
                                           valid_lengths)
+from .digest import content_key
 
 __all__ = ["MiniRocketParams", "fit", "transform", "valid_lengths", "sees_padding", "KERNEL_INDICES", "KERNELS"]
 
@@ -95,8 +95,9 @@ def transform(params: MiniRocketParams, x: np.ndarray, progress: bool = False, c
     A signal already transformed with the same parameters in this process (``--model auto`` scored MiniRocket on
     the training files, then the trainer asks again) is taken from memory, not computed twice."""
     x = np.ascontiguousarray(x, dtype=np.float32)
-    which = _Memo.digest(np.asarray(params.dilations), np.asarray(params.features_per_dilation), params.biases)
-    keys = [_Memo.digest(which, row) for row in x]
+    which = content_key(*(np.ascontiguousarray(a).tobytes() for a in (params.dilations, params.features_per_dilation,
+                                                                      params.biases)))
+    keys = [content_key(which, row.tobytes()) for row in x]
     out = np.empty((len(x), params.features), np.float32)
     todo = []
     for i, key in enumerate(keys):
@@ -123,19 +124,12 @@ class _Memo:
 
     def __init__(self, limit: int):
         self.limit, self.held = limit, 0
-        self._rows: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    @staticmethod
-    def digest(*parts) -> bytes:
-        h = hashlib.blake2b(digest_size=20)
-        for part in parts:
-            h.update(part if isinstance(part, bytes) else np.ascontiguousarray(part).tobytes())
-        return h.digest()
-
-    def get(self, key: bytes) -> np.ndarray | None:
+    def get(self, key: str) -> np.ndarray | None:
         return self._rows.get(key)
 
-    def put(self, key: bytes, row: np.ndarray) -> None:
+    def put(self, key: str, row: np.ndarray) -> None:
         if key not in self._rows:
             self._rows[key] = row.copy()
             self.held += row.nbytes

@@ -25,7 +25,8 @@ from ..render import SpectrumContract, peak_db, render_signal
 from ..tfenv import tf
 from .augment import Augment
 from .backbones import get_backbone
-from .bottlenecks import BottleneckCache, content_key
+from .bottlenecks import BottleneckCache
+from .digest import content_key
 from .callbacks import EpochBar, fit_callbacks
 from .config import TrainConfig
 from .weights import class_weights

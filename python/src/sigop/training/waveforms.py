@@ -30,7 +30,8 @@ from ..runtime.compiled import save_compiled
 from ..signals import SOUND_SUFFIXES, signals_meta
 from ..tfenv import tf
 from .backbones import get_backbone
-from .bottlenecks import BottleneckCache, content_key
+from .bottlenecks import BottleneckCache
+from .digest import content_key
 from .callbacks import fit_callbacks
 from .config import SHIFT_INVARIANT, SIGNALS_FILE, TrainConfig
 from .dataset import Dataset, load_signal, scan
