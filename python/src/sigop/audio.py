@@ -3,7 +3,7 @@
 Only WAV, FLAC and OGG are decoded, recognised by their first bytes before
 libsndfile sees them. A file's header (frames, channels, rate) is read first,
 so the caller can refuse it, or decode only the frames a model needs, before
-any sample is allocated. Channels are averaged, the rate converted with soxr,
+any sample is allocated. Channels are averaged (or kept, for a multichannel model), the rate converted with soxr,
 and the result padded with silence or truncated at its end to the model's
 length. A signal is cut to what the model uses *before* it is resampled, so a
 header claiming 1 Hz cannot make the server upsample a whole file.
@@ -75,8 +75,9 @@ def read_header(source: bytes | Path | str) -> AudioHeader:
     return AudioHeader(int(info.frames), int(info.channels), int(info.samplerate))
 
 
-def read_audio(source: bytes | Path | str, frames: int = -1) -> tuple[np.ndarray, int]:
-    """(mono float32 samples in [-1, 1], sample rate): the first ``frames`` frames (-1: all)."""
+def read_audio(source: bytes | Path | str, frames: int = -1, mono: bool = True) -> tuple[np.ndarray, int]:
+    """(float32 samples in [-1, 1], sample rate): the first ``frames`` frames (-1: all); mono: channels
+    averaged into one [frames] signal, else every channel kept, [channels, frames]."""
     fileobj, what, _ = _open(source)
     try:
         with soundfile.SoundFile(fileobj) as f:
@@ -88,7 +89,7 @@ def read_audio(source: bytes | Path | str, frames: int = -1) -> tuple[np.ndarray
         raise AudioError(f"{what}: not a sound file libsndfile can read (WAV, FLAC, OGG): {_reason(e)}") from None
     if data.shape[0] == 0:
         raise AudioError(f"{what}: the sound file holds no samples")
-    x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    x = (data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]) if mono else data.T
     if not np.isfinite(x).all():
         raise AudioError(f"{what}: the sound file holds NaN or Inf samples")
     return np.ascontiguousarray(x, dtype=np.float32), int(rate)
@@ -109,11 +110,16 @@ def _same_rate(rate: float, to_rate: float) -> bool:
 
 
 def resample(x: np.ndarray, rate: float, to_rate: float) -> np.ndarray:
-    """Resample a 1-D signal from ``rate`` to ``to_rate`` Hz (soxr, high quality)."""
+    """Resample a signal [n] or [channels, n] from ``rate`` to ``to_rate`` Hz (soxr, high quality; channels
+    together)."""
     _check_rate(rate)
+    x = np.asarray(x, dtype=np.float32)
     if _same_rate(rate, to_rate):
-        return np.asarray(x, dtype=np.float32)
-    return soxr.resample(np.asarray(x, dtype=np.float32), float(rate), float(to_rate), quality="HQ")
+        return x
+    if x.ndim == 2:  # soxr takes channels last
+        return np.ascontiguousarray(soxr.resample(np.ascontiguousarray(x.T), float(rate), float(to_rate),
+                                                  quality="HQ").T)
+    return soxr.resample(x, float(rate), float(to_rate), quality="HQ")
 
 
 def fit_length(x: np.ndarray, samples: int) -> np.ndarray:
@@ -138,10 +144,11 @@ def resampled_length(frames: int, rate: float, to_rate: float) -> int:
 
 
 def prepare(x: np.ndarray, rate: float, to_rate: float, samples: int) -> np.ndarray:
-    """A signal at any rate -> float32 [samples] at ``to_rate``: what a waveform model is fed.
+    """A signal [n] or [channels, n] at any rate -> float32 [(channels,) samples] at ``to_rate``: what a waveform
+    model is fed.
 
     The signal is cut to the frames the model uses before resampling, so the
     work and memory are bounded by ``samples``, not by the input's length.
     """
-    cut = x[:frames_needed(samples, rate, to_rate)]
+    cut = x[..., :frames_needed(samples, rate, to_rate)]
     return fit_length(resample(cut, rate, to_rate), samples).astype(np.float32, copy=False)
