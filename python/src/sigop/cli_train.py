@@ -43,6 +43,8 @@ def add_train_parser(sub, with_arguments: bool = True) -> None:
                    "16000; signals with no rate are taken as they are)")
     t.add_argument("--duration", type=float, default=T.duration, help="waveform models: seconds per example, padded "
                    "or truncated (0: signals.json's samples, else a length that holds 98 %% of the training files whole)")
+    t.add_argument("--mono", action="store_true", help="waveform models: average each file's channels into one "
+                   "(default: a model takes its files' channels, [channels, samples], e.g. the axes of an IMU)")
     t.add_argument("--group", default=T.group, help="regex on file names: files sharing its match share a split "
                    "(e.g. '^[^_]+' for <speaker>_<take>.wav: a speaker-disjoint split)")
     t.add_argument("--backbone", default=T.backbone, choices=sorted(BACKBONES))
@@ -104,7 +106,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name,
         model=args.model, front_end=args.front_end, sample_rate=args.sample_rate, duration=args.duration,
-        group=args.group, backbone=args.backbone,
+        mono=args.mono, group=args.group, backbone=args.backbone,
         weights=args.weights, validation_pct=args.validation_pct, test_pct=args.test_pct,
         test_data=Path(args.test_data) if args.test_data else None,
         signal_length=args.signal_length, spectrum_level=args.spectrum_level, epochs=args.epochs, batch_size=args.batch_size,

@@ -1,7 +1,8 @@
 """Export a trained classifier as a frozen graph, labels and manifest (and a SavedModel).
 
 An image classifier's graph takes uint8 RGB images [batch, H, W, 3]; a
-waveform classifier's takes float32 ``signals`` [batch, samples] at the
+waveform classifier's takes float32 ``signals`` [batch, samples] (or
+[batch, channels, samples] for several sensor axes) at the
 front end's sample rate, front end inside. Both return softmax
 ``probabilities`` [batch, classes], with any normalisation inside the graph,
 so any runtime that can feed pixels or samples can use it. The manifest
@@ -37,10 +38,12 @@ def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes:
         raise ValueError("export_classifier needs exactly one of image_size and samples")
     if samples:
         input_name = SIGNAL_INPUT
-        spec = tf.TensorSpec([None, samples], tf.float32, name=SIGNAL_INPUT)
-        rate = details["front_end"]["sample_rate"]
-        inputs = {SIGNAL_INPUT: TensorInfo(f"{SIGNAL_INPUT}:0", "float32", [None, samples],
-                                           f"mono waveforms at {rate:g} Hz, exactly {samples} samples "
+        rate, channels = details["front_end"]["sample_rate"], details["front_end"].get("channels", 1)
+        shape = [None, channels, samples] if channels > 1 else [None, samples]
+        spec = tf.TensorSpec(shape, tf.float32, name=SIGNAL_INPUT)
+        what = f"waveforms of {channels} channels" if channels > 1 else "mono waveforms"
+        inputs = {SIGNAL_INPUT: TensorInfo(f"{SIGNAL_INPUT}:0", "float32", shape,
+                                           f"{what} at {rate:g} Hz, exactly {samples} samples "
                                            f"(pad with zeros or truncate at the end)")}
     else:
         input_name = INPUT

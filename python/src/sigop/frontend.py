@@ -42,7 +42,7 @@ __all__ = ["FrontEnd", "KINDS"]
 KINDS = ("power_spectrum", "log_mel", "mfcc", "waveform")
 
 
-_COMMON = {"kind", "sample_rate", "samples", "version"}
+_COMMON = {"kind", "sample_rate", "samples", "version"}  # and "channels" when there are several
 _FRAMES = {"frame_length", "frame_step", "fft_length", "mel_bins", "fmin", "fmax"}
 _FIELDS = {"waveform": {"normalize"}, "power_spectrum": {"fft_length", "top_db"},
            "log_mel": _FRAMES | {"top_db"}, "mfcc": _FRAMES | {"mfccs"}}
@@ -63,10 +63,15 @@ class FrontEnd:
     top_db: float = 80.0
     normalize: bool = True  # waveform: per-signal mean 0, std 1
     version: int = 1
+    channels: int = 1  # sensor axes, taken as [batch, channels, samples] when more than one
+    channel_names: tuple[str, ...] = ()  # as the data named them (a CSV header, signals.json)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"front end {self.kind!r} is not one of {KINDS}")
+        if self.channels < 1 or (self.channel_names and len(self.channel_names) != self.channels):
+            raise ValueError(f"front end needs at least one channel and a name for each, if any: got {self.channels}, "
+                             f"{list(self.channel_names)}")
         if self.samples < 1 or not 0 < self.sample_rate < float("inf"):
             raise ValueError(f"front end needs samples >= 1 and a positive sample_rate, got {self.samples}, {self.sample_rate}")
         if self.kind in ("log_mel", "mfcc") and self.samples < self.frame_length:
@@ -74,11 +79,15 @@ class FrontEnd:
 
     def to_json(self) -> dict:
         """The fields this kind computes with: a manifest describes only what its model has."""
-        return {k: v for k, v in asdict(self).items() if k in _COMMON | _FIELDS[self.kind]}
+        out = {k: v for k, v in asdict(self).items() if k in _COMMON | _FIELDS[self.kind]}
+        if self.channels > 1:  # one channel: manifests as before
+            out = {**out, "channels": self.channels, **({"channel_names": list(self.channel_names)}
+                                                         if self.channel_names else {})}
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> "FrontEnd":
-        fe = cls(**d)
+        fe = cls(**{**d, "channel_names": tuple(d.get("channel_names", ()))})
         if fe.version != 1:
             raise ValueError(f"front end version {fe.version} is not supported (this sigop computes version 1)")
         return fe
@@ -94,45 +103,65 @@ class FrontEnd:
         return self.fft_length if self.fft_length >= self.samples else self.samples
 
     @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example as the model takes it: [samples], or [channels, samples]."""
+        return (self.channels, self.samples) if self.channels > 1 else (self.samples,)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of one example's features, channel last."""
+        """Shape of one example's features, one feature channel per signal channel, last."""
         if self.kind == "power_spectrum":
-            return (self.spectrum_length // 2 + 1, 1)
+            return (self.spectrum_length // 2 + 1, self.channels)
         if self.kind == "waveform":
-            return (self.samples, 1)
-        return (self.frames, self.mel_bins if self.kind == "log_mel" else self.mfccs, 1)
+            return (self.samples, self.channels)
+        return (self.frames, self.mel_bins if self.kind == "log_mel" else self.mfccs, self.channels)
 
     def __call__(self, waveforms: tf.Tensor) -> tf.Tensor:
-        """float32 [batch, samples] -> features [batch, *shape] in [0, 1]."""
+        """float32 [batch, (channels,) samples] -> features [batch, *shape] in [0, 1].
+
+        Every channel goes through the same ops; waveforms and MFCCs are normalised per channel, spectra in dB
+        below the peak of all channels together (the axes' relative levels are part of what a sensor says)."""
         from .tfenv import tf
 
         x = tf.convert_to_tensor(waveforms, tf.float32)
+        c = self.channels
+        flat = tf.reshape(x, [-1, self.samples]) if c > 1 else x  # [batch * channels, samples]
         if self.kind == "waveform":
-            return tf.expand_dims(_normalized(x) if self.normalize else x, -1)
-        if self.kind == "power_spectrum":
+            f = _normalized(flat) if self.normalize else flat
+        elif self.kind == "power_spectrum":
             window = tf.signal.hann_window(self.samples, periodic=True)
-            power = tf.square(tf.abs(tf.signal.rfft(x * window, [self.spectrum_length])))
-            return tf.expand_dims(_db_below_peak(power, self.top_db, axes=[1]), -1)
-        stft = tf.signal.stft(x, self.frame_length, self.frame_step, self.fft_length,
-                              window_fn=tf.signal.hann_window, pad_end=False)
-        mel = tf.signal.linear_to_mel_weight_matrix(self.mel_bins, self.fft_length // 2 + 1, self.sample_rate,
-                                                    self.fmin, self.fmax or self.sample_rate / 2)
-        mel_power = tf.tensordot(tf.square(tf.abs(stft)), mel, 1)  # [batch, frames, mel_bins]
-        if self.kind == "log_mel":
-            return tf.expand_dims(_db_below_peak(mel_power, self.top_db, axes=[1, 2]), -1)
-        mfcc = tf.tensordot(tf.math.log(mel_power + 1e-6), _dct2(self.mel_bins, self.mfccs), 1)
-        mean, var = tf.nn.moments(mfcc, axes=[1], keepdims=True)
-        z = (mfcc - mean) / tf.sqrt(var + 1e-6)
-        return tf.expand_dims(tf.clip_by_value((z + 3.0) / 6.0, 0.0, 1.0), -1)
+            f = tf.square(tf.abs(tf.signal.rfft(flat * window, [self.spectrum_length])))
+        else:
+            stft = tf.signal.stft(flat, self.frame_length, self.frame_step, self.fft_length,
+                                  window_fn=tf.signal.hann_window, pad_end=False)
+            mel = tf.signal.linear_to_mel_weight_matrix(self.mel_bins, self.fft_length // 2 + 1, self.sample_rate,
+                                                        self.fmin, self.fmax or self.sample_rate / 2)
+            f = tf.tensordot(tf.square(tf.abs(stft)), mel, 1)  # [batch * channels, frames, mel_bins]
+            if self.kind == "mfcc":
+                mfcc = tf.tensordot(tf.math.log(f + 1e-6), _dct2(self.mel_bins, self.mfccs), 1)
+                mean, var = tf.nn.moments(mfcc, axes=[1], keepdims=True)
+                f = tf.clip_by_value(((mfcc - mean) / tf.sqrt(var + 1e-6) + 3.0) / 6.0, 0.0, 1.0)
+        if c > 1:
+            inner = self.shape[:-1]
+            f = tf.reshape(f, [-1, c, *inner])
+            f = tf.transpose(f, [0, *range(2, 2 + len(inner)), 1])  # channels last: [batch, *inner, channels]
+        else:
+            f = tf.expand_dims(f, -1)
+        if self.kind in ("power_spectrum", "log_mel"):
+            f = _db_below_peak(f, self.top_db, axes=list(range(1, len(self.shape) + 1)))
+        return f
 
     def to_image(self, features: tf.Tensor, size: int) -> tf.Tensor:
-        """2-D features [batch, frames, bands, 1] -> RGB images [batch, size, size, 3] in [0, 255]."""
+        """2-D features [batch, frames, bands, channels] -> RGB images [batch, size, size, 3] in [0, 255]: each
+        channel a band of rows, the first on top, low frequencies at the bottom of each band."""
         from .tfenv import tf
 
         if self.kind in ("power_spectrum", "waveform"):
             raise ValueError(f"the {self.kind} front end is 1-D; draw it with the spectrum renderer instead")
-        upright = tf.reverse(tf.transpose(features, [0, 2, 1, 3]), axis=[1])  # [batch, bands (high first), frames, 1]
-        image = tf.image.resize(upright, [size, size], method="bilinear") * 255.0
+        bands = self.shape[1]
+        upright = tf.reverse(tf.transpose(features, [0, 3, 2, 1]), axis=[2])  # [batch, channels, bands (high first), frames]
+        stacked = tf.reshape(upright, [-1, self.channels * bands, self.frames, 1])
+        image = tf.image.resize(stacked, [size, size], method="bilinear") * 255.0
         return tf.tile(image, [1, 1, 1, 3])
 
 

@@ -99,13 +99,15 @@ def _waveform_peak(count: int, frames: int, rate: float, to_rate: float, samples
 
 
 def waveforms(x: np.ndarray, rate: float, front_end: dict, limits: Limits) -> Inputs:
-    """Signals [rows, n] at ``rate`` Hz -> float32 [batch, samples] at the model's rate."""
+    """Signals [rows, n] (or [rows, channels, n]) at ``rate`` Hz -> float32 [batch, (channels,) samples] at the
+    model's rate."""
     to_rate, samples = front_end["sample_rate"], front_end["samples"]
+    width = x.shape[1] if x.ndim == 3 else 1
     try:
-        peak = _waveform_peak(len(x), x.shape[1], rate, to_rate, samples, limits)
+        peak = width * _waveform_peak(len(x), x.shape[-1], rate, to_rate, samples, limits)
     except AudioError as e:
         raise InvalidInput(f"sample_rate: {e}") from None
-    big = np.abs(x).max(axis=1) > _FLOAT32_MAX
+    big = np.abs(x).reshape(len(x), -1).max(axis=1) > _FLOAT32_MAX
     if big.any():
         i = int(np.argmax(big))
         raise InvalidInput(f"signals: signal {i} holds values beyond ±{_FLOAT32_MAX:.3g}, float32's range, which "
@@ -118,28 +120,33 @@ def waveforms(x: np.ndarray, rate: float, front_end: dict, limits: Limits) -> In
     return Inputs(peak, "signals", chunks)
 
 
-def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits) -> Inputs:
-    """Encoded WAV/FLAC/OGG files -> float32 [batch, samples] at the model's rate; decodes only what the model uses."""
+def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits, channels: int = 1) -> Inputs:
+    """Encoded WAV/FLAC/OGG files -> float32 [batch, (channels,) samples] at the model's rate; decodes only what the
+    model uses. A one-channel model averages a file's channels; a multichannel one takes files of its own count."""
     to_rate, samples = front_end["sample_rate"], front_end["samples"]
     frames, peak = [], 0
     for i, d in enumerate(data):
         try:
             h = read_header(d)
+            if channels > 1 and h.channels != channels:
+                raise InvalidInput(f"audio[{i}]: the file has {h.channels} channel{'s' if h.channels > 1 else ''}; "
+                                   f"this model takes {channels}")
             if h.frames > limits.max_signal_length:
                 raise AudioError(f"its header says {h.frames:,} frames; this server's limit is "
                                  f"{limits.max_signal_length:,} per file (--max-signal-length)")
             use = min(h.frames, frames_needed(samples, h.rate, to_rate))
-            peak = max(peak, 4 * use * (h.channels + 1) + _waveform_peak(len(data), use, h.rate, to_rate, samples, limits))
+            peak = max(peak, 4 * use * (h.channels + 1)
+                       + channels * _waveform_peak(len(data), use, h.rate, to_rate, samples, limits))
         except AudioError as e:
             raise AudioError(f"audio[{i}]: {e}") from None
         frames.append(use)
 
     def chunks(batch: int) -> Iterator[np.ndarray]:
         for run in _runs(len(data), batch):
-            out = np.empty((len(run), samples), dtype=np.float32)
+            out = np.empty((len(run), *([channels] if channels > 1 else []), samples), dtype=np.float32)
             for j, i in enumerate(run):
                 try:
-                    wave, rate = read_audio(data[i], frames=max(1, frames[i]))
+                    wave, rate = read_audio(data[i], frames=max(1, frames[i]), mono=channels == 1)
                     out[j] = prepare(wave, rate, to_rate, samples)
                 except AudioError as e:
                     raise AudioError(f"audio[{i}]: {e}") from None

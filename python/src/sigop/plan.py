@@ -28,7 +28,7 @@ from .inputs import Inputs, InvalidInput, Unsupported
 from .limits import Limits
 from .manifest import DEFAULT_FFT_MODEL, Manifest
 from .render import SpectrumContract
-from .signals import SOUND_SUFFIXES, load_signal
+from .signals import SOUND_SUFFIXES, load_signal, read_signal
 
 __all__ = ["InputPlan", "Magnitude"]
 
@@ -49,6 +49,25 @@ class InputPlan:
     @property
     def takes_waveforms(self) -> bool:
         return self.manifest.takes_waveforms
+
+    @property
+    def channels(self) -> int:
+        """Channels of one signal: several for a model trained on sensor axes, else one."""
+        return self.details["front_end"].get("channels", 1) if self.takes_waveforms else 1
+
+    @property
+    def channel_names(self) -> str:
+        return ", ".join(self.details["front_end"].get("channel_names", [])) if self.takes_waveforms else ""
+
+    def shaped(self, x: np.ndarray, field: str = "signals") -> np.ndarray:
+        """Signals as the model takes them, [rows, n] or [rows, channels, n]; another channel count is refused,
+        naming both (never reshaped: a flattened or averaged signal is another signal)."""
+        c, got = self.channels, (x.shape[1] if x.ndim == 3 else 1)
+        if got == c:
+            return x[:, 0] if x.ndim == 3 and c == 1 else x
+        names = f" ({self.channel_names})" if self.channel_names else ""
+        want = f"{c} channels{names} as [batch, {c}, n]" if c > 1 else "one channel as [batch, n] or [n]"
+        raise InvalidInput(f"{field}: model {self.name!r} takes {want}; got {got} channel{'s' if got > 1 else ''}")
 
     def rate(self, given: float = 0, field: str = "sample_rate") -> float | None:
         """The rate signals sent at ``given`` Hz (0: the model's own) are taken at; None for a spectrum-image
@@ -80,7 +99,8 @@ class InputPlan:
     # ---- what users send ------------------------------------------------------------------------------------
 
     def signals(self, x: np.ndarray, rate: float | None = 0, field: str = "sample_rate") -> Inputs:
-        """Signals [rows, n] sent at ``rate`` Hz (0 or None: the model's own)."""
+        """Signals [rows, n] (or [rows, channels, n]) sent at ``rate`` Hz (0 or None: the model's own)."""
+        x = self.shaped(x)
         resolved = self.rate(rate or 0, field)
         if resolved is not None:
             return inputs.waveforms(x, resolved, self.details["front_end"], self.limits)
@@ -100,11 +120,11 @@ class InputPlan:
                               f"files need a model trained with a waveform front end (log_mel, mfcc, power_spectrum, "
                               f"waveform)")
         self._count(len(data), "audio", "WAV, FLAC or OGG file")
-        return inputs.audio_files(data, self.details["front_end"], self.limits)
+        return inputs.audio_files(data, self.details["front_end"], self.limits, self.channels)
 
     def file(self, path: Path, rate: float | None = None) -> Inputs:
-        """One file by its suffix: sound files carry their rate; other signals are taken at ``rate`` (the data
-        folder's signals.json; None: the model's own), which only waveform models use."""
+        """One file by its suffix: sound files (and CSVs with a time column) carry their rate; other signals are
+        taken at ``rate`` (the data folder's signals.json; None: the model's own), which only waveform models use."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
@@ -112,7 +132,10 @@ class InputPlan:
         if self.takes_waveforms and suffix in SOUND_SUFFIXES:
             return self.audio([path.read_bytes()])
         try:
-            return self.signals(load_signal(path)[None], rate if self.takes_waveforms else 0)
+            if not self.takes_waveforms:
+                return self.signals(load_signal(path)[None], 0)
+            s = read_signal(path)
+            return self.signals(s.samples[None], s.rate or rate)
         except (InvalidInput, Unsupported) as e:
             raise type(e)(f"{path.name}: {e}") from None
 

@@ -22,6 +22,7 @@ __all__ = ["CompiledMiniRocket", "COMPILED_FILE", "save_compiled", "compiled_rec
 
 COMPILED_FILE = "minirocket.npz"
 _ARRAYS = ("dilations", "features_per_dilation", "biases", "mean", "scale", "kernel", "bias")
+_OPTIONAL = ("channel_mask",)  # multichannel models: the channels each kernel/dilation pair reads
 
 
 class CompiledUnavailable(RuntimeError):
@@ -34,7 +35,7 @@ def save_compiled(folder: Path, **arrays: np.ndarray) -> dict:
     if missing:
         raise ValueError(f"{COMPILED_FILE} needs {sorted(missing)}")
     path = Path(folder) / COMPILED_FILE
-    np.savez(path, **{k: np.asarray(arrays[k]) for k in _ARRAYS})
+    np.savez(path, **{k: np.asarray(arrays[k]) for k in _ARRAYS + _OPTIONAL if arrays.get(k) is not None})
     return {"file": COMPILED_FILE, "sha256": sha256_file(path)}
 
 
@@ -58,7 +59,7 @@ class CompiledMiniRocket:
         if not path.is_file() or sha256_file(path) != record["sha256"]:
             raise CompiledUnavailable(f"{path} is missing or does not match its manifest's sha256")
         with np.load(path) as z:
-            self._arrays = {k: z[k] for k in _ARRAYS}
+            self._arrays = {k: z[k] for k in _ARRAYS + _OPTIONAL if k in z}
         from . import minirocket_kernels  # numba: imported (and its kernels loaded) only for MiniRocket models
 
         self._features = minirocket_kernels.features
@@ -67,7 +68,7 @@ class CompiledMiniRocket:
         if set(outputs) - {"probabilities"}:
             raise KeyError(f"the compiled runtime answers only probabilities, not {sorted(set(outputs))}")
         a = self._arrays
-        f = self._features(x, a["dilations"], a["features_per_dilation"], a["biases"])
+        f = self._features(x, a["dilations"], a["features_per_dilation"], a["biases"], a.get("channel_mask"))
         logits = ((f - a["mean"]) * a["scale"]) @ a["kernel"] + a["bias"]
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return {"probabilities": (e / e.sum(axis=1, keepdims=True)).astype(np.float32)}

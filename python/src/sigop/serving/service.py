@@ -57,9 +57,11 @@ class OperatorService(pb_grpc.OperatorServicer):
     def __init__(self, core: Core):
         self._core = core
 
-    def _signals(self, t: pb.Float64Tensor, max_batch: int | None = None) -> tuple[np.ndarray, bool]:
+    def _signals(self, t: pb.Float64Tensor, max_batch: int | None = None, channels: bool = False
+                 ) -> tuple[np.ndarray, bool]:
         limits = self._core.limits
-        return decode_signals(t, max_length=limits.max_signal_length, max_batch=max_batch or limits.max_batch)
+        return decode_signals(t, max_length=limits.max_signal_length, max_batch=max_batch or limits.max_batch,
+                              channels=channels)
 
     @rpc
     def FFT(self, request: pb.FFTRequest, context: grpc.ServicerContext) -> pb.FFTResponse:
@@ -84,7 +86,7 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
-        given = served.plan.signals(self._signals(request.signals)[0], request.sample_rate)
+        given = served.plan.signals(self._signals(request.signals, channels=True)[0], request.sample_rate)
         probs = self._core.classify(served, given, "ClassifySignal", _call(context))
         return pb.ClassifySignalResponse(model_spec=_spec(served),
                                          classifications=_classifications(served, probs, request.top_k))
@@ -116,10 +118,11 @@ class OperatorService(pb_grpc.OperatorServicer):
                     if request.WhichOneof("kind") != "samples":
                         raise InvalidInput(f"message {i}: after the config every message carries samples")
                     try:
-                        x, _ = self._signals(request.samples, max_batch=1)
+                        x, _ = self._signals(request.samples)
+                        results = session.feed(x)
                     except InvalidInput as e:
                         raise InvalidInput(f"message {i}: {e}") from None
-                    for result in session.feed(x[0]):
+                    for result in results:
                         yield _stream_reply(spec, session.served.labels, result)
                 for result in session.finish():
                     yield _stream_reply(spec, session.served.labels, result)

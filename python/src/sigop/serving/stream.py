@@ -33,13 +33,14 @@ MAX_HOLD = 2**31 - 1  # hops a new label may have to hold before its event
 
 
 class Windows:
-    """Samples in, (start sample, window) out: windows of ``length`` every ``hop`` samples."""
+    """Samples in, (start sample, window) out: windows of ``length`` every ``hop`` samples, of every channel
+    together (a window is [length], or [channels, length] for several)."""
 
-    def __init__(self, length: int, hop: int):
+    def __init__(self, length: int, hop: int, channels: int = 1):
         if length < 1 or hop < 1:
             raise ValueError(f"window length {length} and hop {hop} must be at least one sample")
-        self.length, self.hop = length, hop
-        self._buffer = np.empty(0)
+        self.length, self.hop, self.channels = length, hop, channels
+        self._buffer = np.empty((channels, 0))
         self._offset = 0  # the stream index of _buffer[0]
         self._next = 0  # where the next window starts
         self.received = 0
@@ -48,34 +49,39 @@ class Windows:
         """Add samples; then the windows they complete, one at a time. A chunk that completes many windows (a long
         chunk, a short hop) holds one window's copy at a time, never all of them: a hop of one sample would
         otherwise make one chunk of n samples into n windows in memory at once."""
-        self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.float64).reshape(-1)])
-        self.received += samples.size
+        chunk = np.asarray(samples, dtype=np.float64).reshape(self.channels, -1)
+        self._buffer = np.concatenate([self._buffer, chunk], axis=1)
+        self.received += chunk.shape[1]
         self._drop_passed()
         return self._completed()
 
     def _completed(self) -> Iterator[tuple[int, np.ndarray]]:
-        while self._next + self.length <= self._offset + self._buffer.size:
+        while self._next + self.length <= self._offset + self._buffer.shape[1]:
             i, start = self._next - self._offset, self._next
-            window = self._buffer[i:i + self.length].copy()
+            window = self._shaped(self._buffer[:, i:i + self.length].copy())
             self._next += self.hop
             self._drop_passed()
             yield start, window
 
     def _drop_passed(self) -> None:
         """Forget the samples before the next window's start: no later window needs them."""
-        drop = min(self._next - self._offset, self._buffer.size)
-        self._buffer, self._offset = self._buffer[drop:], self._offset + drop
+        drop = min(self._next - self._offset, self._buffer.shape[1])
+        self._buffer, self._offset = self._buffer[:, drop:], self._offset + drop
 
     def finish(self) -> list[tuple[int, np.ndarray]]:
         """At the stream's end: a stream shorter than one window is that window, zero-padded (as ClassifySignal
         pads a short signal); a longer stream's remainder after its last window gives none."""
         if self._next > 0 or self.received == 0:
             return []
-        return [(0, np.pad(self._buffer, (0, self.length - self._buffer.size)))]
+        return [(0, self._shaped(np.pad(self._buffer, [(0, 0), (0, self.length - self._buffer.shape[1])])))]
+
+    def _shaped(self, window: np.ndarray) -> np.ndarray:
+        return window[0] if self.channels == 1 else window
 
     @property
     def held(self) -> int:
-        return self._buffer.size
+        """Samples held per channel."""
+        return self._buffer.shape[1]
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,8 @@ class StreamSession:
             raise InvalidInput(f"config: smoothing_windows must be 0 to {MAX_SMOOTHING}, top_k >= 0, threshold in "
                                f"[0, 1]; got {settings.smoothing_windows}, {settings.top_k}, {settings.threshold:g}")
         self._top_k = settings.top_k
-        self._windows = Windows(self.length, hop)
+        self.channels = plan.channels
+        self._windows = Windows(self.length, hop, self.channels)
         self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
                                   hop=hop / unit, window=self.length / unit,
                                   hold_windows=hold_windows(settings.min_duration, hop / unit))
@@ -195,8 +202,17 @@ class StreamSession:
         self._latency = core.metrics.stream_window_seconds.labels(self.served.name)
 
     def feed(self, samples: np.ndarray) -> Iterator[WindowResult | Event]:
-        """The results of the windows these samples complete, each followed by the event it sets off, if any."""
-        arrived = time.perf_counter()
+        """The results of the windows these samples ([k], or [channels, k]) complete, each followed by the event it
+        sets off, if any. A chunk of the wrong channels is refused here, before any window is made."""
+        rows = samples.shape[0] if samples.ndim == 2 else 1
+        if rows != self.channels:
+            names = self.served.plan.channel_names
+            raise InvalidInput(f"samples: {rows} rows, but model {self.served.name!r} takes {self.channels} "
+                               f"channel{'s' if self.channels > 1 else ''}{f' ({names})' if names else ''}: send "
+                               + (f"chunks [{self.channels}, k]" if self.channels > 1 else "chunks [k]"))
+        return self._fed(samples, time.perf_counter())
+
+    def _fed(self, samples: np.ndarray, arrived: float) -> Iterator[WindowResult | Event]:
         for start, window in self._windows.feed(samples):
             yield from self._classified(start, window, arrived)
 

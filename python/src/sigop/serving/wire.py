@@ -11,44 +11,53 @@ import numpy as np
 from ..inputs import InvalidInput
 from ..operator.v1 import operator_pb2 as pb
 
-__all__ = ["decode_signals", "encode_into", "WIRE_DTYPE"]
+__all__ = ["decode_signals", "encode_into", "WIRE_DTYPE", "MAX_CHANNELS"]
 
 WIRE_DTYPE = np.dtype("<f8")
+MAX_CHANNELS = 1024  # a signal's axes; as many as a file may have (signals.MAX_FILE_CHANNELS)
 
 
-def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int) -> tuple[np.ndarray, bool]:
-    """Decode a [batch, n] or [n] tensor of signals into a read-only 2-D array.
+def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int, channels: bool = False
+                   ) -> tuple[np.ndarray, bool]:
+    """Decode a [batch, n] or [n] tensor of signals (with ``channels``, also [batch, channels, n]) into a read-only
+    2-D (or 3-D) array.
 
     Returns the array and whether the request was 1-D (so the answer can have
     the same rank). Raises InvalidInput naming what was expected.
     """
     shape = list(t.shape)
-    if len(shape) not in (1, 2):
-        raise InvalidInput(f"signals: shape {shape} has rank {len(shape)}; expected [n] or [batch, n]")
+    ranks = (1, 2, 3) if channels else (1, 2)
+    if len(shape) not in ranks:
+        expected = "[n], [batch, n] or [batch, channels, n]" if channels else "[n] or [batch, n]"
+        raise InvalidInput(f"signals: shape {shape} has rank {len(shape)}; expected {expected}")
     if any(d < 0 for d in shape):
         raise InvalidInput(f"signals: shape {shape} has a negative dimension")
     one_d = len(shape) == 1
-    batch, n = (1, shape[0]) if one_d else shape
-    if n == 0 or batch == 0:
+    batch, n = (1, shape[0]) if one_d else (shape[0], shape[-1])
+    width = shape[1] if len(shape) == 3 else 1
+    if width > MAX_CHANNELS:
+        raise InvalidInput(f"signals: {width} channels exceed the {MAX_CHANNELS} a signal may have")
+    if n == 0 or batch == 0 or width == 0:
         raise InvalidInput(f"signals: shape {shape} is empty; expected at least one signal of n >= 1 samples")
     if n > max_length:
         raise InvalidInput(f"signals: length n={n} exceeds this server's limit of {max_length} samples per signal")
     if batch > max_batch:
         raise InvalidInput(f"signals: batch of {batch} exceeds this server's limit of {max_batch} signals per call")
-    want = 8 * batch * n
+    want = 8 * batch * width * n
     content = t.content  # each access copies the bytes out of the message
     if len(content) != want:
         raise InvalidInput(
             f"signals: content has {len(content)} bytes but shape {shape} needs {want} "
             f"(8 bytes per little-endian float64); ragged batches are not allowed"
         )
-    x = np.frombuffer(content, dtype=WIRE_DTYPE).reshape(batch, n)
+    x = np.frombuffer(content, dtype=WIRE_DTYPE).reshape([batch, width, n] if len(shape) == 3 else [batch, n])
     # A NaN or Inf anywhere makes the sum non-finite, so one cheap reduction
     # clears almost every request; only then is the element-wise check needed
     # (a finite sum can also overflow, which that check tells apart).
     if not np.isfinite(x.sum()) and not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
-        where = f"sample {bad[1]}" if one_d else f"signal {bad[0]}, sample {bad[1]}"
+        where = f"sample {bad[1]}" if one_d else f"signal {bad[0]}, " + (f"channel {bad[1]}, " if x.ndim == 3 else "") \
+            + f"sample {bad[-1]}"
         raise InvalidInput(f"signals: {where} is {float(x[tuple(bad)])}; expected finite values (no NaN or Inf)")
     return x, one_d
 

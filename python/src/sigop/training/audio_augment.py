@@ -40,7 +40,8 @@ class AudioAugment:
         return bool(self.freq_masks or self.time_masks)
 
     def waveform(self, x: np.ndarray, rate: int, rng: np.random.Generator, samples: int | None = None) -> np.ndarray:
-        """One random augmentation of a waveform at ``rate`` Hz, fitted to ``samples`` (None: any length)."""
+        """One random augmentation of a waveform [..., n] at ``rate`` Hz, fitted to ``samples`` (None: any length);
+        a signal's channels are moved together (one shift, one stretch)."""
         if self.stretch:
             x = time_stretch(x, float(rng.uniform(1 - self.stretch, 1 + self.stretch)))
         if self.pitch_semitones:
@@ -58,16 +59,17 @@ class AudioAugment:
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """x plus white Gaussian noise whose power is the signal's divided by 10^(snr_db/10)."""
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return x + (rms / 10 ** (snr_db / 20)) * rng.standard_normal(x.size).astype(x.dtype)
+    return x + (rms / 10 ** (snr_db / 20)) * rng.standard_normal(x.shape).astype(x.dtype)
 
 
 def time_shift(x: np.ndarray, samples: int) -> np.ndarray:
-    """Delay (samples > 0) or advance the signal, filling with silence; the length is kept."""
+    """Delay (samples > 0) or advance the signal [..., n] (every channel alike), filling with silence; the length
+    is kept."""
     out = np.zeros_like(x)
     if samples >= 0:
-        out[samples:] = x[:x.size - samples]
+        out[..., samples:] = x[..., :x.shape[-1] - samples]
     else:
-        out[:samples] = x[-samples:]
+        out[..., :samples] = x[..., -samples:]
     return out
 
 

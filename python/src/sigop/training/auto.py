@@ -27,6 +27,7 @@ from ..signals import SOUND_SUFFIXES, signals_meta
 from .config import SPECTRUM_IMAGE, TrainConfig
 from .dataset import Dataset, group_of, scan
 from .linear import cross_validated_accuracy
+from .waves import ONE_CHANNEL_ONLY, signal_channels
 
 __all__ = ["choose", "holds_sound"]
 
@@ -50,8 +51,12 @@ def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
         return cfg, None
     labels = np.array([i.label for i in pool])
     groups = _groups(cfg, ds, pool)
-    candidates = []
-    for name, features in (("transfer", _spectrum_image), ("minirocket", _minirocket)):
+    candidates, channels = [], signal_channels(ds, cfg.mono)
+    recipes = (("transfer", _spectrum_image), ("minirocket", _minirocket))
+    if channels > 1:  # the spectrum image draws one channel; MiniRocket takes them all (its multivariate form)
+        log.info("auto: %d channels per signal: %s", channels, ONE_CHANNEL_ONLY.format(channels=channels).split(";")[0])
+        recipes = recipes[1:]
+    for name, features in recipes:
         t0 = time.perf_counter()
         feats = features(cfg, ds, pool)
         score = cross_validated_accuracy(feats, labels, cfg.cv_folds, cfg.seed, groups=groups,
@@ -61,7 +66,7 @@ def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
         log.info("auto: %s scores %.4f by %d-fold cross-validation", name, score, cfg.cv_folds)
     best = max(candidates, key=lambda c: c["cv_accuracy"])  # first wins a tie
     record = {"chosen": best["candidate"], "folds": cfg.cv_folds, "yardstick": "ridge on fixed features",
-              "files": len(pool), "candidates": candidates}
+              "files": len(pool), "candidates": candidates, **({"channels": channels} if channels > 1 else {})}
     return replace(cfg, model=best["candidate"]), record
 
 

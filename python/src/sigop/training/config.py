@@ -39,6 +39,7 @@ class TrainConfig:
     model: str = "auto"  # one of NETWORKS; auto: cross-validated choice (training/auto.py)
     front_end: str = ""  # SPECTRUM_IMAGE or a waveform front end (FRONT_ENDS); "": the model's own
     sample_rate: float = 0  # waveform models: the rate files are resampled to (0: signals.json, else their own)
+    mono: bool = False  # waveform models: average each file's channels (else a model has its files' channels)
     duration: float = 0.0  # waveform models: seconds per example (0: signals.json, else covering 98 % of training files)
     group: str | None = None  # regex keying the split on part of each file name (e.g. the speaker)
     backbone: str = DEFAULT_BACKBONE

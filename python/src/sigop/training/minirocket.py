@@ -7,6 +7,10 @@ output on a random training example; a feature is the proportion of
 positions where the output exceeds a bias (PPV). Half the pairs see the
 zero-padded ends of the signal, half only the inside, alternating.
 
+Several channels (MiniRocketMultivariate, the authors' own form): each
+kernel/dilation pair reads a random subset of 1 to 9 channels, sized
+2^U(0, log2(min(channels, 9) + 1)), and sums their outputs.
+
 Signals are zero-padded to the model's length; PPV counts only the positions
 before each signal's last non-zero sample, so a short signal's padding does
 not dilute its features (as MiniRocket's variable-length form does).
@@ -27,8 +31,8 @@ import numpy as np
 
 from tqdm import tqdm
 
-from ..runtime.minirocket_kernels import (KERNEL_INDICES, KERNEL_LENGTH, features, kernel_output, sees_padding,
-                                          valid_lengths)
+from ..runtime.minirocket_kernels import (KERNEL_INDICES, KERNEL_LENGTH, all_channels, features, kernel_output,
+                                          sees_padding, valid_lengths)
 from .digest import content_key
 
 __all__ = ["MiniRocketParams", "fit", "transform", "valid_lengths", "sees_padding", "KERNEL_INDICES", "KERNELS"]
@@ -44,14 +48,26 @@ class MiniRocketParams:
     dilations: tuple[int, ...]
     features_per_dilation: tuple[int, ...]  # per kernel
     biases: np.ndarray  # float32 [features], dilation-major, then kernel, then quantile
+    channel_mask: np.ndarray | None = None  # uint8 [dilations, kernels, channels]: the channels each pair reads
 
     @property
     def features(self) -> int:
         return len(self.biases)
 
+    @property
+    def channels(self) -> int:
+        return 1 if self.channel_mask is None else self.channel_mask.shape[2]
+
+    @property
+    def mask(self) -> np.ndarray:
+        return all_channels(len(self.dilations)) if self.channel_mask is None else self.channel_mask
+
     def to_json(self) -> dict:
-        return {"kernels": KERNELS, "dilations": list(self.dilations),
-                "features_per_dilation": list(self.features_per_dilation), "features": self.features}
+        out = {"kernels": KERNELS, "dilations": list(self.dilations),
+               "features_per_dilation": list(self.features_per_dilation), "features": self.features}
+        if self.channels > 1:
+            out |= {"channels": self.channels, "channels_per_kernel": round(float(self.mask.sum(axis=2).mean()), 2)}
+        return out
 
 
 def _dilations(length: int, features: int, max_dilations: int = 32) -> tuple[list[int], list[int]]:
@@ -72,31 +88,47 @@ def _dilations(length: int, features: int, max_dilations: int = 32) -> tuple[lis
 
 
 def fit(x: np.ndarray, features: int = 10_000, seed: int = 0) -> MiniRocketParams:
-    """Dilations from the model's length; biases from quantiles of each pair's output on a random training signal."""
+    """Dilations from the model's length; biases from quantiles of each pair's output on a random training signal.
+    ``x``: [signals, samples], or [signals, channels, samples] (each pair then reads a random subset of channels)."""
     x = np.asarray(x, dtype=np.float32)
-    length = x.shape[1]
+    x = x[:, None] if x.ndim == 2 else x
+    channels, length = x.shape[1], x.shape[2]
     lengths = valid_lengths(x)
     dilations, per_dilation = _dilations(length, features)
     rng = np.random.default_rng(seed)
+    mask = _channel_subsets(len(dilations), channels, rng) if channels > 1 else all_channels(len(dilations))
     quantiles = (np.arange(1, KERNELS * sum(per_dilation) + 1) * _GOLDEN) % 1
     biases, q = [], 0
-    for d, f in zip(dilations, per_dilation):
+    for i, (d, f) in enumerate(zip(dilations, per_dilation)):
         pick = rng.integers(0, len(x), KERNELS)  # one training signal per kernel
         for k in range(KERNELS):
-            c = kernel_output(x[pick[k]], int(lengths[pick[k]]), d, KERNEL_INDICES[k])
+            c = kernel_output(x[pick[k]], int(lengths[pick[k]]), d, KERNEL_INDICES[k], mask[i, k])
             biases.append(np.quantile(c, quantiles[q:q + f]).astype(np.float32))
             q += f
-    return MiniRocketParams(tuple(dilations), tuple(per_dilation), np.concatenate(biases))
+    return MiniRocketParams(tuple(dilations), tuple(per_dilation), np.concatenate(biases),
+                            mask if channels > 1 else None)
+
+
+def _channel_subsets(dilations: int, channels: int, rng: np.random.Generator) -> np.ndarray:
+    """MiniRocketMultivariate's channel subsets: 2^U(0, log2(min(channels, 9) + 1)) channels per pair, at random."""
+    mask = np.zeros((dilations, KERNELS, channels), np.uint8)
+    top = np.log2(min(channels, KERNEL_LENGTH) + 1)
+    sizes = (2 ** rng.uniform(0, top, (dilations, KERNELS))).astype(int)
+    for i in range(dilations):
+        for k in range(KERNELS):
+            mask[i, k, rng.choice(channels, sizes[i, k], replace=False)] = 1
+    return mask
 
 
 def transform(params: MiniRocketParams, x: np.ndarray, progress: bool = False, chunk: int = 256) -> np.ndarray:
-    """PPV features [signals, features] of zero-padded float32 signals [signals, samples], the exported graph's own.
+    """PPV features [signals, features] of zero-padded float32 signals [signals, (channels,) samples], the exported
+    graph's own.
 
     A signal already transformed with the same parameters in this process (``--model auto`` scored MiniRocket on
     the training files, then the trainer asks again) is taken from memory, not computed twice."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     which = content_key(*(np.ascontiguousarray(a).tobytes() for a in (params.dilations, params.features_per_dilation,
-                                                                      params.biases)))
+                                                                      params.biases, params.mask)))
     keys = [content_key(which, row.tobytes()) for row in x]
     out = np.empty((len(x), params.features), np.float32)
     todo = []
@@ -112,7 +144,7 @@ def transform(params: MiniRocketParams, x: np.ndarray, progress: bool = False, c
     with tqdm(total=len(todo), desc="minirocket", unit="signal", disable=not progress or not todo) as bar:
         for start in range(0, len(todo), chunk):
             rows = todo[start:start + chunk]
-            out[rows] = features(x[rows], params.dilations, params.features_per_dilation, params.biases)
+            out[rows] = features(x[rows], params.dilations, params.features_per_dilation, params.biases, params.mask)
             for i in rows:
                 _MEMO.put(keys[i], out[i])
             bar.update(len(rows))

@@ -8,6 +8,10 @@ elementwise ops in a fixed order (a convolution's summation order is its
 own, and TensorFlow's and LiteRT's differ), masked to the signal's own
 positions; PPV is counted one bias at a time, never as a
 [positions x biases] comparison, so memory grows with the signal length alone.
+Several channels: every channel is convolved alike, and each pair's output is
+the sum, in channel order, of its channels' outputs times its 0/1 mask
+(adding a masked channel's +0 changes no value, so the sum is the compiled
+loops' sum over the chosen channels).
 """
 
 from __future__ import annotations
@@ -45,8 +49,21 @@ def _convolve(x: "tf.Tensor", dilation: int) -> "tf.Tensor":
 
 
 
+def _summed(x: "tf.Tensor", dilation: int, mask: np.ndarray) -> "tf.Tensor":
+    """[batch, channels, samples] -> [batch, samples, 84]: each kernel's output summed over its ``mask``'s channels
+    ([84, channels] of 0/1), in channel order."""
+    channels, samples = int(x.shape[1]), int(x.shape[2])
+    each = tf.reshape(_convolve(tf.reshape(x, [-1, samples]), dilation), [-1, channels, samples, KERNELS])
+    out = None
+    for ch in range(channels):
+        term = each[:, ch] * tf.constant(mask[:, ch].astype(np.float32))[None, None, :]
+        out = term if out is None else out + term
+    return out
+
+
 class MiniRocketLayer(keras.layers.Layer):
-    """float32 waveforms [batch, samples], zero-padded at the end -> PPV features [batch, features]."""
+    """float32 waveforms [batch, samples] (or [batch, channels, samples]), zero-padded at the end -> PPV features
+    [batch, features]."""
 
     def __init__(self, params: MiniRocketParams, **kwargs):
         super().__init__(trainable=False, **kwargs)
@@ -54,8 +71,11 @@ class MiniRocketLayer(keras.layers.Layer):
 
     def call(self, x):
         x = tf.convert_to_tensor(x, tf.float32)
-        positions = tf.range(tf.shape(x)[1])[None, :]  # [1, samples]
+        several = self.params.channels > 1
+        positions = tf.range(tf.shape(x)[-1])[None, :]  # [1, samples]
         nonzero = tf.cast(tf.not_equal(x, 0.0), tf.int32)
+        if several:
+            nonzero = tf.reduce_max(nonzero, axis=1)  # a position holds a sample if any channel does
         length = tf.maximum(tf.reduce_max(nonzero * (positions + 1), axis=1, keepdims=True), 1)  # [batch, 1]
         whole = positions < length  # [batch, samples]
         out, start = [], 0
@@ -65,7 +85,8 @@ class MiniRocketLayer(keras.layers.Layer):
             inner = tf.where(tf.reduce_any(inner, axis=1, keepdims=True), inner, whole)  # too short: use it all
             padded = tf.constant([sees_padding(i, k) for k in range(KERNELS)])[None, None, :]  # [1, 1, 84]
             mask = tf.where(padded, whole[:, :, None], inner[:, :, None])  # [batch, samples, 84]
-            c = tf.where(mask, _convolve(x, d), -np.inf)  # positions outside the mask are never above a bias
+            conv = _summed(x, d, self.params.mask[i]) if several else _convolve(x, d)
+            c = tf.where(mask, conv, -np.inf)  # positions outside the mask are never above a bias
             counted = tf.reduce_sum(tf.cast(mask, tf.float32), axis=1)  # [batch, 84]
             b = self.params.biases[start:start + KERNELS * f].reshape(KERNELS, f)
             # One bias at a time: [batch, samples, 84] per step, never [.., biases] at once (4x faster here).

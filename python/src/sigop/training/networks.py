@@ -84,8 +84,8 @@ def build_network(kind: str, shape: tuple[int, ...], classes: int, dropout: floa
 
 def waveform_model(front_end: FrontEnd, body: "keras.Model", augment: AudioAugment | None = None,
                    image_size: int = 0) -> "keras.Model":
-    """float32 waveforms [batch, samples] -> probabilities, front end included."""
-    inputs = keras.Input((front_end.samples,), name="waveforms")
+    """float32 waveforms [batch, (channels,) samples] -> probabilities, front end included."""
+    inputs = keras.Input(front_end.input_shape, name="waveforms")
     x = FrontEndLayer(front_end, image_size, name="front_end")(inputs)
     if augment is not None and augment.masks:
         x = SpecAugment(augment, name="spec_augment")(x)

@@ -34,6 +34,7 @@ from .dataset import CONTRACT_FILE, Dataset, Item, item_image, load_signal, scan
 from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .report import split_results, write_report
+from .waves import ONE_CHANNEL_ONLY, signal_channels
 
 __all__ = ["train", "example_features", "fit_contract"]
 
@@ -103,6 +104,9 @@ def train(cfg: TrainConfig) -> dict:
     size = backbone.input_size
     ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
               test_root=cfg.test_data)
+    channels = signal_channels(ds)
+    if channels > 1:
+        raise ValueError(ONE_CHANNEL_ONLY.format(channels=channels))
     ds.contract = fit_contract(cfg, size, ds)
     levels = _check_levels(ds)
     if not ds.has_signals and cfg.augment.copies:

@@ -23,18 +23,19 @@ import numpy as np
 from scipy.special import softmax
 from tqdm import tqdm
 
-from ..audio import AudioError, fit_length, read_audio, resample
+from ..audio import fit_length
 from ..export import export_classifier
 from ..frontend import FrontEnd
 from ..runtime.compiled import save_compiled
-from ..signals import SOUND_SUFFIXES, signals_meta
+from ..signals import signals_meta, states_rate
+from .waves import COVERED, covering_length, front_end_and_waves, load_waveform
 from ..tfenv import tf
 from .backbones import get_backbone
 from .bottlenecks import BottleneckCache
 from .digest import content_key
 from .callbacks import fit_callbacks
-from .config import SHIFT_INVARIANT, SIGNALS_FILE, TrainConfig
-from .dataset import Dataset, load_signal, scan
+from .config import SHIFT_INVARIANT, TrainConfig
+from .dataset import Dataset, scan
 from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .weights import class_weights
@@ -51,55 +52,6 @@ __all__ = ["load_waveform", "train", "front_end_and_waves", "covering_length", "
 
 log = logging.getLogger(__name__)
 keras = tf.keras
-
-COVERED = 0.98  # of the training files, whole at the model's length when no duration is given; longer ones are cut
-
-
-def load_waveform(path: Path, default_rate: float | None) -> tuple[np.ndarray, float]:
-    """(samples, rate): sound files carry their rate; other signals take ``default_rate``."""
-    if path.suffix.lower() in SOUND_SUFFIXES:
-        return read_audio(path)
-    if default_rate is None:
-        raise AudioError(f"{path}: a {path.suffix} signal has no sample rate; put {{\"sample_rate\": Hz}} in "
-                         f"{SIGNALS_FILE} beside the class folders, or pass --sample-rate")
-    return load_signal(path).astype(np.float32), default_rate
-
-
-def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.ndarray]]:
-    """The front end the config and data imply, and every file resampled to its rate."""
-    default_rate = meta.get("sample_rate") or cfg.sample_rate or None
-    loaded = {}
-    for item in tqdm(ds.items, desc="loading", unit="file", disable=not cfg.progress):
-        loaded[item.path] = load_waveform(item.path, default_rate or 1.0)
-    own = {r for _, r in loaded.values()}
-    if default_rate is None and any(p.suffix.lower() not in SOUND_SUFFIXES for p in loaded):
-        log.warning("no sample rate declared for the signals (%s or --sample-rate): taking them as they are, at a "
-                    "nominal 1 Hz; clients send sample_rate 0 or 1", SIGNALS_FILE)
-    # Never upsample by default: sound files sharing a rate below 16 kHz stay at it (8 kHz speech is not doubled).
-    rate = cfg.sample_rate or meta.get("sample_rate") or min(own.pop() if len(own) == 1 else 16000, 16000)
-    waves = {p: resample(x, r, rate) for p, (x, r) in loaded.items()}
-    if cfg.duration:
-        samples = int(round(cfg.duration * rate))
-    else:
-        samples = int(meta.get("samples") or covering_length([waves[i.path].size for i in ds.items if i.split != "test"]))
-    cut = [i for i in ds.items if waves[i.path].size > samples]
-    if cut:
-        log.info("%d of %d files are longer than the model's %d samples (%.3g s) and are cut to it", len(cut),
-                 len(ds.items), samples, samples / rate)
-    fe = FrontEnd(kind=cfg.resolved_front_end, sample_rate=float(rate), samples=samples,
-                  normalize=cfg.model != "minirocket")  # MiniRocket's biases are fitted to the signals' own level
-    if fe.kind in ("log_mel", "mfcc"):  # keep 25 ms frames, 10 ms hops at any rate
-        frame = int(round(0.025 * rate))
-        fe = replace(fe, frame_length=frame, frame_step=int(round(0.010 * rate)),
-                      fft_length=1 << (frame - 1).bit_length())
-    elif fe.kind == "power_spectrum":  # the FFT over the next power of two: LiteRT's FFT takes no other length
-        fe = replace(fe, fft_length=1 << (samples - 1).bit_length())
-    return fe, waves
-
-
-def covering_length(lengths: list[int], share: float = COVERED) -> int:
-    """The length that holds ``share`` of the files whole: one long file does not make every file cost its length."""
-    return int(np.ceil(np.quantile(np.asarray(lengths), share, method="inverted_cdf"))) if lengths else 1
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -127,7 +79,7 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
     aug = cfg.audio_augment
     # Examples: every file as it is, plus augmented copies of the training files.
     examples = ds.examples(aug.copies)
-    x = np.zeros((len(examples), fe.samples), dtype=np.float32)
+    x = np.zeros((len(examples), *fe.input_shape), dtype=np.float32)
     for i, (item, k) in enumerate(tqdm(examples, desc="examples", unit="ex", disable=not cfg.progress)):
         w = waves[item.path]
         x[i] = aug.waveform(w, fe.sample_rate, item.augmentation_rng(cfg.seed, k), fe.samples) if k else \
@@ -175,7 +127,7 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray
     details = {
         "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": shift_invariant,
         "sample_rate_declared": bool(meta.get("sample_rate") or cfg.sample_rate)
-        or all(i.path.suffix.lower() in SOUND_SUFFIXES for i in ds.items),
+        or all(states_rate(i.path) for i in ds.items),
         "split_group": cfg.group or "", **extra,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
@@ -222,14 +174,16 @@ def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats:
     t0 = time.perf_counter()
     linear, probs = ridge_on(cfg, ds, feats)
     layer = MiniRocketLayer(params, name="minirocket")
-    inputs = keras.Input((fe.samples, 1), name="features")
+    inputs = keras.Input(fe.shape, name="features")  # [samples, channels]
     head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
     standardize = keras.layers.Lambda(lambda f: (f - linear.mean) * linear.scale, name="standardize")
-    outputs = head(standardize(layer(keras.layers.Reshape((fe.samples,))(inputs))))
+    waves = keras.layers.Permute((2, 1))(inputs) if fe.channels > 1 else keras.layers.Reshape((fe.samples,))(inputs)
+    outputs = head(standardize(layer(waves)))
     head.set_weights([linear.kernel, linear.bias])
     model = waveform_model(fe, keras.Model(inputs, outputs, name="minirocket"))
     compiled = {"dilations": np.array(params.dilations), "features_per_dilation": np.array(params.features_per_dilation),
-                "biases": params.biases, "mean": linear.mean, "scale": linear.scale, "kernel": linear.kernel,
+                "biases": params.biases, "channel_mask": params.channel_mask, "mean": linear.mean, "scale": linear.scale,
+                "kernel": linear.kernel,
                 "bias": linear.bias}
     extra = {"minirocket": params.to_json(), "linear": linear.to_json(),
              "timing": {"ridge_seconds": round(time.perf_counter() - t0, 2)}}
