@@ -44,9 +44,35 @@ func (c *Client) ClassifySignals(ctx context.Context, signals [][]float64, opts 
 	return result(resp.GetModelSpec(), resp.GetClassifications(), len(signals))
 }
 
+// ClassifyMultichannel classifies signals of several channels (a three-axis
+// accelerometer's x, y and z; an IMU's six axes; three phase currents) with
+// a model trained on them, in one call: signals[i][c] is channel c of
+// signal i, every channel of every signal the same length. The server
+// checks the channel count against the model's and answers InvalidArgument,
+// naming both, when they differ; rate and length are handled per channel
+// as ClassifySignals does.
+func (c *Client) ClassifyMultichannel(ctx context.Context, signals [][][]float64, opts ...CallOption) (*Result, error) {
+	o, err := c.resolve(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
+	}
+	tensor, err := multichannelTensor(signals)
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
+	}
+	resp, err := c.stub.ClassifySignal(ctx, &operatorv1.ClassifySignalRequest{
+		ModelSpec: o.spec(), Signals: tensor, TopK: int32(o.topK), SampleRate: o.sampleRate,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
+	}
+	return result(resp.GetModelSpec(), resp.GetClassifications(), len(signals))
+}
+
 // ClassifyAudio classifies sound files (WAV, FLAC or OGG bytes, any sample
 // rate, mono or several channels) with a waveform classifier, in one call:
-// the server decodes each, averages its channels, resamples it to the
+// the server decodes each, averages its channels (a model of several
+// channels takes files of its own count instead), resamples it to the
 // model's rate and pads or cuts it to the model's length; the model's front
 // end (log-mel, MFCC, power spectrum) runs inside its graph.
 func (c *Client) ClassifyAudio(ctx context.Context, files [][]byte, opts ...CallOption) (*Result, error) {

@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
@@ -15,7 +16,28 @@ type ModelVersion struct {
 	Kind      string   `json:"kind,omitempty"`    // "fft" or "classifier"
 	Runtime   string   `json:"runtime,omitempty"` // "tensorflow", "litert float32" or "litert int8"
 	Labels    []string `json:"labels,omitempty"`
-	Manifest  string   `json:"-"` // the version's manifest.json
+	// Channels is how many channels one signal has for a waveform model
+	// (1 unless it was trained on several sensor axes: send those with
+	// ClassifyMultichannel and Stream.SendMultichannel); 0 for other models.
+	Channels     int      `json:"channels,omitempty"`
+	ChannelNames []string `json:"channel_names,omitempty"` // as its training data named them, if it did
+	Manifest     string   `json:"-"`                       // the version's manifest.json
+}
+
+// channelsOf reads a waveform model's channels from its manifest.
+func channelsOf(manifest string) (int, []string) {
+	var m struct {
+		Details struct {
+			FrontEnd *struct {
+				Channels int      `json:"channels"`
+				Names    []string `json:"channel_names"`
+			} `json:"front_end"`
+		} `json:"details"`
+	}
+	if json.Unmarshal([]byte(manifest), &m) != nil || m.Details.FrontEnd == nil {
+		return 0, nil
+	}
+	return max(1, m.Details.FrontEnd.Channels), m.Details.FrontEnd.Names
 }
 
 // Models lists the server's models and their versions, newest first; name
@@ -28,9 +50,11 @@ func (c *Client) Models(ctx context.Context, name string) (map[string][]ModelVer
 	out := make(map[string][]ModelVersion, len(resp.GetModels()))
 	for _, m := range resp.GetModels() {
 		for _, v := range m.GetVersions() {
+			channels, names := channelsOf(v.GetManifestJson())
 			out[m.GetName()] = append(out[m.GetName()], ModelVersion{
 				Version: v.GetVersion(), Available: v.GetState() == operatorv1.ModelState_MODEL_STATE_AVAILABLE,
-				Message: v.GetMessage(), Kind: v.GetKind(), Runtime: v.GetRuntime(), Labels: v.GetLabels(), Manifest: v.GetManifestJson(),
+				Message: v.GetMessage(), Kind: v.GetKind(), Runtime: v.GetRuntime(), Labels: v.GetLabels(),
+				Channels: channels, ChannelNames: names, Manifest: v.GetManifestJson(),
 			})
 		}
 	}

@@ -90,13 +90,31 @@ func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig, opts ...C
 	return &Stream{call: call, ctx: ctx, cancel: cancel}, nil
 }
 
-// Send sends the next samples, any number of them.
+// Send sends the next samples, any number of them, to a one-channel model.
 func (s *Stream) Send(samples []float64) error {
 	if len(samples) == 0 {
 		return nil
 	}
-	err := s.call.Send(&operatorv1.ClassifyStreamRequest{Kind: &operatorv1.ClassifyStreamRequest_Samples{
-		Samples: encodeSignals([][]float64{samples}, len(samples), true)}})
+	return s.send(encodeSignals([][]float64{samples}, len(samples), true))
+}
+
+// SendMultichannel sends the next samples of every channel to a model of
+// several channels: chunk[c] holds channel c's next samples, the same
+// number for each (shape [channels, k]). The server windows all channels
+// together; a chunk of another channel count is refused (InvalidArgument).
+func (s *Stream) SendMultichannel(chunk [][]float64) error {
+	if len(chunk) == 0 || len(chunk[0]) == 0 {
+		return nil
+	}
+	k, err := checkBatch(chunk)
+	if err != nil {
+		return fmt.Errorf("sigop: ClassifyStream: channels of one chunk: %w", err)
+	}
+	return s.send(encodeSignals(chunk, k, false))
+}
+
+func (s *Stream) send(t *operatorv1.Float64Tensor) error {
+	err := s.call.Send(&operatorv1.ClassifyStreamRequest{Kind: &operatorv1.ClassifyStreamRequest_Samples{Samples: t}})
 	if errors.Is(err, io.EOF) {
 		return errors.New("sigop: ClassifyStream: the server ended the stream; Recv returns why")
 	}
@@ -138,6 +156,16 @@ func (s *Stream) Recv() (StreamResult, error) {
 // nil), on the first error, or when ctx is cancelled (ctx's error). Read
 // results until it closes: an unread result holds the stream back.
 func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []float64, opts ...CallOption) (<-chan StreamResult, <-chan error) {
+	return watch(ctx, c, cfg, samples, (*Stream).Send, opts)
+}
+
+// WatchMultichannel is Watch for a model of several channels: each chunk is
+// [channels][k] samples, sent with SendMultichannel.
+func (c *Client) WatchMultichannel(ctx context.Context, cfg StreamConfig, chunks <-chan [][]float64, opts ...CallOption) (<-chan StreamResult, <-chan error) {
+	return watch(ctx, c, cfg, chunks, (*Stream).SendMultichannel, opts)
+}
+
+func watch[T any](ctx context.Context, c *Client, cfg StreamConfig, samples <-chan T, send func(*Stream, T) error, opts []CallOption) (<-chan StreamResult, <-chan error) {
 	results, done := make(chan StreamResult, 16), make(chan error, 1)
 	s, err := c.ClassifyStream(ctx, cfg, opts...)
 	if err != nil {
@@ -154,7 +182,7 @@ func (c *Client) Watch(ctx context.Context, cfg StreamConfig, samples <-chan []f
 					sent <- s.CloseSend()
 					return
 				}
-				if err := s.Send(chunk); err != nil {
+				if err := send(s, chunk); err != nil {
 					sent <- err
 					return
 				}

@@ -6,6 +6,9 @@ import (
 	"math"
 	"unsafe"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
 )
 
@@ -88,4 +91,35 @@ func decodeRows(t *operatorv1.Float64Tensor, rows, cols int) ([][]float64, error
 		out[r] = flat[r*cols : (r+1)*cols : (r+1)*cols]
 	}
 	return out, nil
+}
+
+// multichannelTensor packs signals [batch][channels][n] as a Float64Tensor of
+// shape [batch, channels, n]. Every signal needs the same channels and every
+// channel the same length: a ragged batch is refused here (InvalidArgument);
+// every other check is the server's.
+func multichannelTensor(signals [][][]float64) (*operatorv1.Float64Tensor, error) {
+	if len(signals) == 0 {
+		return &operatorv1.Float64Tensor{Shape: []int64{0, 0, 0}}, nil
+	}
+	channels := len(signals[0])
+	var rows [][]float64
+	for i, s := range signals {
+		if len(s) != channels {
+			return nil, status.Errorf(codes.InvalidArgument, "signal %d has %d channels, signal 0 has %d; every signal needs the same channels", i, len(s), channels)
+		}
+		rows = append(rows, s...)
+	}
+	n := 0
+	if len(rows) > 0 {
+		n = len(rows[0])
+	}
+	if len(rows) > 1 {
+		var err error
+		if n, err = checkBatch(rows); err != nil {
+			return nil, fmt.Errorf("channels of different lengths: %w", err)
+		}
+	}
+	t := encodeSignals(rows, n, false)
+	t.Shape = []int64{int64(len(signals)), int64(channels), int64(n)}
+	return t, nil
 }

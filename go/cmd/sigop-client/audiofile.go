@@ -13,9 +13,26 @@ import (
 )
 
 // audioChunks decodes a WAV or FLAC file as it is read, sending mono chunks
-// (channels averaged, as the server does) scaled to [-1, 1). It returns the
-// file's rate; the error channel gets nil at the end or the decoding error.
+// (channels averaged, as the server does for a one-channel model) scaled to
+// [-1, 1). It returns the file's rate; the error channel gets nil at the end
+// or the decoding error.
 func audioChunks(f io.ReadSeeker, name string) (<-chan []float64, float64, <-chan error, error) {
+	frames, rate, errc, err := audioFrames(f, name)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	out := make(chan []float64, 4)
+	go func() {
+		defer close(out)
+		for chunk := range frames {
+			out <- mono(chunk)
+		}
+	}()
+	return out, rate, errc, nil
+}
+
+// audioFrames is audioChunks with every channel kept: chunks [channels][k].
+func audioFrames(f io.ReadSeeker, name string) (<-chan [][]float64, float64, <-chan error, error) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".wav":
 		return wavChunks(f, name)
@@ -29,7 +46,7 @@ func audioChunks(f io.ReadSeeker, name string) (<-chan []float64, float64, <-cha
 
 const chunkFrames = 4096
 
-func wavChunks(f io.ReadSeeker, name string) (<-chan []float64, float64, <-chan error, error) {
+func wavChunks(f io.ReadSeeker, name string) (<-chan [][]float64, float64, <-chan error, error) {
 	d := wav.NewDecoder(f)
 	if !d.IsValidFile() {
 		return nil, 0, nil, fmt.Errorf("%s: not a PCM WAV file go-audio/wav can read", name)
@@ -41,14 +58,14 @@ func wavChunks(f io.ReadSeeker, name string) (<-chan []float64, float64, <-chan 
 		return nil, 0, nil, fmt.Errorf("%s: WAV format %d; watch reads integer PCM (format 1)", name, d.WavAudioFormat)
 	}
 	channels, scale := int(d.NumChans), float64(int64(1)<<(d.BitDepth-1))
-	out, errc := make(chan []float64, 4), make(chan error, 1)
+	out, errc := make(chan [][]float64, 4), make(chan error, 1)
 	go func() {
 		defer close(out)
 		buf := &audio.IntBuffer{Data: make([]int, chunkFrames*channels), Format: d.Format()}
 		for {
 			n, err := d.PCMBuffer(buf)
 			if n > 0 {
-				out <- mono(n/channels, channels, func(i int) float64 { return float64(buf.Data[i]) / scale })
+				out <- deinterleave(n/channels, channels, func(i int) float64 { return float64(buf.Data[i]) / scale })
 			}
 			if err != nil || n == 0 {
 				errc <- err
@@ -59,13 +76,13 @@ func wavChunks(f io.ReadSeeker, name string) (<-chan []float64, float64, <-chan 
 	return out, float64(d.SampleRate), errc, nil
 }
 
-func flacChunks(f io.Reader, name string) (<-chan []float64, float64, <-chan error, error) {
+func flacChunks(f io.Reader, name string) (<-chan [][]float64, float64, <-chan error, error) {
 	s, err := flac.New(f)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	channels, scale := int(s.Info.NChannels), float64(int64(1)<<(s.Info.BitsPerSample-1))
-	out, errc := make(chan []float64, 4), make(chan error, 1)
+	out, errc := make(chan [][]float64, 4), make(chan error, 1)
 	go func() {
 		defer close(out)
 		for {
@@ -79,7 +96,7 @@ func flacChunks(f io.Reader, name string) (<-chan []float64, float64, <-chan err
 				return
 			}
 			n := frame.Subframes[0].NSamples
-			out <- mono(n, channels, func(i int) float64 {
+			out <- deinterleave(n, channels, func(i int) float64 {
 				return float64(frame.Subframes[i%channels].Samples[i/channels]) / scale
 			})
 		}
@@ -87,14 +104,32 @@ func flacChunks(f io.Reader, name string) (<-chan []float64, float64, <-chan err
 	return out, float64(s.Info.SampleRate), errc, nil
 }
 
-// mono averages interleaved sample(i), i = frame*channels + channel.
-func mono(frames, channels int, sample func(i int) float64) []float64 {
-	out := make([]float64, frames)
-	for t := range out {
-		for ch := 0; ch < channels; ch++ {
-			out[t] += sample(t*channels + ch)
+// deinterleave splits interleaved sample(i), i = frame*channels + channel,
+// into [channels][frames].
+func deinterleave(frames, channels int, sample func(i int) float64) [][]float64 {
+	out := make([][]float64, channels)
+	for ch := range out {
+		out[ch] = make([]float64, frames)
+	}
+	for t := range frames {
+		for ch := range channels {
+			out[ch][t] = sample(t*channels + ch)
 		}
-		out[t] /= float64(channels)
+	}
+	return out
+}
+
+// mono averages a chunk's channels, sample by sample.
+func mono(chunk [][]float64) []float64 {
+	if len(chunk) == 1 {
+		return chunk[0]
+	}
+	out := make([]float64, len(chunk[0]))
+	for t := range out {
+		for _, x := range chunk {
+			out[t] += x[t]
+		}
+		out[t] /= float64(len(chunk))
 	}
 	return out
 }

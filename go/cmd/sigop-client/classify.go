@@ -34,8 +34,9 @@ func (f *classifyFlags) register(fs *flag.FlagSet) {
 type classifyCall func(context.Context, *operator.Client, ...operator.CallOption) (*operator.Result, error)
 
 // run dials the server, makes the command's call with the flags' model,
-// version and top-k, and prints a ranking per input, named by names.
-func (f *classifyFlags) run(stdout io.Writer, names []string, call classifyCall) error {
+// version and top-k, and prints a ranking per input, named by names (asked
+// after the call, which may be what read the inputs).
+func (f *classifyFlags) run(stdout io.Writer, names func() []string, call classifyCall) error {
 	c, err := f.dial()
 	if err != nil {
 		return err
@@ -49,8 +50,9 @@ func (f *classifyFlags) run(stdout io.Writer, names []string, call classifyCall)
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
+	named := names()
 	for i, classes := range r.Classes {
-		if err := printRanking(w, names[i], r, classes, f.asJSON); err != nil {
+		if err := printRanking(w, named[i], r, classes, f.asJSON); err != nil {
 			return err
 		}
 	}
@@ -100,7 +102,7 @@ func runClassify(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
+	return f.run(stdout, fs.Args, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
 		return c.ClassifyImages(ctx, images, opts...)
 	})
 }
@@ -125,7 +127,7 @@ func runClassifyAudio(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return f.run(stdout, fs.Args(), func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
+	return f.run(stdout, fs.Args, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
 		return c.ClassifyAudio(ctx, files, opts...)
 	})
 }
@@ -134,68 +136,44 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("classify-signal", flag.ContinueOnError)
 	var f classifyFlags
 	f.register(fs)
-	rate := fs.Float64("sample-rate", 0, "the signals' sample rate in Hz, for waveform classifiers (0: the model's own)")
+	rate := fs.Float64("sample-rate", 0, "the signals' sample rate in Hz, for waveform classifiers (0: the model's own; a CSV's time column gives its own)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sigop-client classify-signal [flags] [FILE...]\n\n"+
-			"Classifies signals: each .npy FILE (1-D: one signal; 2-D: one per row), or each line of a text FILE\n"+
-			"(.csv, .txt; default stdin) as one signal of comma- or space-separated numbers, e.g. the output of\n"+
-			"'sigop-client generate'. Signals of different lengths are sent in one call per length.")
+			"Classifies signals. For a one-channel model: each .npy FILE (1-D: one signal; 2-D: one per row), or\n"+
+			"each line of a text FILE (.csv, .txt; default stdin) as one signal of comma- or space-separated\n"+
+			"numbers, e.g. the output of 'sigop-client generate'. A text FILE whose first line is a header\n"+
+			"(time,value) is one signal, one sample per row. For a model of several channels (an IMU's axes),\n"+
+			"each FILE is one signal: a 2-D .npy [channels, samples], or a CSV with one column per channel and\n"+
+			"one row per sample (a header names them; a time/timestamp column gives the rate).\n"+
+			"Signals of different lengths are sent in one call per length.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var signals [][]float64
 	var names []string
-	add := func(s [][]float64, n []string, err error) error {
-		signals, names = append(signals, s...), append(names, n...)
-		return err
-	}
-	if fs.NArg() == 0 {
-		if err := add(readSignals(stdin, "stdin")); err != nil {
-			return err
-		}
-	}
-	for _, name := range fs.Args() {
-		if err := add(readSignalFile(name)); err != nil {
-			return err
-		}
-	}
-	if len(signals) == 0 {
-		return fmt.Errorf("classify-signal: no signals read")
-	}
-	return f.run(stdout, names, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
-		opts = append(opts, operator.SampleRate(*rate))
-		return byLength(signals, func(same [][]float64) (*operator.Result, error) { return c.ClassifySignals(ctx, same, opts...) })
-	})
-}
-
-// byLength calls classify once per distinct signal length (a call carries
-// equal-length signals) and returns the rankings in the signals' order, with
-// the model and version that answered the last call.
-func byLength(signals [][]float64, classify func([][]float64) (*operator.Result, error)) (*operator.Result, error) {
-	groups := map[int][]int{}
-	var lengths []int
-	for i, x := range signals {
-		if _, ok := groups[len(x)]; !ok {
-			lengths = append(lengths, len(x))
-		}
-		groups[len(x)] = append(groups[len(x)], i)
-	}
-	out := &operator.Result{Classes: make([][]operator.Class, len(signals))}
-	for _, n := range lengths {
-		same := make([][]float64, len(groups[n]))
-		for j, i := range groups[n] {
-			same[j] = signals[i]
-		}
-		r, err := classify(same)
+	return f.run(stdout, func() []string { return names }, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
+		channels, err := modelChannels(ctx, c, f.model, f.version)
 		if err != nil {
-			return nil, fmt.Errorf("signals of %d samples: %w", n, err)
+			return nil, err
 		}
-		out.Model, out.Version = r.Model, r.Version
-		for j, i := range groups[n] {
-			out.Classes[i] = r.Classes[j]
+		var signals []input
+		if signals, names, err = readForModel(fs.Args(), stdin, channels); err != nil {
+			return nil, err
 		}
-	}
-	return out, nil
+		if len(signals) == 0 {
+			return nil, fmt.Errorf("classify-signal: no signals read")
+		}
+		return byShape(signals, *rate, func(same [][][]float64, rate float64) (*operator.Result, error) {
+			o := append(opts, operator.SampleRate(rate))
+			if channels > 1 {
+				return c.ClassifyMultichannel(ctx, same, o...)
+			}
+			rows := make([][]float64, len(same))
+			for i, s := range same {
+				rows[i] = s[0]
+			}
+			return c.ClassifySignals(ctx, rows, o...)
+		})
+	})
 }

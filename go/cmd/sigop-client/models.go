@@ -18,7 +18,7 @@ func runModels(args []string, stdout io.Writer) error {
 	conn.register(fs, 30*time.Second)
 	asJSON := fs.Bool("json", false, "print one JSON object: {name: [versions, newest first]}")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sigop-client models [flags] [NAME]\n\nLists the server's models (or NAME's versions): name, version, kind, runtime, state, labels.")
+		fmt.Fprintln(fs.Output(), "usage: sigop-client models [flags] [NAME]\n\nLists the server's models (or NAME's versions): name, version, kind, runtime, state, labels (and a model of several channels: how many, and their names).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -51,7 +51,14 @@ func runModels(args []string, stdout io.Writer) error {
 			if !v.Available {
 				state = "FAILED: " + v.Message
 			}
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", name, v.Version, v.Kind, v.Runtime, state, strings.Join(v.Labels, ","))
+			channels := ""
+			if v.Channels > 1 { // a model of several channels says which, after its labels
+				channels = fmt.Sprintf("\t%d channels", v.Channels)
+				if len(v.ChannelNames) > 0 {
+					channels += ": " + strings.Join(v.ChannelNames, ",")
+				}
+			}
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s%s\n", name, v.Version, v.Kind, v.Runtime, state, strings.Join(v.Labels, ","), channels)
 		}
 	}
 	return nil

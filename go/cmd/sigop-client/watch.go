@@ -8,8 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
+	"strings"
 	"unicode"
 
 	"github.com/sigop-dev/sigop/go/operator"
@@ -33,9 +33,13 @@ func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: sigop-client watch [flags] FILE|-
 
-Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
-"-" or none) as they arrive, to the server; prints each label change:
+Streams a WAV or FLAC file, a .npy or CSV recording, or numbers from stdin
+(FILE "-" or none) as they arrive, to the server; prints each label change:
   START_S  LABEL  SCORE  (PREVIOUS from START_S)
+For a model of several channels (an IMU's axes), stdin holds one line per
+sample with one value per channel ("x,y,z"; a header line may name them, and
+its time column is dropped), a .npy is [channels, samples], a CSV has one
+column per channel, and a WAV keeps its channels.
 --timeout is 0 (none) by default: a watch lasts as long as its input.`)
 		fs.PrintDefaults()
 	}
@@ -46,28 +50,6 @@ Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
 		return fmt.Errorf("watch takes one FILE or -, got %d", fs.NArg())
 	}
 	name := fs.Arg(0)
-	var chunks <-chan []float64
-	var readErr <-chan error
-	sampleRate := *rate
-	if name == "" || name == "-" {
-		chunks, readErr = numberChunks(stdin)
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		var fileRate float64
-		chunks, fileRate, readErr, err = audioChunks(f, name)
-		if err != nil {
-			return err
-		}
-		if *rate != 0 && *rate != fileRate {
-			return fmt.Errorf("--rate %g Hz, but %s is %g Hz; --rate is for numbers read from stdin", *rate, name, fileRate)
-		}
-		sampleRate = fileRate
-	}
-
 	c, err := conn.dial()
 	if err != nil {
 		return err
@@ -79,9 +61,46 @@ Streams a WAV or FLAC file, or whitespace-separated numbers from stdin (FILE
 		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
 		defer cancel()
 	}
-	results, done := c.Watch(ctx, operator.StreamConfig{Hop: *hop, SmoothingWindows: *smooth,
-		MinDuration: *minDuration, Threshold: *threshold}, chunks,
-		operator.Model(*model), operator.Version(*version), operator.TopK(1), operator.SampleRate(sampleRate))
+	channels, err := modelChannels(ctx, c, *model, *version)
+	if err != nil {
+		return err
+	}
+	var frames <-chan [][]float64 // every channel; nil for numbers on stdin to a one-channel model
+	var readErr <-chan error
+	var numbers <-chan []float64
+	sampleRate := *rate
+	switch {
+	case (name == "" || name == "-") && channels > 1:
+		frames, readErr = rowChunks(stdin, channels)
+	case name == "" || name == "-":
+		numbers, readErr = numberChunks(stdin)
+	default:
+		chunks, fileRate, errc, closeFile, err := fileChunks(name)
+		if err != nil {
+			return err
+		}
+		defer closeFile()
+		if fileRate != 0 {
+			if *rate != 0 && *rate != fileRate {
+				return fmt.Errorf("--rate %g Hz, but %s is %g Hz", *rate, name, fileRate)
+			}
+			sampleRate = fileRate
+		}
+		frames, readErr = chunks, errc
+	}
+	cfg := operator.StreamConfig{Hop: *hop, SmoothingWindows: *smooth, MinDuration: *minDuration, Threshold: *threshold}
+	opts := []operator.CallOption{operator.Model(*model), operator.Version(*version), operator.TopK(1), operator.SampleRate(sampleRate)}
+	var results <-chan operator.StreamResult
+	var done <-chan error
+	if channels > 1 {
+		results, done = c.WatchMultichannel(ctx, cfg, frames, opts...)
+	} else {
+		if numbers == nil {
+			sound := strings.HasSuffix(strings.ToLower(name), ".wav") || strings.HasSuffix(strings.ToLower(name), ".flac")
+			numbers, readErr = monoChunks(frames, readErr, sound, name)
+		}
+		results, done = c.Watch(ctx, cfg, numbers, opts...)
+	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	for r := range results {
