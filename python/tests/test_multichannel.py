@@ -220,8 +220,9 @@ def test_a_multichannel_stream_gives_classify_signals_scores_for_each_window(stu
     direct = stub.ClassifySignal(pb.ClassifySignalRequest(
         model_spec=pb.ModelSpec(name="imu"), top_k=3,
         signals=tensor(np.stack([recording[:, s:s + 256] for s in starts]))))
-    for w, c in zip(windows, direct.classifications):
-        assert [(k.label, k.score) for k in w.classification.classes] == [(k.label, k.score) for k in c.classes]
+    for w, c in zip(windows, direct.classifications):  # the same up to the head's batch-size rounding
+        assert [k.label for k in w.classification.classes] == [k.label for k in c.classes]
+        assert [k.score for k in w.classification.classes] == pytest.approx([k.score for k in c.classes], abs=1e-6)
     assert [windows[i].classification.classes[0].label for i in (0, 2, 4, 6)] == ["tone_x", "tone_x", "tone_z",
                                                                                  "tone_y"]
 

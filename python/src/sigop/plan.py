@@ -124,7 +124,8 @@ class InputPlan:
 
     def file(self, path: Path, rate: float | None = None) -> Inputs:
         """One file by its suffix: sound files (and CSVs with a time column) carry their rate; other signals are
-        taken at ``rate`` (the data folder's signals.json; None: the model's own), which only waveform models use."""
+        taken at ``rate`` (the data folder's signals.json; None: the model's own), which only waveform models use.
+        A model trained with --mono averages a file's channels, as it was trained."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
@@ -135,7 +136,8 @@ class InputPlan:
             if not self.takes_waveforms:
                 return self.signals(load_signal(path)[None], 0)
             s = read_signal(path)
-            return self.signals(s.samples[None], s.rate or rate)
+            x = s.samples.mean(axis=0, keepdims=True) if self.details.get("mono") and s.channels > 1 else s.samples
+            return self.signals(x[None], s.rate or rate)
         except (InvalidInput, Unsupported) as e:
             raise type(e)(f"{path.name}: {e}") from None
 

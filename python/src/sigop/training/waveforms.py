@@ -128,7 +128,7 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray
         "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": shift_invariant,
         "sample_rate_declared": bool(meta.get("sample_rate") or cfg.sample_rate)
         or all(states_rate(i.path) for i in ds.items),
-        "split_group": cfg.group or "", **extra,
+        "split_group": cfg.group or "", **({"mono": True} if cfg.mono else {}), **extra,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
     if compiled is not None:
