@@ -156,6 +156,11 @@ bench-plaid: setup ## Real device signals: sigop's default and recipes on PLAID'
 	$(PY) -m pip install --quiet -r python/requirements-bench.txt
 	$(PY) bench/plaid_bench.py --sigop $(SIGOP) --out out/bench/plaid
 
+.PHONY: bench-multichannel
+bench-multichannel: setup ## Real multichannel sensors (BasicMotions' IMU, JapaneseVowels): sigop's default and recipes beside sktime's MiniRocketMultivariate.
+	$(PY) -m pip install --quiet -r python/requirements-bench.txt
+	$(PY) bench/multichannel_bench.py --sigop $(SIGOP) --out out/bench/multichannel
+
 .PHONY: bench-minirocket
 bench-minirocket: setup ## MiniRocket against its reference (sktime): features on PLAID and spoken digits, one signal served.
 	$(PY) -m pip install --quiet -r python/requirements-bench.txt
