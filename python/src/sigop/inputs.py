@@ -157,12 +157,15 @@ def audio_files(data: Sequence[bytes], front_end: dict, limits: Limits, channels
 
 def spectra(x: np.ndarray, contract: SpectrumContract, size: int, fft: Callable[[np.ndarray], np.ndarray],
             limits: Limits) -> Inputs:
-    """Signals [rows, n] -> spectrum images uint8 [batch, size, size, 3] drawn by the model's contract."""
+    """Signals [rows, n] (several channels: [rows, channels, n]) -> spectrum images uint8 [batch, size, size, 3]
+    drawn by the model's contract."""
     check_spectrum_range(x, contract.n)
-    per_row = 8 * contract.n + 24 * contract.bins + 2 * size * size * 3  # signals of other lengths: fit to n per chunk
+    width = contract.channels
+    per_row = width * (8 * contract.n + 24 * contract.bins) + 2 * size * size * 3  # other lengths: fit to n per chunk
 
     def chunks(batch: int) -> Iterator[np.ndarray]:
         for run in _runs(len(x), batch):
-            yield gray_to_rgb(magnitude_to_image(fft(fit_to_contract(x[run.start:run.stop], contract)), contract))
+            rows = fit_to_contract(x[run.start:run.stop], contract).reshape(-1, contract.n)
+            yield gray_to_rgb(magnitude_to_image(fft(rows), contract))
 
     return Inputs(min(len(x), limits.compute_batch) * per_row, "signals", chunks)

@@ -28,7 +28,7 @@ from .inputs import Inputs, InvalidInput, Unsupported
 from .limits import Limits
 from .manifest import DEFAULT_FFT_MODEL, Manifest
 from .render import SpectrumContract
-from .signals import SOUND_SUFFIXES, load_signal, read_signal
+from .signals import SOUND_SUFFIXES, read_signal
 
 __all__ = ["InputPlan", "Magnitude"]
 
@@ -53,11 +53,14 @@ class InputPlan:
     @property
     def channels(self) -> int:
         """Channels of one signal: several for a model trained on sensor axes, else one."""
-        return self.details["front_end"].get("channels", 1) if self.takes_waveforms else 1
+        if self.takes_waveforms:
+            return self.details["front_end"].get("channels", 1)
+        return self.details.get("spectrum_contract", {}).get("channels", 1)
 
     @property
     def channel_names(self) -> str:
-        return ", ".join(self.details["front_end"].get("channel_names", [])) if self.takes_waveforms else ""
+        fe = self.details.get("front_end", {}) if self.takes_waveforms else self.details
+        return ", ".join(fe.get("channel_names", []))
 
     def shaped(self, x: np.ndarray, field: str = "signals") -> np.ndarray:
         """Signals as the model takes them, [rows, n] or [rows, channels, n]; another channel count is refused,
@@ -133,11 +136,11 @@ class InputPlan:
         if self.takes_waveforms and suffix in SOUND_SUFFIXES:
             return self.audio([path.read_bytes()])
         try:
-            if not self.takes_waveforms:
-                return self.signals(load_signal(path)[None], 0)
             s = read_signal(path)
-            x = s.samples.mean(axis=0, keepdims=True) if self.details.get("mono") and s.channels > 1 else s.samples
-            return self.signals(x[None], s.rate or rate)
+            x = s.samples
+            if x.shape[0] > 1 and (self.details.get("mono") or (suffix in SOUND_SUFFIXES and self.channels == 1)):
+                x = x.mean(axis=0, keepdims=True)  # as the model was trained (sound: as mono models hear it)
+            return self.signals(x[None], (s.rate or rate) if self.takes_waveforms else 0)
         except (InvalidInput, Unsupported) as e:
             raise type(e)(f"{path.name}: {e}") from None
 

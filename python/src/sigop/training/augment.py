@@ -27,20 +27,21 @@ class Augment:
 
     def apply(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         y = x * (1.0 + self.amplitude * rng.standard_normal())
-        y = y + self.noise * (np.std(x) or 1.0) * rng.standard_normal(x.size)
+        y = y + self.noise * (np.std(x) or 1.0) * rng.standard_normal(x.shape)
         if self.max_shift_bins:
             y = shift_frequency(y, int(rng.integers(-self.max_shift_bins, self.max_shift_bins + 1)))
         return y
 
 
 def shift_frequency(x: np.ndarray, bins: int) -> np.ndarray:
-    """Move a real signal's spectrum by ``bins`` FFT bins (content past either end is dropped)."""
+    """Move a real signal's spectrum ([n], or [channels, n]: every channel alike) by ``bins`` FFT bins (content past
+    either end is dropped)."""
     if bins == 0:
         return x
     spectrum = np.fft.rfft(x)
     shifted = np.zeros_like(spectrum)
     if bins > 0:
-        shifted[bins:] = spectrum[:-bins]
+        shifted[..., bins:] = spectrum[..., :-bins]
     else:
-        shifted[:bins] = spectrum[-bins:]
-    return np.fft.irfft(shifted, n=x.size)
+        shifted[..., :bins] = spectrum[..., -bins:]
+    return np.fft.irfft(shifted, n=x.shape[-1])

@@ -27,7 +27,7 @@ from ..signals import SOUND_SUFFIXES, signals_meta
 from .config import SPECTRUM_IMAGE, TrainConfig
 from .dataset import Dataset, group_of, scan
 from .linear import cross_validated_accuracy
-from .waves import ONE_CHANNEL_ONLY, signal_channels
+from .waves import signal_channels
 
 __all__ = ["choose", "holds_sound"]
 
@@ -52,11 +52,10 @@ def choose(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     labels = np.array([i.label for i in pool])
     groups = _groups(cfg, ds, pool)
     candidates, channels = [], signal_channels(ds, cfg.mono)
-    recipes = (("transfer", _spectrum_image), ("minirocket", _minirocket))
-    if channels > 1:  # the spectrum image draws one channel; MiniRocket takes them all (its multivariate form)
-        log.info("auto: %d channels per signal: %s", channels, ONE_CHANNEL_ONLY.format(channels=channels).split(";")[0])
-        recipes = recipes[1:]
-    for name, features in recipes:
+    if channels > 1:
+        log.info("auto: %d channels per signal: spectrum images draw one band each, MiniRocket its multivariate form",
+                 channels)
+    for name, features in (("transfer", _spectrum_image), ("minirocket", _minirocket)):
         t0 = time.perf_counter()
         feats = features(cfg, ds, pool)
         score = cross_validated_accuracy(feats, labels, cfg.cv_folds, cfg.seed, groups=groups,
@@ -89,7 +88,7 @@ def _spectrum_image(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
 
     backbone = get_backbone(cfg.backbone)
     spectra_cfg = replace(cfg, model="transfer", front_end=SPECTRUM_IMAGE)
-    ds = replace(ds, contract=fit_contract(spectra_cfg, backbone.input_size, ds))
+    ds = replace(ds, contract=fit_contract(spectra_cfg, backbone.input_size, ds), mono=cfg.mono)
     cache = BottleneckCache(backbone, cfg.weights, cfg.cache_dir)
     return example_features(spectra_cfg, ds, [(i, 0) for i in pool], cache, backbone.input_size)
 

@@ -27,10 +27,10 @@ from ..images import SUFFIXES as IMAGE_SUFFIXES
 from ..images import decode_image, gray_to_rgb
 from ..folders import class_folders, files_in, labelled_files
 from ..render import CONTRACT_FILE, SpectrumContract, render_signal
-from ..signals import SIGNAL_SUFFIXES, load_signal
+from ..signals import SIGNAL_SUFFIXES, load_signal, read_signal
 
 __all__ = [
-    "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "CONTRACT_FILE",
+    "IMAGE_SUFFIXES", "SIGNAL_SUFFIXES", "Item", "Dataset", "scan", "load_signal", "CONTRACT_FILE", "signal_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Dataset:
     items: list[Item]
     contract: SpectrumContract | None  # for signals, or images sigop rendered
     test_root: Path | None = None  # an explicit test set (--test-data), outside root
+    mono: bool = False  # signal files' channels averaged (--mono)
 
     def name_of(self, item: Item) -> str:
         """The item's path as reports show it: inside root, or test-data/... for the explicit test set."""
@@ -182,8 +183,21 @@ def _test_items(test_root: Path, classes: list[str]) -> list[Item]:
     return [Item(p, int(label), "test") for p, label in zip(files, y)]
 
 
+def signal_of(path: Path, contract: SpectrumContract | None, mono: bool = False) -> np.ndarray:
+    """A signal file as a spectrum image draws it: [n] for one channel (``mono``: its channels averaged), [channels,
+    n] for a contract of several (whose count the file must have)."""
+    if mono:
+        return read_signal(path).samples.mean(axis=0)
+    if contract is None or contract.channels == 1:
+        return load_signal(path)
+    x = read_signal(path).samples
+    if x.shape[0] != contract.channels:
+        raise ValueError(f"{path}: holds {x.shape[0]} channels; the spectrum images draw {contract.channels}")
+    return x
+
+
 def item_image(item: Item, ds: Dataset, size: int) -> np.ndarray:
     """The uint8 RGB image a backbone sees for a dataset item."""
     if item.is_signal:
-        return gray_to_rgb(render_signal(load_signal(item.path), ds.contract)[0])  # padded or cut to the contract's n
+        return gray_to_rgb(render_signal(signal_of(item.path, ds.contract, ds.mono), ds.contract)[0])  # fitted to n
     return decode_image(item.path.read_bytes(), size)

@@ -22,6 +22,7 @@ from ..export import export_classifier
 from ..images import gray_to_rgb
 from ..manifest import DEFAULT_FFT_MODEL
 from ..render import SpectrumContract, peak_db, render_signal
+from ..signals import read_signal, signals_meta
 from ..tfenv import tf
 from .augment import Augment
 from .backbones import get_backbone
@@ -30,11 +31,11 @@ from .digest import content_key
 from .callbacks import EpochBar, fit_callbacks
 from .config import TrainConfig
 from .weights import class_weights
-from .dataset import CONTRACT_FILE, Dataset, Item, item_image, load_signal, scan
+from .dataset import CONTRACT_FILE, Dataset, Item, item_image, scan, signal_of
 from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .report import split_results, write_report
-from .waves import ONE_CHANNEL_ONLY, signal_channels
+from .waves import channel_names, signal_channels
 
 __all__ = ["train", "example_features", "fit_contract"]
 
@@ -48,16 +49,17 @@ def fit_contract(cfg: TrainConfig, size: int, ds: Dataset) -> SpectrumContract |
     --spectrum-level override either."""
     saved = Path(ds.root) / CONTRACT_FILE
     signals = [i for i in ds.split("train") if i.is_signal]
+    channels = signal_channels(ds, cfg.mono)
     if saved.is_file():
         base = SpectrumContract.from_json(json.loads(saved.read_text()))
     elif signals:
-        longest = max(load_signal(i.path).size for i in signals)
+        longest = max(read_signal(i.path).samples.shape[-1] for i in signals)
         base = SpectrumContract(n=1 << max(0, longest - 1).bit_length(), level="relative")
     else:
         return ds.contract  # images only: nothing to draw
     return SpectrumContract(n=cfg.signal_length or base.n, max_bin=base.max_bin, db_floor=base.db_floor,
                             db_ceiling=base.db_ceiling, width=size, height=size,
-                            level=cfg.spectrum_level or base.level)
+                            level=cfg.spectrum_level or base.level, channels=channels)
 
 
 def _check_levels(ds: Dataset, share: float = 0.05) -> dict:
@@ -65,7 +67,7 @@ def _check_levels(ds: Dataset, share: float = 0.05) -> dict:
     c, signals = ds.contract, [i for i in ds.split("train") if i.is_signal]
     if c is None or not signals or c.level == "relative":
         return {}
-    peaks = np.array([peak_db(load_signal(i.path), c)[0] for i in signals])
+    peaks = np.array([peak_db(signal_of(i.path, c, ds.mono), c)[0] for i in signals])
     blank, clipped = int(np.sum(peaks <= c.db_floor)), int(np.sum(peaks > c.db_ceiling))
     for count, what, why in ((blank, "blank", f"their spectra peak below {c.db_floor:g} dB"),
                              (clipped, "clipped", f"their spectra peak above {c.db_ceiling:g} dB")):
@@ -89,7 +91,7 @@ def example_features(cfg: TrainConfig, ds: Dataset, examples: list[tuple[Item, i
 def _image_of(item: Item, k: int, ds: Dataset, aug: Augment, size: int, seed: int) -> np.ndarray:
     if k == 0:
         return item_image(item, ds, size)
-    x = aug.apply(load_signal(item.path), item.augmentation_rng(seed, k))
+    x = aug.apply(signal_of(item.path, ds.contract, ds.mono), item.augmentation_rng(seed, k))
     return gray_to_rgb(render_signal(x, ds.contract)[0])
 
 
@@ -104,9 +106,7 @@ def train(cfg: TrainConfig) -> dict:
     size = backbone.input_size
     ds = scan(cfg.data, validation_pct=cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
               test_root=cfg.test_data)
-    channels = signal_channels(ds)
-    if channels > 1:
-        raise ValueError(ONE_CHANNEL_ONLY.format(channels=channels))
+    ds.mono = cfg.mono
     ds.contract = fit_contract(cfg, size, ds)
     levels = _check_levels(ds)
     if not ds.has_signals and cfg.augment.copies:
@@ -169,6 +169,12 @@ def train(cfg: TrainConfig) -> dict:
     }
     if ds.contract is not None:
         details["spectrum_contract"] = ds.contract.to_json()
+    if ds.contract is not None and ds.contract.channels > 1:
+        first = next(i.path for i in ds.items if i.is_signal)
+        details["channel_names"] = channel_names({read_signal(first).names}, signals_meta(cfg.data),
+                                                 ds.contract.channels)
+    if cfg.mono:
+        details["mono"] = True
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
                       saved_model=cfg.saved_model)
     metrics["export_check"] = check_export(Path(cfg.out), ds, probs)

@@ -24,12 +24,7 @@ from ..frontend import FrontEnd
 from ..signals import SIGNALS_FILE, SOUND_SUFFIXES, Signal, read_signal
 from .dataset import Dataset
 
-__all__ = ["load_waveform", "front_end_and_waves", "covering_length", "COVERED", "channel_names", "signal_channels",
-           "ONE_CHANNEL_ONLY"]
-
-ONE_CHANNEL_ONLY = ("the article's spectrum images draw one channel; signals of {channels} channels train with --model "
-                    "minirocket, cnn or dense (one input channel per axis), or transfer on a 2-D --front-end (log_mel, "
-                    "mfcc: one band of rows per channel), or average them with --mono")
+__all__ = ["load_waveform", "front_end_and_waves", "covering_length", "COVERED", "channel_names", "signal_channels"]
 
 log = logging.getLogger(__name__)
 
