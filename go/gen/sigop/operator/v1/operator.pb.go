@@ -198,7 +198,8 @@ func (x *ModelSpec) GetVersion() int64 {
 // Serving's tensor_content).
 type Float64Tensor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Dimensions, outermost first. For signals: [batch, n] or [n].
+	// Dimensions, outermost first. For signals: [batch, n] or [n] (several
+	// channels: [batch, channels, n]).
 	// Every dimension must be >= 0.
 	Shape []int64 `protobuf:"varint,1,rep,packed,name=shape,proto3" json:"shape,omitempty"`
 	// The values in row-major (C) order, each an IEEE 754 binary64 number in
@@ -615,7 +616,9 @@ type ClassifySignalRequest struct {
 	// Real time-domain signals, shape [batch, n] or [n], all values finite, any
 	// n >= 1: padded with zeros or cut at the end to the model's length (a
 	// spectrum-image classifier's contract n, a waveform classifier's front-end
-	// samples at its rate; see the model's manifest).
+	// samples at its rate; see the model's manifest). A model of several
+	// channels (its manifest's channels) takes [batch, channels, n], every
+	// channel at the same rate and length.
 	Signals *Float64Tensor `protobuf:"bytes,2,opt,name=signals,proto3" json:"signals,omitempty"`
 	// How many labels to return per signal; 0 means all of them.
 	TopK int32 `protobuf:"varint,3,opt,name=top_k,json=topK,proto3" json:"top_k,omitempty"`
@@ -1286,7 +1289,9 @@ type ClassifyStreamRequest_Config struct {
 }
 
 type ClassifyStreamRequest_Samples struct {
-	// Samples of one channel, shape [n] (any n >= 1), in order.
+	// The next samples, in order: shape [n] (any n >= 1) for a one-channel
+	// model; [channels, n] for a model of several, every channel's next n,
+	// windowed together.
 	Samples *Float64Tensor `protobuf:"bytes,2,opt,name=samples,proto3,oneof"`
 }
 

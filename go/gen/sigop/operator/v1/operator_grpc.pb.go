@@ -56,10 +56,13 @@ type OperatorClient interface {
 	// waveform classifier (audio, 1-D spectral CNN): the server resamples each
 	// signal to the model's rate and pads or truncates it to the model's length;
 	// the front end (power spectrum, log-mel, MFCC) runs inside the model's graph.
+	// A model trained on several channels (sensor axes) takes signals
+	// [batch, channels, n]; another channel count is INVALID_ARGUMENT.
 	ClassifySignal(ctx context.Context, in *ClassifySignalRequest, opts ...grpc.CallOption) (*ClassifySignalResponse, error)
 	// ClassifyAudio classifies sound files (WAV, FLAC or OGG; any sample rate,
 	// mono or several channels, averaged) with a waveform classifier, as
-	// ClassifySignal does with the decoded samples at the file's rate.
+	// ClassifySignal does with the decoded samples at the file's rate. A model
+	// trained on several channels keeps them, and takes files of its own count.
 	ClassifyAudio(ctx context.Context, in *ClassifyAudioRequest, opts ...grpc.CallOption) (*ClassifyAudioResponse, error)
 	// ListModels describes the models the server knows: versions, state, kind,
 	// labels and the manifest (tensors, preprocessing contract, metrics).
@@ -167,10 +170,13 @@ type OperatorServer interface {
 	// waveform classifier (audio, 1-D spectral CNN): the server resamples each
 	// signal to the model's rate and pads or truncates it to the model's length;
 	// the front end (power spectrum, log-mel, MFCC) runs inside the model's graph.
+	// A model trained on several channels (sensor axes) takes signals
+	// [batch, channels, n]; another channel count is INVALID_ARGUMENT.
 	ClassifySignal(context.Context, *ClassifySignalRequest) (*ClassifySignalResponse, error)
 	// ClassifyAudio classifies sound files (WAV, FLAC or OGG; any sample rate,
 	// mono or several channels, averaged) with a waveform classifier, as
-	// ClassifySignal does with the decoded samples at the file's rate.
+	// ClassifySignal does with the decoded samples at the file's rate. A model
+	// trained on several channels keeps them, and takes files of its own count.
 	ClassifyAudio(context.Context, *ClassifyAudioRequest) (*ClassifyAudioResponse, error)
 	// ListModels describes the models the server knows: versions, state, kind,
 	// labels and the manifest (tensors, preprocessing contract, metrics).

@@ -94,6 +94,8 @@ class OperatorServicer:
         waveform classifier (audio, 1-D spectral CNN): the server resamples each
         signal to the model's rate and pads or truncates it to the model's length;
         the front end (power spectrum, log-mel, MFCC) runs inside the model's graph.
+        A model trained on several channels (sensor axes) takes signals
+        [batch, channels, n]; another channel count is INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -102,7 +104,8 @@ class OperatorServicer:
     def ClassifyAudio(self, request, context):
         """ClassifyAudio classifies sound files (WAV, FLAC or OGG; any sample rate,
         mono or several channels, averaged) with a waveform classifier, as
-        ClassifySignal does with the decoded samples at the file's rate.
+        ClassifySignal does with the decoded samples at the file's rate. A model
+        trained on several channels keeps them, and takes files of its own count.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
