@@ -118,8 +118,14 @@ $(E2E)/graphs/digits/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(SIGOP) train --data $(E2E)/digits --out $(E2E)/graphs/digits --front-end log_mel --model cnn --duration 1 \
 	  --group '^[^_]+' --patience 10 --no-saved-model
 
+# ... and the default command on three-axis signals whose class is the axis carrying a tone (datasets/axes.py).
+$(E2E)/graphs/imu/manifest.json: $(VENV)/.installed $(PY_SOURCES)
+	rm -rf $(E2E)/axes $(E2E)/graphs/imu
+	$(PY) -m sigop.datasets.axes --out $(E2E)/axes --per-class 40 --seed 6
+	$(SIGOP) train --data $(E2E)/axes --out $(E2E)/graphs/imu --no-saved-model
+
 .PHONY: test-e2e
-test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json ## Go client against the real Python server.
+test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json $(E2E)/graphs/imu/manifest.json ## Go client against the real Python server.
 	rm -rf $(E2E)/graphs/fft && cp -r $(GRAPHS)/fft $(E2E)/graphs/fft
 	cd go && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
 	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard \

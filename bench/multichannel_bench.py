@@ -35,6 +35,7 @@ RECIPES = [  # (row, extra train arguments); the first is what a new user runs
     ("sigop default: `sigop train --data train`", None),
     ("sigop default with the official test split (`--test-data`)", ["--model", "auto"]),
     ("sigop --model minirocket --test-data", ["--model", "minirocket"]),
+    ("sigop --model transfer (spectrum image, a band per channel) --test-data", ["--model", "transfer"]),
     ("sigop --model cnn (per-channel power spectrum) --test-data", ["--model", "cnn"]),
     ("sigop --model cnn --front-end waveform --test-data", ["--model", "cnn", "--front-end", "waveform"]),
 ]

@@ -70,10 +70,11 @@ def test_auto_on_sound_scores_the_log_mel_cnn_and_minirocket_on_one_holdout_and_
 def test_the_default_length_holds_most_files_whole_and_cuts_the_rest():
     from sigop.training.waveforms import covering_length
 
-    lengths = list(range(1, 101))  # one file of each length 1..100
-    assert covering_length(lengths) == 98  # 98 % of them whole, the two longest cut
-    assert covering_length([50] * 99 + [10_000]) == 50  # one long file does not set everyone's cost
+    lengths = list(range(2000, 2100))  # one file of each length 2000..2099
+    assert covering_length(lengths) == 2097  # 98 % of them whole, the two longest cut
+    assert covering_length([5000] * 99 + [100_000]) == 5000  # one long file does not set everyone's cost
     assert covering_length([7]) == 7
+    assert covering_length(list(range(7, 27)) + [1024]) == 1024  # short signals (<= 1024 samples) all stay whole
 
 
 def test_the_compiled_runtime_answers_as_the_graph_and_auto_serves_it(sound_folders, tmp_path):

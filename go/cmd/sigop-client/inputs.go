@@ -46,7 +46,7 @@ func modelChannels(ctx context.Context, c *operator.Client, model string, versio
 	return 1, nil
 }
 
-// readForModel reads FILEs (or stdin) as a model of ``channels`` takes
+// readForModel reads FILEs (or stdin) as a model of “channels“ takes
 // them: several channels, each file one signal [channels, samples]; one
 // channel, a file of signals (one per line or .npy row), unless a text file
 // starts with a header, which makes it one signal of one column.
@@ -101,7 +101,7 @@ func readForModel(files []string, stdin io.Reader, channels int) ([]input, []str
 // byShape calls classify once per distinct shape and stated rate (a call
 // carries signals of one shape at one rate) and returns the rankings in the
 // signals' order, with the model and version that answered the last call.
-// ``rate`` (the --sample-rate flag) applies to signals whose file states none.
+// “rate“ (the --sample-rate flag) applies to signals whose file states none.
 func byShape(signals []input, rate float64, classify func([][][]float64, float64) (*operator.Result, error)) (*operator.Result, error) {
 	type key struct {
 		channels, n int

@@ -127,7 +127,7 @@ func fileChunks(name string) (<-chan [][]float64, float64, <-chan error, func(),
 }
 
 // monoChunks passes one-channel chunks on as samples; a chunk of several
-// channels is averaged if ``average`` (sound files, as the server averages
+// channels is averaged if “average“ (sound files, as the server averages
 // them for a one-channel model), else refused.
 func monoChunks(in <-chan [][]float64, inErr <-chan error, average bool, name string) (<-chan []float64, <-chan error) {
 	out, errc := make(chan []float64, 4), make(chan error, 1)

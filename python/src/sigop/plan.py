@@ -136,7 +136,7 @@ class InputPlan:
         if self.takes_waveforms and suffix in SOUND_SUFFIXES:
             return self.audio([path.read_bytes()])
         try:
-            s = read_signal(path)
+            s = read_signal(path, None if self.details.get("mono") else self.channels)
             x = s.samples
             if x.shape[0] > 1 and (self.details.get("mono") or (suffix in SOUND_SUFFIXES and self.channels == 1)):
                 x = x.mean(axis=0, keepdims=True)  # as the model was trained (sound: as mono models hear it)

@@ -1,9 +1,12 @@
 """Signal files in, float64 samples [channels, samples] out: what users keep their recordings in.
 
 - ``.npy``: 1-D is one channel; 2-D is one multichannel signal, channels
-  first (``[3, 128]``: three axes of 128 samples). A 2-D array with more rows
-  than columns is refused as a likely ``[samples, channels]`` file (save
-  ``x.T``), except a single column ``[n, 1]``, which is one channel.
+  first (``[3, 128]``: three axes of 128 samples; ``[12, 7]``: twelve
+  coefficients over seven frames). A single column ``[n, 1]`` is one channel.
+  Where the channel count is known (the model's, or signals.json's
+  "channels"), an array ``[n, channels]`` is refused as ``[samples,
+  channels]`` (save ``x.T``); where it is not, so is one with at least four
+  times as many rows as columns (``[128, 6]``), the shape of a logger's table.
 - ``.csv``/``.txt``: a header row names one channel per column, as sensor
   loggers and Edge Impulse write them; a time column (``time``, ``timestamp``,
   ``t``, with a unit in its name or not) is dropped and gives the file's
@@ -26,7 +29,7 @@ import numpy as np
 from .audio import read_audio
 
 __all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "SIGNALS_FILE", "Signal", "read_signal", "load_signal",
-           "signals_meta", "parse_table", "MAX_FILE_CHANNELS", "states_rate"]
+           "signals_meta", "parse_table", "MAX_FILE_CHANNELS", "states_rate", "declared_channels"]
 
 SOUND_SUFFIXES = {".wav", ".flac", ".ogg"}
 SIGNAL_SUFFIXES = {".npy", ".csv", ".txt"} | SOUND_SUFFIXES
@@ -55,6 +58,12 @@ class Signal:
         return self.samples.shape[0]
 
 
+def declared_channels(meta: dict) -> int | None:
+    """The channel count a signals.json states ("channels": [names] or a count), if it does."""
+    named = meta.get("channels")
+    return None if named is None else (len(named) if isinstance(named, list) else int(named))
+
+
 def signals_meta(folder: Path) -> dict:
     """The folder's signals.json ({"sample_rate": Hz, optionally "samples", "channels"}), or {} without one."""
     f = Path(folder) / SIGNALS_FILE
@@ -75,14 +84,15 @@ def states_rate(path: Path) -> bool:
     return any(_TIME_NAME.match(field.strip().strip('"')) for field in first.split(sep))
 
 
-def read_signal(path: Path) -> Signal:
-    """A signal file as [channels, n] float64, with what the file says about its rate and channels."""
+def read_signal(path: Path, channels: int | None = None) -> Signal:
+    """A signal file as [channels, n] float64, with what the file says about its rate and channels; ``channels``:
+    the count expected, if known (it tells a .npy's [channels, n] from [n, channels])."""
     path = Path(path)
     suffix = path.suffix.lower()
     rate, names = None, ()
     try:
         if suffix == ".npy":
-            x = _channels_first(np.load(path, allow_pickle=False))
+            x = _channels_first(np.load(path, allow_pickle=False), channels)
         elif suffix in (".csv", ".txt"):
             x, rate, names = parse_table(path.read_text())
         elif suffix in SOUND_SUFFIXES:
@@ -110,16 +120,21 @@ def load_signal(path: Path) -> np.ndarray:
     return s.samples[0]
 
 
-def _channels_first(x: np.ndarray) -> np.ndarray:
+def _channels_first(x: np.ndarray, channels: int | None = None) -> np.ndarray:
     if x.ndim == 1:
         return x[None]
     if x.ndim != 2:
         raise ValueError(f"array of shape {list(x.shape)}; expected [samples] or [channels, samples]")
-    if x.shape[1] == 1:
+    rows, cols = x.shape
+    if cols == 1 and channels in (None, 1):
         return x.T  # a column: one channel
-    if x.shape[0] > x.shape[1] or x.shape[0] > MAX_FILE_CHANNELS:
-        raise ValueError(f"array of shape {list(x.shape)} has more rows than columns: it looks like [samples, "
-                         f"channels]; sigop reads [channels, samples] (save x.T)")
+    if channels is not None and rows != channels and cols == channels:
+        raise ValueError(f"array of shape {list(x.shape)} looks like [samples, channels]: {channels} channels are "
+                         f"expected; sigop reads [channels, samples] (save x.T)")
+    if (channels is None and rows >= 4 * cols) or rows > MAX_FILE_CHANNELS:
+        raise ValueError(f"array of shape {list(x.shape)} has many more rows than columns: it looks like [samples, "
+                         f"channels]; sigop reads [channels, samples] (save x.T, or name the channels in "
+                         f"{SIGNALS_FILE})")
     return x
 
 

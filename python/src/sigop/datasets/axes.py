@@ -56,3 +56,15 @@ def make_axes(root: Path, per_class: int = 40, seed: int = 0, samples: int = 256
     if not csv:
         (root / SIGNALS_FILE).write_text(json.dumps({"sample_rate": RATE, "channels": list(AXES)}))
     return root
+
+
+if __name__ == "__main__":  # make test-e2e: python -m sigop.datasets.axes --out DIR [--csv]
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--per-class", type=int, default=40)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--csv", action="store_true")
+    a = p.parse_args()
+    print(make_axes(Path(a.out), a.per_class, a.seed, csv=a.csv))

@@ -190,7 +190,7 @@ def signal_of(path: Path, contract: SpectrumContract | None, mono: bool = False)
         return read_signal(path).samples.mean(axis=0)
     if contract is None or contract.channels == 1:
         return load_signal(path)
-    x = read_signal(path).samples
+    x = read_signal(path, contract.channels).samples
     if x.shape[0] != contract.channels:
         raise ValueError(f"{path}: holds {x.shape[0]} channels; the spectrum images draw {contract.channels}")
     return x

@@ -22,7 +22,7 @@ from ..export import export_classifier
 from ..images import gray_to_rgb
 from ..manifest import DEFAULT_FFT_MODEL
 from ..render import SpectrumContract, peak_db, render_signal
-from ..signals import read_signal, signals_meta
+from ..signals import declared_channels, read_signal, signals_meta
 from ..tfenv import tf
 from .augment import Augment
 from .backbones import get_backbone
@@ -53,7 +53,8 @@ def fit_contract(cfg: TrainConfig, size: int, ds: Dataset) -> SpectrumContract |
     if saved.is_file():
         base = SpectrumContract.from_json(json.loads(saved.read_text()))
     elif signals:
-        longest = max(read_signal(i.path).samples.shape[-1] for i in signals)
+        declared = None if cfg.mono else declared_channels(signals_meta(ds.root))
+        longest = max(read_signal(i.path, declared).samples.shape[-1] for i in signals)
         base = SpectrumContract(n=1 << max(0, longest - 1).bit_length(), level="relative")
     else:
         return ds.contract  # images only: nothing to draw
@@ -170,9 +171,8 @@ def train(cfg: TrainConfig) -> dict:
     if ds.contract is not None:
         details["spectrum_contract"] = ds.contract.to_json()
     if ds.contract is not None and ds.contract.channels > 1:
-        first = next(i.path for i in ds.items if i.is_signal)
-        details["channel_names"] = channel_names({read_signal(first).names}, signals_meta(cfg.data),
-                                                 ds.contract.channels)
+        first = read_signal(next(i.path for i in ds.items if i.is_signal), ds.contract.channels)
+        details["channel_names"] = channel_names({first.names}, signals_meta(cfg.data), ds.contract.channels)
     if cfg.mono:
         details["mono"] = True
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ..audio import AudioError, resample
 from ..frontend import FrontEnd
-from ..signals import SIGNALS_FILE, SOUND_SUFFIXES, Signal, read_signal
+from ..signals import SIGNALS_FILE, SOUND_SUFFIXES, Signal, declared_channels, read_signal, signals_meta
 from .dataset import Dataset
 
 __all__ = ["load_waveform", "front_end_and_waves", "covering_length", "COVERED", "channel_names", "signal_channels"]
@@ -29,12 +29,14 @@ __all__ = ["load_waveform", "front_end_and_waves", "covering_length", "COVERED",
 log = logging.getLogger(__name__)
 
 COVERED = 0.98  # of the training files, whole at the model's length when no duration is given; longer ones are cut
+SHORT = 1024  # samples: signals no longer than this all stay whole (the longest sets the length; it costs little)
 
 
-def load_waveform(path: Path, default_rate: float | None, mono: bool = False) -> Signal:
+def load_waveform(path: Path, default_rate: float | None, mono: bool = False, channels: int | None = None) -> Signal:
     """float32 samples [channels, n], the rate (sound files and CSVs with a time column carry theirs; other
-    signals take ``default_rate``, and say None) and names. ``mono``: channels averaged, [1, n]."""
-    s = read_signal(path)
+    signals take ``default_rate``, and say None) and names. ``mono``: channels averaged, [1, n]; ``channels``: the
+    count signals.json states, if any."""
+    s = read_signal(path, None if mono else channels)
     if s.rate is None and default_rate is None:
         raise AudioError(f"{path}: a {path.suffix} signal has no sample rate; put {{\"sample_rate\": Hz}} in "
                          f"{SIGNALS_FILE} beside the class folders, or pass --sample-rate")
@@ -46,7 +48,7 @@ def signal_channels(ds: Dataset, mono: bool = False) -> int:
     """Channels of the dataset's first signal file (every file must match, front_end_and_waves checks); sound files
     and --mono: one."""
     first = next((i.path for i in ds.items if i.is_signal and i.path.suffix.lower() not in SOUND_SUFFIXES), None)
-    return 1 if mono or first is None else read_signal(first).channels
+    return 1 if mono or first is None else read_signal(first, declared_channels(signals_meta(ds.root))).channels
 
 
 def channel_names(headers: set[tuple[str, ...]], meta: dict, channels: int) -> list[str]:
@@ -84,7 +86,7 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
     mono = getattr(cfg, "mono", False)
     loaded = {}
     for item in tqdm(ds.items, desc="loading", unit="file", disable=not cfg.progress):
-        loaded[item.path] = load_waveform(item.path, default_rate or 1.0, mono)
+        loaded[item.path] = load_waveform(item.path, default_rate or 1.0, mono, declared_channels(meta))
     channels = _channel_count(ds, loaded, mono)
     headers = {s.names for s in loaded.values()}
     own = {s.rate or default_rate or 1.0 for s in loaded.values()}
@@ -121,5 +123,9 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
 
 
 def covering_length(lengths: list[int], share: float = COVERED) -> int:
-    """The length that holds ``share`` of the files whole: one long file does not make every file cost its length."""
-    return int(np.ceil(np.quantile(np.asarray(lengths), share, method="inverted_cdf"))) if lengths else 1
+    """The length that holds ``share`` of the files whole: one long file does not make every file cost its length.
+    Short signals (the longest at most SHORT samples, e.g. 7-26 frames of a spoken vowel) are all kept whole."""
+    if not lengths:
+        return 1
+    longest = max(lengths)
+    return longest if longest <= SHORT else int(np.ceil(np.quantile(np.asarray(lengths), share, method="inverted_cdf")))
