@@ -77,7 +77,7 @@ func readForModel(files []string, stdin io.Reader, channels int) ([]input, []str
 	}
 	for _, name := range files {
 		if channels > 1 || firstLineIsHeader(name) {
-			r, err := readRecording(name)
+			r, err := readRecording(name, channels)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -179,10 +179,12 @@ func rateOf(t []float64, unit float64, column, name string) (float64, error) {
 	return rate, nil
 }
 
-// readRecording reads one file as one recording of several channels: a
-// .npy [channels, samples] (or 1-D: one channel) or a table. A 2-D array
-// with more rows than columns is refused as [samples, channels].
-func readRecording(name string) (recording, error) {
+// readRecording reads one file as one recording: a .npy [channels, samples]
+// (or 1-D: one channel) or a table. As sigop's trainer does, an array
+// [samples, channels] is refused: one of n rows and “channels“ columns
+// (the model's count), or, with no count expected (0), one of at least four
+// times as many rows as columns.
+func readRecording(name string, channels int) (recording, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return recording{}, err
@@ -195,8 +197,16 @@ func readRecording(name string) (recording, error) {
 	if err != nil {
 		return recording{}, err
 	}
-	if len(rows) > 1 && len(rows) > len(rows[0]) {
-		return recording{}, fmt.Errorf("%s: array of %d rows and %d columns looks like [samples, channels]; sigop reads [channels, samples] (save x.T)", name, len(rows), len(rows[0]))
+	r, c := len(rows), len(rows[0])
+	if c == 1 && channels <= 1 { // a column: one channel
+		flat := make([]float64, r)
+		for i, row := range rows {
+			flat[i] = row[0]
+		}
+		return recording{channels: [][]float64{flat}}, nil
+	}
+	if (channels > 0 && r != channels && c == channels) || (channels == 0 && r >= 4*c) {
+		return recording{}, fmt.Errorf("%s: array of %d rows and %d columns looks like [samples, channels]; sigop reads [channels, samples] (save x.T)", name, r, c)
 	}
 	return recording{channels: rows}, nil
 }

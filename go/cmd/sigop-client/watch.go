@@ -75,7 +75,7 @@ column per channel, and a WAV keeps its channels.
 	case name == "" || name == "-":
 		numbers, readErr = numberChunks(stdin)
 	default:
-		chunks, fileRate, errc, closeFile, err := fileChunks(name)
+		chunks, fileRate, errc, closeFile, err := fileChunks(name, channels)
 		if err != nil {
 			return err
 		}

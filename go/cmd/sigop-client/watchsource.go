@@ -84,8 +84,8 @@ func (c rows) add(fields []string, skip, line int) error {
 
 // recordingChunks sends a whole recording (a .npy or CSV file) in chunks of
 // chunkFrames samples per channel; it returns the rate its file states (0: none).
-func recordingChunks(name string) (<-chan [][]float64, float64, <-chan error, error) {
-	rec, err := readRecording(name)
+func recordingChunks(name string, channels int) (<-chan [][]float64, float64, <-chan error, error) {
+	rec, err := readRecording(name, channels)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -108,10 +108,10 @@ func recordingChunks(name string) (<-chan [][]float64, float64, <-chan error, er
 
 // fileChunks opens a recording to watch: a WAV or FLAC file, or a .npy, .csv
 // or .txt of one or more channels. Chunks keep every channel.
-func fileChunks(name string) (<-chan [][]float64, float64, <-chan error, func(), error) {
+func fileChunks(name string, channels int) (<-chan [][]float64, float64, <-chan error, func(), error) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".npy", ".csv", ".txt":
-		chunks, rate, errc, err := recordingChunks(name)
+		chunks, rate, errc, err := recordingChunks(name, channels)
 		return chunks, rate, errc, func() {}, err
 	}
 	f, err := os.Open(name)
