@@ -231,3 +231,21 @@ def test_list_models_manifest_says_the_channels(stub):
     r = stub.ListModels(pb.ListModelsRequest(name="imu"))
     fe = json.loads(r.models[0].versions[0].manifest_json)["details"]["front_end"]
     assert fe["channels"] == 3 and fe["channel_names"] == list(AXES)
+
+
+def test_watch_set_windows_a_clips_channels_together(tmp_path):
+    from sigop.watchset import NONE, make_watch_set
+
+    rng = np.random.default_rng(8)
+    (tmp_path / "clips" / "knock").mkdir(parents=True)
+    clip = np.zeros((2, 400))
+    clip[1, 100:300] = rng.normal(size=200)  # the knock is on the second channel only
+    soundfile.write(tmp_path / "clips" / "knock" / "k1.wav", clip.T.astype(np.float32) * 0.5, 8000, subtype="FLOAT")
+    counts = make_watch_set(tmp_path / "clips", tmp_path / "out", window=0.1, background_windows=3, progress=False)
+    assert counts["knock"] > 0 and counts[NONE] > 0
+    for label in ("knock", NONE):
+        for f in (tmp_path / "out" / label).glob("*.wav"):
+            x, rate = soundfile.read(f, always_2d=True)
+            assert x.shape == (800, 2) and rate == 8000, f
+    placed = [soundfile.read(f, always_2d=True)[0] for f in (tmp_path / "out" / "knock").glob("k1-p*.wav")]
+    assert all(np.abs(x[:, 1]).max() > 20 * np.abs(x[:, 0]).max() for x in placed)  # still on its own channel
