@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,9 @@ from .audio import read_audio
 
 __all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "SIGNALS_FILE", "Signal", "read_signal", "load_signal",
            "signals_meta", "parse_table", "MAX_FILE_CHANNELS", "states_rate", "declared_channels"]
+
+log = logging.getLogger(__name__)
+_WARNED: set[str] = set()
 
 SOUND_SUFFIXES = {".wav", ".flac", ".ogg"}
 SIGNAL_SUFFIXES = {".npy", ".csv", ".txt"} | SOUND_SUFFIXES
@@ -168,6 +172,10 @@ def parse_table(text: str) -> tuple[np.ndarray, float | None, tuple[str, ...]]:
     if header and len(header) != table.shape[1]:
         raise ValueError(f"header names {len(header)} columns, rows hold {table.shape[1]}")
     if not header:  # one row, or one value per row: one channel; else one channel per column
+        if table.shape[0] > 2 and table.shape[1] > 1 and _looks_like_time(table[:, 0]) and not _WARNED:
+            _WARNED.add("time")  # once per process, not once per file of a folder
+            log.warning("a headerless table's first column rises by a constant step, like a time column; it is read "
+                        "as a channel: give the file a header (timestamp,x,y,...) to take it as the sample rate")
         return (table.reshape(1, -1) if 1 in table.shape else table.T), None, ()
     rate, keep = None, list(range(len(header)))
     for j, name in enumerate(header):
@@ -180,6 +188,11 @@ def parse_table(text: str) -> tuple[np.ndarray, float | None, tuple[str, ...]]:
     if not keep:
         raise ValueError(f"only a time column ({header[0]}); no channel to read")
     return table[:, keep].T, rate, tuple(header[j] for j in keep)
+
+
+def _looks_like_time(column: np.ndarray) -> bool:
+    steps = np.diff(column)
+    return bool((steps > 0).all() and np.ptp(steps) <= 0.01 * np.median(steps))
 
 
 def _rate_of(t: np.ndarray, unit: float, name: str) -> float | None:
