@@ -112,6 +112,11 @@ def test_signal_files_are_read_as_channels_and_samples(tmp_path):
         read_signal(tmp_path / "b.npy")
     np.save(tmp_path / "c.npy", x[:1].T)  # a column is one channel
     assert read_signal(tmp_path / "c.npy").samples.shape == (1, 50)
+    np.save(tmp_path / "v.npy", np.ones((12, 7)))  # a spoken vowel: 12 coefficients over 7 frames is a signal ...
+    assert read_signal(tmp_path / "v.npy").samples.shape == (12, 7)
+    assert read_signal(tmp_path / "v.npy", channels=12).samples.shape == (12, 7)
+    with pytest.raises(ValueError, match=r"looks like \[samples, channels\]: 7 channels are expected"):
+        read_signal(tmp_path / "v.npy", channels=7)  # ... unless the model takes 7 channels
     write_csv(tmp_path / "d.csv", x, rate=50.0)
     s = read_signal(tmp_path / "d.csv")
     assert s.rate == 50.0 and s.names == ("accX", "accY", "accZ")
