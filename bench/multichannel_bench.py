@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baselines import forest_accuracy, ridge_accuracy  # noqa: E402
 
 DATASETS = {  # name: (sktime loader, sample rate or None, channel names)
     "BasicMotions": ("load_basic_motions", 10.0, ["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]),
@@ -104,28 +106,17 @@ def spread(accuracies: list[float]) -> str:
 def sktime_seeds(name: str) -> list[float]:
     """MiniRocketMultivariate + ridge's test accuracy for random_state 0..4 (zero-padded to the longest)."""
     warnings.filterwarnings("ignore")
-    from sklearn.linear_model import RidgeClassifierCV
-    from sklearn.preprocessing import StandardScaler
     from sktime.transformations.panel.rocket import MiniRocketMultivariate
 
     (tr, y), (te, yt) = load(name, "train"), load(name, "test")
     n = max(s.shape[1] for s in tr + te)
-    out = []
-    for seed in SEEDS:
-        t = MiniRocketMultivariate(random_state=seed)
-        fa = t.fit_transform(padded(tr, n))
-        scaler = StandardScaler(with_mean=False).fit(fa)
-        clf = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(scaler.transform(fa), y)
-        out.append(float(np.mean(clf.predict(scaler.transform(t.transform(padded(te, n)))) == yt)))
-    return out
+    return [ridge_accuracy(MiniRocketMultivariate(random_state=seed), padded(tr, n), padded(te, n), y, yt)[0]
+            for seed in SEEDS]
 
 
 def baselines(name: str) -> list[tuple[str, float, float]]:
     warnings.filterwarnings("ignore")
     import pandas as pd
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import RidgeClassifierCV
-    from sklearn.preprocessing import StandardScaler
     from sktime.transformations.panel.rocket import MiniRocketMultivariate, MiniRocketMultivariateVariable
 
     (tr, y), (te, yt) = load(name, "train"), load(name, "test")
@@ -133,19 +124,12 @@ def baselines(name: str) -> list[tuple[str, float, float]]:
     equal = len({s.shape[1] for s in tr + te}) == 1
     rows = []
 
-    t0 = time.perf_counter()
     f = lambda s: np.log(np.abs(np.fft.rfft(padded(s, n), axis=2)) + 1e-12).reshape(len(s), -1)  # noqa: E731
-    rf = RandomForestClassifier(300, random_state=0, n_jobs=-1).fit(f(tr), y)
     rows.append((r"random forest on each channel's log\|FFT\| (scikit-learn, 300 trees)",
-                 float(np.mean(rf.predict(f(te)) == yt)), time.perf_counter() - t0))
+                 *forest_accuracy(f, tr, te, y, yt)))
 
     def ridge_on(transform, a, b, row):
-        t0 = time.perf_counter()
-        fa = transform.fit_transform(a)
-        scaler = StandardScaler(with_mean=False).fit(fa)
-        clf = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(scaler.transform(fa), y)
-        seconds = time.perf_counter() - t0
-        rows.append((row, float(np.mean(clf.predict(scaler.transform(transform.transform(b))) == yt)), seconds))
+        rows.append((row, *ridge_accuracy(transform, a, b, y, yt)))
 
     ridge_on(MiniRocketMultivariate(random_state=0), padded(tr, n), padded(te, n),
              "MiniRocketMultivariate + ridge (sktime" + ("" if equal else "; zero-padded to the longest") + ")")

@@ -23,6 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baselines import forest_accuracy, ridge_accuracy  # noqa: E402
 from plaid_data import load, padded, write  # noqa: E402
 
 RECIPES = [  # (row, extra train arguments); the first is what a new user runs
@@ -53,30 +54,17 @@ def run_sigop(sigop: str, data: Path, graphs: Path, i: int, extra: list[str]) ->
 def baselines() -> list[tuple[str, float, float]]:
     warnings.filterwarnings("ignore")
     import pandas as pd
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import RidgeClassifierCV
-    from sklearn.preprocessing import StandardScaler
     from sktime.transformations.panel.rocket import MiniRocket, MiniRocketMultivariateVariable
 
     (tr, y), (te, yt) = load("train"), load("test")
     n = max(s.size for s in tr)
     rows = []
 
-    t0 = time.perf_counter()
     f = lambda s: np.log(np.abs(np.fft.rfft(padded(s, n), axis=1)) + 1e-12)  # noqa: E731
-    rf = RandomForestClassifier(300, random_state=0, n_jobs=-1).fit(f(tr), y)
-    seconds = time.perf_counter() - t0
-    rows.append((r"random forest on log\|FFT\| (scikit-learn, 300 trees)", float(np.mean(rf.predict(f(te)) == yt)),
-                 seconds))
+    rows.append((r"random forest on log\|FFT\| (scikit-learn, 300 trees)", *forest_accuracy(f, tr, te, y, yt)))
 
     def ridge_on(transform, a, b, name):
-        t0 = time.perf_counter()
-        fa = transform.fit_transform(a)
-        scaler = StandardScaler(with_mean=False).fit(fa)
-        clf = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(scaler.transform(fa), y)
-        seconds = time.perf_counter() - t0
-        acc = float(np.mean(clf.predict(scaler.transform(transform.transform(b))) == yt))
-        rows.append((name, acc, seconds))
+        rows.append((name, *ridge_accuracy(transform, a, b, y, yt)))
 
     ridge_on(MiniRocket(random_state=0), padded(tr, n)[:, None, :], padded(te, n)[:, None, :],
              "MiniRocket + ridge (sktime; series zero-padded to the longest)")

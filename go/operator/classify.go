@@ -32,6 +32,12 @@ func (c *Client) ClassifySignals(ctx context.Context, signals [][]float64, opts 
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
 	tensor, _, err := signalsTensor(signals, false)
+	return c.classifySignal(ctx, o, tensor, len(signals), err)
+}
+
+// classifySignal makes a ClassifySignal call of n signals (or returns the
+// error encoding them gave).
+func (c *Client) classifySignal(ctx context.Context, o call, tensor *operatorv1.Float64Tensor, n int, err error) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
@@ -41,7 +47,7 @@ func (c *Client) ClassifySignals(ctx context.Context, signals [][]float64, opts 
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
-	return result(resp.GetModelSpec(), resp.GetClassifications(), len(signals))
+	return result(resp.GetModelSpec(), resp.GetClassifications(), n)
 }
 
 // ClassifyMultichannel classifies signals of several channels (a three-axis
@@ -57,16 +63,7 @@ func (c *Client) ClassifyMultichannel(ctx context.Context, signals [][][]float64
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
 	tensor, err := multichannelTensor(signals)
-	if err != nil {
-		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
-	}
-	resp, err := c.stub.ClassifySignal(ctx, &operatorv1.ClassifySignalRequest{
-		ModelSpec: o.spec(), Signals: tensor, TopK: int32(o.topK), SampleRate: o.sampleRate,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
-	}
-	return result(resp.GetModelSpec(), resp.GetClassifications(), len(signals))
+	return c.classifySignal(ctx, o, tensor, len(signals), err)
 }
 
 // ClassifyAudio classifies sound files (WAV, FLAC or OGG bytes, any sample
