@@ -30,7 +30,7 @@ import numpy as np
 from .audio import read_audio
 
 __all__ = ["SIGNAL_SUFFIXES", "SOUND_SUFFIXES", "SIGNALS_FILE", "Signal", "read_signal", "load_signal",
-           "signals_meta", "parse_table", "MAX_FILE_CHANNELS", "states_rate", "declared_channels"]
+           "signals_meta", "parse_table", "MAX_FILE_CHANNELS", "declared_channels"]
 
 log = logging.getLogger(__name__)
 _WARNED: set[str] = set()
@@ -72,20 +72,6 @@ def signals_meta(folder: Path) -> dict:
     """The folder's signals.json ({"sample_rate": Hz, optionally "samples", "channels"}), or {} without one."""
     f = Path(folder) / SIGNALS_FILE
     return json.loads(f.read_text()) if f.is_file() else {}
-
-
-def states_rate(path: Path) -> bool:
-    """Whether a file carries its own sample rate: a sound file, or a CSV/TXT whose header has a time column."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in SOUND_SUFFIXES:
-        return True
-    if suffix not in (".csv", ".txt"):
-        return False
-    with open(path) as f:
-        first = f.readline().strip()
-    sep = next((c for c in ",;\t" if c in first), None)
-    return any(_TIME_NAME.match(field.strip().strip('"')) for field in first.split(sep))
 
 
 def read_signal(path: Path, channels: int | None = None) -> Signal:

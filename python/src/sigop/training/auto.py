@@ -98,6 +98,6 @@ def _minirocket(cfg: TrainConfig, ds: Dataset, pool) -> np.ndarray:
     from .minirocket import transform
     from .waveforms import front_end_and_waves
 
-    fe, waves = front_end_and_waves(replace(cfg, model="minirocket"), replace(ds, items=pool), signals_meta(cfg.data))
+    fe, waves, _ = front_end_and_waves(replace(cfg, model="minirocket"), replace(ds, items=pool), signals_meta(cfg.data))
     x = np.stack([fit_length(waves[i.path], fe.samples) for i in pool])
     return transform(fit_minirocket(x, seed=cfg.seed), x, cfg.progress)

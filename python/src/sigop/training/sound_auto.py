@@ -21,7 +21,6 @@ from dataclasses import replace
 import numpy as np
 
 from ..audio import fit_length
-from ..frontend import FrontEnd
 from ..signals import signals_meta
 from ..tfenv import tf
 from .config import SHIFT_INVARIANT, TrainConfig
@@ -44,7 +43,7 @@ def train(cfg: TrainConfig) -> dict:
               test_root=cfg.test_data)
     meta = signals_meta(cfg.data)
     cnn_cfg = replace(cfg, model="cnn", front_end=NETWORK_FRONT_END)
-    fe, waves = front_end_and_waves(cnn_cfg, ds, meta)
+    fe, waves, declared = front_end_and_waves(cnn_cfg, ds, meta)
     holdout = np.array([i.split == "validation" for i in ds.items])
     labels = np.array([i.label for i in ds.items])
     log.info("auto: %d classes, %d files at %g Hz, %d samples (%.3f s); log-mel CNN and MiniRocket scored on a "
@@ -52,7 +51,7 @@ def train(cfg: TrainConfig) -> dict:
              fe.samples / fe.sample_rate, int(holdout.sum()))
 
     t0 = time.perf_counter()
-    wave_fe = FrontEnd(kind="waveform", sample_rate=fe.sample_rate, samples=fe.samples, normalize=False)
+    wave_fe = replace(fe, kind="waveform", normalize=False)  # MiniRocket's: the same rate, length and channels
     x = np.stack([fit_length(waves[i.path], fe.samples) for i in ds.items])
     params = fit_minirocket(x[np.array([i.split == "train" for i in ds.items])], seed=cfg.seed)
     feats = transform(params, x, cfg.progress)
@@ -71,10 +70,10 @@ def train(cfg: TrainConfig) -> dict:
         mr_cfg = replace(cfg, model="minirocket", front_end="")
         model, probs, extra, compiled = minirocket_model(mr_cfg, trained, wave_fe, params, feats)
         metrics = finish(mr_cfg, trained, wave_fe, model, probs, {}, extra, meta, started,
-                         SHIFT_INVARIANT["minirocket"], compiled=compiled)
+                         SHIFT_INVARIANT["minirocket"], compiled=compiled, rate_declared=declared)
     else:
         metrics = finish(cnn_cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT["cnn"],
-                         cnn_cfg.audio_augment)
+                         cnn_cfg.audio_augment, rate_declared=declared)
     metrics["auto"] = record
     return metrics
 

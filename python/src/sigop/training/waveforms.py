@@ -27,7 +27,7 @@ from ..audio import fit_length
 from ..export import export_classifier
 from ..frontend import FrontEnd
 from ..runtime.compiled import save_compiled
-from ..signals import signals_meta, states_rate
+from ..signals import signals_meta
 from .waves import COVERED, covering_length, front_end_and_waves, load_waveform
 from ..tfenv import tf
 from .backbones import get_backbone
@@ -62,15 +62,16 @@ def train(cfg: TrainConfig) -> dict:
     ds = scan(cfg.data, validation_pct=0 if no_epochs else cfg.validation_pct, test_pct=cfg.test_pct, group=cfg.group,
               test_root=cfg.test_data)
     meta = signals_meta(cfg.data)
-    fe, waves = front_end_and_waves(cfg, ds, meta)
+    fe, waves, declared = front_end_and_waves(cfg, ds, meta)
     aug = cfg.audio_augment
     log.info("%d classes %s, %d files (%s); front end %s at %g Hz, %d samples (%.3f s)", len(ds.classes), ds.classes,
              len(ds.items), {s: len(ds.split(s)) for s in ("train", "validation", "test")}, fe.kind, fe.sample_rate,
              fe.samples, fe.samples / fe.sample_rate)
     if no_epochs:
-        return _train_minirocket(cfg, ds, fe, waves, meta, started)
+        return _train_minirocket(cfg, ds, fe, waves, meta, started, declared)
     model, probs, history, extra = fit_network(cfg, ds, fe, waves)
-    return finish(cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug)
+    return finish(cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug,
+                  rate_declared=declared)
 
 
 def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tuple:
@@ -114,9 +115,10 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
 
 
 def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
-           meta: dict, started: float, shift_invariant: bool, aug=None, compiled: dict | None = None) -> dict:
+           meta: dict, started: float, shift_invariant: bool, aug=None, compiled: dict | None = None, *,
+           rate_declared: bool) -> dict:
     """Report, export and export check: the same for every waveform model (``compiled``: MiniRocket's arrays for
-    minirocket.npz)."""
+    minirocket.npz; ``rate_declared``: front_end_and_waves's word on whether the model may resample)."""
     splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.name or Path(cfg.out).name
     timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
@@ -126,8 +128,7 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray
     })
     details = {
         "model": cfg.model, "front_end": fe.to_json(), "shift_invariant": shift_invariant,
-        "sample_rate_declared": bool(meta.get("sample_rate") or cfg.sample_rate)
-        or all(states_rate(i.path) for i in ds.items),
+        "sample_rate_declared": rate_declared,
         "split_group": cfg.group or "", **({"mono": True} if cfg.mono else {}), **extra,
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
@@ -143,7 +144,8 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray
     return metrics
 
 
-def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, meta: dict, started: float) -> dict:
+def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, meta: dict, started: float,
+                      declared: bool) -> dict:
     """Fixed-kernel features of every file, a ridge classifier on the training files' features."""
     x = np.stack([fit_length(waves[item.path], fe.samples) for item in ds.items])
     train_mask = np.array([item.split == "train" for item in ds.items])
@@ -155,7 +157,7 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
     extra["timing"] = {"features_seconds": round(features_seconds, 2), **extra["timing"],
                        "train_seconds": round(time.perf_counter() - started, 2)}
     return finish(cfg, ds, fe, model, probs, {}, extra, meta, started, SHIFT_INVARIANT["minirocket"],
-                  compiled=compiled)
+                  compiled=compiled, rate_declared=declared)
 
 
 def ridge_on(cfg: TrainConfig, ds: Dataset, feats: np.ndarray) -> tuple:

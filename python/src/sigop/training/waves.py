@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..audio import AudioError, resample
+from ..audio import resample
 from ..frontend import FrontEnd
 from ..signals import SIGNALS_FILE, SOUND_SUFFIXES, Signal, declared_channels, read_signal, signals_meta
 from .dataset import Dataset
@@ -32,16 +32,11 @@ COVERED = 0.98  # of the training files, whole at the model's length when no dur
 SHORT = 1024  # samples: signals no longer than this all stay whole (the longest sets the length; it costs little)
 
 
-def load_waveform(path: Path, default_rate: float | None, mono: bool = False, channels: int | None = None) -> Signal:
-    """float32 samples [channels, n], the rate (sound files and CSVs with a time column carry theirs; other
-    signals take ``default_rate``, and say None) and names. ``mono``: channels averaged, [1, n]; ``channels``: the
-    count signals.json states, if any."""
-    s = read_signal(path, None if mono else channels)
-    if s.rate is None and default_rate is None:
-        raise AudioError(f"{path}: a {path.suffix} signal has no sample rate; put {{\"sample_rate\": Hz}} in "
-                         f"{SIGNALS_FILE} beside the class folders, or pass --sample-rate")
-    x = s.samples.mean(axis=0, keepdims=True) if mono and s.channels > 1 else s.samples
-    return Signal(x.astype(np.float32), s.rate, s.names)
+def load_waveform(path: Path, channels: int | None = None) -> Signal:
+    """float32 samples [channels, n], the rate the file states (sound files, CSVs with a time column; else None)
+    and its channel names; ``channels``: the count signals.json states, if any."""
+    s = read_signal(path, channels)
+    return Signal(s.samples.astype(np.float32), s.rate, s.names)
 
 
 def signal_channels(ds: Dataset, mono: bool = False) -> int:
@@ -53,11 +48,11 @@ def signal_channels(ds: Dataset, mono: bool = False) -> int:
 
 def channel_names(headers: set[tuple[str, ...]], meta: dict, channels: int) -> list[str]:
     """The channels' names: signals.json's, else the files' CSV headers' (every header naming the same), else none."""
-    named = meta.get("channels")
-    if named is not None:
-        if len(named) != channels:
-            raise ValueError(f"{SIGNALS_FILE} names {len(named)} channels {named}; the files hold {channels}")
-        return [str(n) for n in named]
+    declared = declared_channels(meta)
+    if declared is not None and declared != channels:
+        raise ValueError(f"{SIGNALS_FILE} states {declared} channels ({meta['channels']}); the files hold {channels}")
+    if isinstance(meta.get("channels"), list):
+        return [str(n) for n in meta["channels"]]
     headers = set(headers) - {()}
     if len(headers) > 1:
         raise ValueError(f"the CSV files name their channels differently: {sorted(headers)[:2]}; give every file "
@@ -65,37 +60,38 @@ def channel_names(headers: set[tuple[str, ...]], meta: dict, channels: int) -> l
     return list(headers.pop()) if headers and channels > 1 else []
 
 
-def _channel_count(ds: Dataset, loaded: dict, mono: bool) -> int:
-    counts = {p: s.channels for p, s in loaded.items()}
-    if len(set(counts.values())) <= 1:
-        return next(iter(counts.values()), 1)
-    sound = all(p.suffix.lower() in SOUND_SUFFIXES for p in counts)
-    if sound or mono:
+def _channel_count(ds: Dataset, loaded: dict[Path, Signal], mono: bool) -> int:
+    """The model's channels: its files' (all alike), one with --mono or for sound files whose counts differ."""
+    first = {}  # channel count -> the first item that has it
+    for item in ds.items:
+        first.setdefault(loaded[item.path].channels, item)
+    if mono or len(first) <= 1:
+        return 1 if mono else next(iter(first), 1)
+    if all(p.suffix.lower() in SOUND_SUFFIXES for p in loaded):
         return 1
-    by = {}
-    for p, c in counts.items():
-        by.setdefault(c, p)
-    seen = ", ".join(f"{ds.name_of(next(i for i in ds.items if i.path == p))} has {c}" for c, p in sorted(by.items()))
+    seen = ", ".join(f"{ds.name_of(item)} has {c}" for c, item in sorted(first.items()))
     raise ValueError(f"signals of one model need the same channels: {seen}")
 
 
-def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.ndarray]]:
-    """The front end the config and data imply, and every file resampled to its rate: [samples] for one channel,
-    [channels, samples] for several."""
+def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Path, np.ndarray], bool]:
+    """The front end the config and data imply; every file resampled to its rate: [samples] for one channel,
+    [channels, samples] for several; and whether the rate is declared (signals.json, --sample-rate, or every file
+    stating its own), so that the model can resample signals sent at other rates."""
     default_rate = meta.get("sample_rate") or cfg.sample_rate or None
-    mono = getattr(cfg, "mono", False)
-    loaded = {}
-    for item in tqdm(ds.items, desc="loading", unit="file", disable=not cfg.progress):
-        loaded[item.path] = load_waveform(item.path, default_rate or 1.0, mono, declared_channels(meta))
-    channels = _channel_count(ds, loaded, mono)
+    expected = None if cfg.mono else declared_channels(meta)
+    loaded = {item.path: load_waveform(item.path, expected)
+              for item in tqdm(ds.items, desc="loading", unit="file", disable=not cfg.progress)}
+    channels = _channel_count(ds, loaded, cfg.mono)
     headers = {s.names for s in loaded.values()}
-    own = {s.rate or default_rate or 1.0 for s in loaded.values()}
-    if default_rate is None and any(s.rate is None for s in loaded.values()):
+    declared = default_rate is not None or all(s.rate is not None for s in loaded.values())
+    if not declared:
         log.warning("no sample rate declared for the signals (%s or --sample-rate): taking them as they are, at a "
                     "nominal 1 Hz; clients send sample_rate 0 or 1", SIGNALS_FILE)
+    rate_of = {p: s.rate or default_rate or 1.0 for p, s in loaded.items()}
+    own = set(rate_of.values())
     # Never upsample by default: sound files sharing a rate below 16 kHz stay at it (8 kHz speech is not doubled).
     rate = cfg.sample_rate or meta.get("sample_rate") or min(own.pop() if len(own) == 1 else 16000, 16000)
-    waves = {p: resample(s.samples.mean(axis=0) if channels == 1 else s.samples, s.rate or default_rate or 1.0, rate)
+    waves = {p: resample(s.samples.mean(axis=0) if channels == 1 else s.samples, rate_of[p], rate)
              for p, s in loaded.items()}
     del loaded
     if cfg.duration:
@@ -119,7 +115,7 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
                      fft_length=1 << (frame - 1).bit_length())
     elif fe.kind == "power_spectrum":  # the FFT over the next power of two: LiteRT's FFT takes no other length
         fe = replace(fe, fft_length=1 << (samples - 1).bit_length())
-    return fe, waves
+    return fe, waves, declared
 
 
 def covering_length(lengths: list[int], share: float = COVERED) -> int:
