@@ -153,11 +153,9 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	var names []string
 	return f.run(stdout, func() []string { return names }, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
-		channels, err := modelChannels(ctx, c, f.model, f.version)
-		if err != nil {
-			return nil, err
-		}
+		channels := modelChannels(ctx, c, f.model, f.version)
 		var signals []input
+		var err error
 		if signals, names, err = readForModel(fs.Args(), stdin, channels); err != nil {
 			return nil, err
 		}

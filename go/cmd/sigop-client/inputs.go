@@ -20,10 +20,10 @@ type input struct {
 // server's model list: the named model (or the server's only classifier) at
 // the version asked for (0: the newest available). A model the list does not
 // describe takes one channel; the call itself then says what is wrong.
-func modelChannels(ctx context.Context, c *operator.Client, model string, version int64) (int, error) {
+func modelChannels(ctx context.Context, c *operator.Client, model string, version int64) int {
 	models, err := c.Models(ctx, model)
 	if err != nil {
-		return 1, nil
+		return 1
 	}
 	var versions []operator.ModelVersion
 	if model != "" {
@@ -32,7 +32,7 @@ func modelChannels(ctx context.Context, c *operator.Client, model string, versio
 		for _, vs := range models {
 			if slices.ContainsFunc(vs, func(v operator.ModelVersion) bool { return v.Kind == "classifier" }) {
 				if versions != nil {
-					return 1, nil // several classifiers and none named: the server says so
+					return 1 // several classifiers and none named: the server says so
 				}
 				versions = vs
 			}
@@ -40,10 +40,10 @@ func modelChannels(ctx context.Context, c *operator.Client, model string, versio
 	}
 	for _, v := range versions { // newest first
 		if v.Available && (version == 0 || v.Version == version) {
-			return max(1, v.Channels), nil
+			return max(1, v.Channels)
 		}
 	}
-	return 1, nil
+	return 1
 }
 
 // readForModel reads FILEs (or stdin) as a model of “channels“ takes

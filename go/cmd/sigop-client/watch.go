@@ -61,10 +61,7 @@ column per channel, and a WAV keeps its channels.
 		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
 		defer cancel()
 	}
-	channels, err := modelChannels(ctx, c, *model, *version)
-	if err != nil {
-		return err
-	}
+	channels := modelChannels(ctx, c, *model, *version)
 	var frames <-chan [][]float64 // every channel; nil for numbers on stdin to a one-channel model
 	var readErr <-chan error
 	var numbers <-chan []float64

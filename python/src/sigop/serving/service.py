@@ -57,11 +57,9 @@ class OperatorService(pb_grpc.OperatorServicer):
     def __init__(self, core: Core):
         self._core = core
 
-    def _signals(self, t: pb.Float64Tensor, max_batch: int | None = None, channels: bool = False
-                 ) -> tuple[np.ndarray, bool]:
+    def _signals(self, t: pb.Float64Tensor, channels: bool = False) -> tuple[np.ndarray, bool]:
         limits = self._core.limits
-        return decode_signals(t, max_length=limits.max_signal_length, max_batch=max_batch or limits.max_batch,
-                              channels=channels)
+        return decode_signals(t, max_length=limits.max_signal_length, max_batch=limits.max_batch, channels=channels)
 
     @rpc
     def FFT(self, request: pb.FFTRequest, context: grpc.ServicerContext) -> pb.FFTResponse:
