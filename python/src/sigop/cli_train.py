@@ -90,6 +90,12 @@ def add_train_parser(sub, with_arguments: bool = True) -> None:
     t.add_argument("--quantize", choices=["int8"], default=None,
                    help="also write model.int8.tflite: post-training int8 quantization calibrated on training files; "
                    "`sigop evaluate` shows its accuracy against float32")
+    t.add_argument("--unknown-rate", type=float, default=T.unknown_rate,
+                   help="share of known inputs the unknown score's threshold calls unknown, calibrated on files the "
+                        "model did not fit (docs/unknown.md)")
+    t.add_argument("--one-class", action="store_true",
+                   help="train on normal files of one class only: an anomaly score (a folder with one class "
+                        "subfolder implies it)")
     t.add_argument("--seed", type=int, default=T.seed)
     t.set_defaults(func=_train)
 
@@ -123,12 +129,17 @@ def _train(args: argparse.Namespace) -> int:
             time_masks=args.time_masks, time_mask_width=args.time_mask_width),
         cache_dir=None if args.no_cache else Path(args.cache_dir), seed=args.seed,
         saved_model=not args.no_saved_model, lite=not args.no_lite, quantize=args.quantize or "",
+        unknown_rate=args.unknown_rate, one_class=args.one_class,
     )
     metrics = train(cfg)
     if "auto" in metrics:
         print(auto_summary(metrics["auto"]))
     for split, m in metrics["splits"].items():
         print(f"{split:<10} accuracy {m['accuracy']:.4f}  ({m['count']} files)")
+    if "unknown" in metrics:
+        u = metrics["unknown"]
+        print(f"unknown score ({u['method']}): threshold {u['threshold']:.4g}, set for {100 * u['rate']:g} % of known "
+              f"files called unknown (calibrated on {u['calibration_files']} files: {u['calibration']})")
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
     saved = "" if args.no_saved_model else ", saved_model/"
     print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")

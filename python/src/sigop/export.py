@@ -5,31 +5,72 @@ waveform classifier's takes float32 ``signals`` [batch, samples] (or
 [batch, channels, samples] for several sensor axes) at the
 front end's sample rate, front end inside. Both return softmax
 ``probabilities`` [batch, classes], with any normalisation inside the graph,
-so any runtime that can feed pixels or samples can use it. The manifest
+so any runtime that can feed pixels or samples can use it. Beside them,
+``unknown`` [batch]: the unknown score (unknown.py) of the logits, when
+training calibrated one. The manifest
 carries the labels, the backbone and the preprocessing contract: the spectrum
 contract the server renders signals with, or the waveform front end.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from .manifest import GRAPH_FILE, Manifest, TensorInfo, sha256_file
 from .quiet import loggers_at_warning
 from .tfenv import tf
+from .unknown import UnknownScore
 
-__all__ = ["export_classifier", "INPUT", "SIGNAL_INPUT", "OUTPUT", "LABELS_FILE"]
+__all__ = ["export_classifier", "linear_head", "unknown_tensor", "INPUT", "SIGNAL_INPUT", "OUTPUT", "UNKNOWN",
+           "LABELS_FILE"]
 
 INPUT = "images"
 SIGNAL_INPUT = "signals"
 OUTPUT = "probabilities"
+UNKNOWN = "unknown"
 LABELS_FILE = "labels.txt"
 
 
+def _softmax_dense(model):
+    """The Dense softmax layer a classifier ends in (inside nested models: the image stack's head, a waveform
+    model's network)."""
+    layer = model
+    while hasattr(layer, "layers") and layer.layers:
+        layer = layer.layers[-1]
+    if not isinstance(layer, tf.keras.layers.Dense) or layer.activation is not tf.keras.activations.softmax:
+        raise ValueError(f"{model.name} does not end in a Dense softmax layer ({layer.name}); its logits are unknown")
+    return layer
+
+
+@contextmanager
+def linear_head(model):
+    """Calls of ``model`` inside the block return logits: its final softmax is lifted (graphs traced, or eager
+    calls; not ``predict``, which keeps the function it compiled first)."""
+    dense = _softmax_dense(model)
+    dense.activation = tf.keras.activations.linear
+    try:
+        yield model
+    finally:
+        dense.activation = tf.keras.activations.softmax
+
+
+def unknown_tensor(logits, unknown: UnknownScore):
+    """The unknown score of ``logits`` [batch, classes] as graph ops (unknown.py's UnknownScore.score)."""
+    if unknown.method == "residual":
+        raw = logits[:, 0]
+    else:
+        d = logits[:, None, :] - tf.constant(unknown.means, tf.float32)[None]  # [batch, classes, classes]
+        q = tf.reduce_sum(tf.tensordot(d, tf.constant(unknown.precision, tf.float32), axes=1) * d, axis=-1)
+        raw = tf.sqrt(tf.maximum(tf.reduce_min(q, axis=1), 0.0))
+    return raw / tf.constant(unknown.scale, tf.float32)
+
+
 def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes: list[str], details: dict,
-                      image_size: int = 0, samples: int = 0, saved_model: bool = True) -> Manifest:
+                      image_size: int = 0, samples: int = 0, saved_model: bool = True,
+                      unknown: UnknownScore | None = None) -> Manifest:
     """Freeze ``model``: float RGB in [0, 255] behind a uint8 ``images`` input (image_size),
-    or float32 waveforms behind a ``signals`` input (samples)."""
+    or float32 waveforms behind a ``signals`` input (samples); with ``unknown``, an ``unknown`` output too."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     out = Path(out)
@@ -53,14 +94,19 @@ def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes:
 
     @tf.function(input_signature=[spec])
     def serve(x):
-        probs = model(tf.cast(x, tf.float32), training=False)
-        return {OUTPUT: tf.identity(probs, name=OUTPUT)}
+        if unknown is None:
+            return {OUTPUT: tf.identity(model(tf.cast(x, tf.float32), training=False), name=OUTPUT)}
+        with linear_head(model):
+            logits = model(tf.cast(x, tf.float32), training=False)
+        return {OUTPUT: tf.identity(tf.nn.softmax(logits), name=OUTPUT),
+                UNKNOWN: tf.identity(unknown_tensor(logits, unknown), name=UNKNOWN)}
 
     concrete = serve.get_concrete_function()
     graph_def = convert_variables_to_constants_v2(concrete).graph.as_graph_def()
     names = {n.name for n in graph_def.node}
-    if input_name not in names or OUTPUT not in names:
-        raise RuntimeError(f"frozen classifier lacks {input_name!r} or {OUTPUT!r}; TensorFlow renamed them")
+    if input_name not in names or OUTPUT not in names or (unknown is not None and UNKNOWN not in names):
+        raise RuntimeError(f"frozen classifier lacks {input_name!r}, {OUTPUT!r} or {UNKNOWN!r}; TensorFlow renamed "
+                           f"them")
     (out / GRAPH_FILE).write_bytes(graph_def.SerializeToString(deterministic=True))
     (out / LABELS_FILE).write_text("".join(c + "\n" for c in classes))
     if saved_model:
@@ -74,10 +120,14 @@ def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes:
         kind="classifier",
         inputs=inputs,
         outputs={"probabilities": TensorInfo(f"{OUTPUT}:0", "float32", [None, len(classes)],
-                                             f"softmax over the labels in {LABELS_FILE}, in that order")},
+                                             f"softmax over the labels in {LABELS_FILE}, in that order"),
+                 **({UNKNOWN: TensorInfo(f"{UNKNOWN}:0", "float32", [None],
+                                         f"how unlike the training data each input is ({unknown.method}); above "
+                                         f"{unknown.threshold:.4g} it is unknown")} if unknown else {})},
         sha256=sha256_file(out / GRAPH_FILE),
         tensorflow_version=tf.__version__,
-        details={"labels": classes, "labels_file": LABELS_FILE, **details},
+        details={"labels": classes, "labels_file": LABELS_FILE, **details,
+                 **({UNKNOWN: unknown.to_json()} if unknown else {})},
     )
     manifest.write(out)
     return manifest

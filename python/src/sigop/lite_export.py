@@ -93,8 +93,10 @@ def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequ
                              f"(the FFT stays float64 on TensorFlow)")
         probe = InputPlan(manifest).noise(8) if probe is None else probe
         reference = in_parts(lambda x: graph(x, ["probabilities"])["probabilities"], probe)
+        unknown = in_parts(lambda x: graph(x, ["unknown"])["unknown"], probe) if "unknown" in manifest.outputs else None
         graph_def = (folder / manifest.graph).read_bytes()
-        records = {"float32": _convert(folder, manifest, graph_def, "float32", probe, reference, tolerance)}
+        records = {"float32": _convert(folder, manifest, graph_def, "float32", probe, reference, tolerance,
+                                       unknown=unknown)}
         if quantize:
             records["int8"] = _convert(folder, manifest, graph_def, "int8", probe, reference, tolerance, calibration)
     finally:
@@ -105,14 +107,19 @@ def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequ
 
 
 def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str, probe: np.ndarray,
-             reference: np.ndarray, tolerance: float, calibration: Sequence[np.ndarray] = ()) -> dict:
+             reference: np.ndarray, tolerance: float, calibration: Sequence[np.ndarray] = (),
+             unknown: np.ndarray | None = None) -> dict:
     path = folder / LITE_FILES[precision]
     path.unlink(missing_ok=True)  # a copy of an earlier graph must not outlive a failed conversion
+    unknown_diff = None
     try:
         if precision == "float32":
             content = _converted(graph_def, manifest)
             interpreter = LiteInterpreter(content)
             got = in_parts(interpreter, probe)
+            if unknown is not None:  # relative to max(1, |score|), held to the same tolerance
+                lite_unknown = in_parts(lambda x: interpreter.run(x)["unknown"], probe)
+                unknown_diff = float(np.max(np.abs(lite_unknown - unknown) / np.maximum(1.0, np.abs(unknown))))
         else:
             content, got = _quantized(folder, calibration, probe)
             interpreter = LiteInterpreter(content)  # for its tensors' details only: never invoked in this process
@@ -123,6 +130,9 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     diff = float(np.abs(got - reference).max())
     agreement = float((got.argmax(axis=1) == reference.argmax(axis=1)).mean())
     check = {"inputs": int(len(probe)), "max_abs_diff": diff, "top1_agreement": agreement}
+    if unknown_diff is not None:
+        check["unknown_max_rel_diff"] = unknown_diff
+        diff = max(diff, unknown_diff)
     if precision == "float32" and not diff <= tolerance:
         reason = (f"its answers differ from {manifest.graph}'s by {diff:.3g} on {len(probe)} inputs "
                   f"(tolerance {tolerance:g})")
@@ -182,8 +192,10 @@ def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.nd
     parsed = tf.compat.v1.GraphDef()
     parsed.ParseFromString(graph_def)
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(parsed, name=""), [])
-    (given,), (wanted,) = manifest.inputs.values(), [manifest.outputs["probabilities"]]
-    fn = wrapped.prune(wrapped.graph.get_tensor_by_name(given.tensor), wrapped.graph.get_tensor_by_name(wanted.tensor))
+    (given,) = manifest.inputs.values()
+    wanted = [wrapped.graph.get_tensor_by_name(manifest.outputs[o].tensor) for o in ("probabilities", "unknown")
+              if o in manifest.outputs]
+    fn = wrapped.prune(wrapped.graph.get_tensor_by_name(given.tensor), wanted)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped)
     with _stderr_to_log(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the debugger below warns that it uses tf.lite's deprecated interpreter

@@ -5,8 +5,10 @@ LiteRT (hundreds of elementwise passes over [samples x 84] tensors); the
 same features computed by the loops training uses (minirocket_kernels.py)
 take ~1 ms. Training writes ``minirocket.npz`` beside graph.pb: the biases,
 dilations and the ridge head the graph holds as constants; this runtime
-computes features, standardisation, the head and softmax from it, and
-answers as graph.pb does (test_minirocket holds them to each other).
+computes features, standardisation, the head and softmax from it (a one-class
+model's head: the distance from its training files' principal subspace), and
+the unknown score, and answers as graph.pb does (test_minirocket and
+test_unknown hold them to each other).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from typing import Sequence
 import numpy as np
 
 from ..manifest import Manifest, sha256_file
+from ..unknown import UnknownScore
 
 __all__ = ["CompiledMiniRocket", "COMPILED_FILE", "save_compiled", "compiled_record", "CompiledUnavailable"]
 
 COMPILED_FILE = "minirocket.npz"
 _ARRAYS = ("dilations", "features_per_dilation", "biases", "mean", "scale", "kernel", "bias")
-_OPTIONAL = ("channel_mask",)  # multichannel models: the channels each kernel/dilation pair reads
+_OPTIONAL = ("channel_mask",  # multichannel models: the channels each kernel/dilation pair reads
+             "unknown_means", "unknown_precision",  # the unknown score's class statistics (unknown.py)
+             "residual_basis")  # one-class models: the subspace [dimensions, features] (training/one_class.py)
 
 
 class CompiledUnavailable(RuntimeError):
@@ -63,15 +68,25 @@ class CompiledMiniRocket:
         from . import minirocket_kernels  # numba: imported (and its kernels loaded) only for MiniRocket models
 
         self._features = minirocket_kernels.features
+        record = self.manifest.details.get("unknown")
+        self._unknown = UnknownScore.from_json(record, self._arrays) if record else None
 
     def __call__(self, x: np.ndarray, outputs: Sequence[str]) -> dict[str, np.ndarray]:
-        if set(outputs) - {"probabilities"}:
-            raise KeyError(f"the compiled runtime answers only probabilities, not {sorted(set(outputs))}")
+        known = {"probabilities"} | ({"unknown"} if self._unknown else set())
+        if set(outputs) - known:
+            raise KeyError(f"this compiled model answers only {sorted(known)}, not {sorted(set(outputs) - known)}")
         a = self._arrays
         f = self._features(x, a["dilations"], a["features_per_dilation"], a["biases"], a.get("channel_mask"))
-        logits = ((f - a["mean"]) * a["scale"]) @ a["kernel"] + a["bias"]
+        if "residual_basis" in a:  # one class: its single logit is the distance from the subspace
+            z = f - a["mean"]
+            logits = np.linalg.norm(z - (z @ a["residual_basis"].T) @ a["residual_basis"], axis=1, keepdims=True)
+        else:
+            logits = ((f - a["mean"]) * a["scale"]) @ a["kernel"] + a["bias"]
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return {"probabilities": (e / e.sum(axis=1, keepdims=True)).astype(np.float32)}
+        out = {"probabilities": (e / e.sum(axis=1, keepdims=True)).astype(np.float32)}
+        if "unknown" in outputs:
+            out["unknown"] = self._unknown.score(logits)
+        return {k: out[k] for k in outputs}
 
     def close(self) -> None:
         self._arrays = {}

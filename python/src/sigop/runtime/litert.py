@@ -95,14 +95,20 @@ def describe_tensors(details: list[dict]) -> dict[str, dict]:
 
 
 class LiteInterpreter:
-    """One LiteRT interpreter (XNNPACK on CPU) for a one-input, one-output model; one caller at a time."""
+    """One LiteRT interpreter (XNNPACK on CPU) for a one-input model; one caller at a time. Calling it gives the
+    probabilities; ``run`` gives the unknown score too, when the model has it (the output of rank 1)."""
 
     def __init__(self, content: bytes, threads: int = 0):
         from ai_edge_litert.interpreter import Interpreter
 
         with _until_the_delegate_is_noted():
             self._interpreter = Interpreter(model_content=content, num_threads=threads or machine_threads())
-        (self._input,), (self._output,) = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        (self._input,) = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        self._outputs = {("unknown" if len(o["shape_signature"]) == 1 else "probabilities"): o for o in outputs}
+        if "probabilities" not in self._outputs or len(self._outputs) != len(outputs):
+            raise LiteUnavailable(f"the LiteRT model's outputs {[o['name'] for o in outputs]} are not probabilities "
+                                  f"[batch, labels] and at most one unknown score [batch]")
         self._dtype = np.dtype(self._input["dtype"])
         self._shape: tuple[int, ...] | None = None
 
@@ -119,6 +125,9 @@ class LiteInterpreter:
         return self._interpreter.get_tensor_details()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.run(x)["probabilities"]
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         global _delegate_noted
         x = np.ascontiguousarray(x, dtype=self._dtype)
         with _until_the_delegate_is_noted():
@@ -129,7 +138,8 @@ class LiteInterpreter:
             self._interpreter.set_tensor(self._input["index"], x)
             self._interpreter.invoke()
         _delegate_noted = True
-        return self._interpreter.get_tensor(self._output["index"])  # a copy: the next call may reuse the buffer
+        # get_tensor copies: the next call may reuse the buffers
+        return {name: self._interpreter.get_tensor(o["index"]) for name, o in self._outputs.items()}
 
 
 _slots: dict[int, threading.BoundedSemaphore] = {}  # per thread count: LiteRT calls that may run at once
@@ -156,15 +166,20 @@ class LiteModel:
         self._idle.put(LiteInterpreter(self._content, self._threads))  # a broken file fails the load, not a call
 
     def __call__(self, x: np.ndarray, outputs: Sequence[str]) -> dict[str, np.ndarray]:
-        if list(outputs) != ["probabilities"]:
-            raise ValueError(f"a LiteRT classifier computes probabilities only, not {list(outputs)}")
+        unknown = set(outputs) - {"probabilities", "unknown"}
+        if unknown:
+            raise ValueError(f"a LiteRT classifier computes probabilities and its unknown score, not {sorted(unknown)}")
         with self._running:
             try:
                 interpreter = self._idle.get_nowait()
             except queue.Empty:
                 interpreter = LiteInterpreter(self._content, self._threads)
             try:
-                return {"probabilities": interpreter(x)}  # get_tensor already copied it out
+                answers = interpreter.run(x)
+                if "unknown" in outputs and "unknown" not in answers:
+                    raise ValueError(f"{self.folder}'s LiteRT copy has no unknown score: sigop export-lite converts "
+                                     f"it again")
+                return {o: answers[o] for o in outputs}
             finally:
                 self._idle.put(interpreter)
 

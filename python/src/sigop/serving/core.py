@@ -5,7 +5,8 @@ turns its messages into arrays and calls the core: ``classifier()`` resolves
 a model by name and version and gives its input plan; ``classify()`` runs a
 plan's inputs ``limits.compute_batch`` at a time under a reservation from
 the server-wide memory budget, through the model's batcher when batching is
-on, and returns probabilities as an array; ``fft()`` runs the FFT graph;
+on, and returns ``Scores``: probabilities and, for models that have one, the
+unknown score and whether it is over the model's threshold; ``fft()`` runs the FFT graph;
 ``stream_slot()`` holds one of the stream slots. Errors are the domain's
 (``InvalidInput``, ``Unsupported``, ``ModelNotFound``, ``OverBudget`` …);
 each front end maps them to its own status codes.
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # the core runs whatever the repository holds; it needs neith
     from ..runtime.load import Model
     from .repository import ModelRepository
 
-__all__ = ["Call", "Served", "Core", "top_k"]
+__all__ = ["Call", "Served", "Scores", "Core", "top_k"]
 
 @dataclass(frozen=True)
 class Call:
@@ -56,6 +57,33 @@ class Served:
     @property
     def labels(self) -> list[str]:
         return self.model.manifest.details["labels"]
+
+    @property
+    def unknown_threshold(self) -> float | None:
+        """The calibrated threshold of the model's unknown score; None: it has none (exported before sigop had it)."""
+        record = self.model.manifest.details.get("unknown")
+        return float(record["threshold"]) if record and "unknown" in self.model.manifest.outputs else None
+
+    @property
+    def outputs(self) -> list[str]:
+        return ["probabilities"] + (["unknown"] if self.unknown_threshold is not None else [])
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A classification of inputs: probabilities [inputs, labels]; unknown scores [inputs] and their threshold for a
+    model that has them, else None."""
+
+    probabilities: np.ndarray
+    unknown: np.ndarray | None = None
+    threshold: float | None = None
+
+    @property
+    def is_unknown(self) -> np.ndarray | None:
+        return None if self.unknown is None else self.unknown > self.threshold
+
+    def __len__(self) -> int:
+        return len(self.probabilities)
 
 
 def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
@@ -123,27 +151,43 @@ class Core:
         with self._budget.reserve(x.nbytes * (3 + len(outputs)), "this FFT call"):
             return name, version, self._run(model, name, "FFT", x, outputs)
 
-    def classify(self, served: Served, given: Inputs, method: str, call: Call = Call()) -> np.ndarray:
-        """Probabilities [inputs, labels]: the inputs run compute_batch at a time, within a reservation from the
-        memory budget."""
+    def classify(self, served: Served, given: Inputs, method: str, call: Call = Call()) -> Scores:
+        """Scores of the inputs: they run compute_batch at a time, within a reservation from the memory budget."""
         out = []
         with self._budget.reserve(given.peak_bytes, f"this {method} call"):
             for start, x in given.chunks(self.limits.compute_batch):
-                probs = self._probabilities(served, method, x, call)
-                finite = np.isfinite(probs).all(axis=1)
+                answers = self._answers(served, method, x, call)  # probabilities, then the unknown score if any
+                finite = np.isfinite(answers).all(axis=1)
                 if not finite.all():
                     i = start + int(np.argmin(finite))
                     raise InvalidInput(f"{given.field}[{i}]: the model's scores for it are not finite; its values "
                                        f"lie far outside the range the model was trained on")
-                out.append(probs)
-        return np.concatenate(out)
+                out.append(answers)
+        answers = np.concatenate(out)
+        threshold = served.unknown_threshold
+        if threshold is None:
+            return Scores(answers)
+        scores = Scores(answers[:, :-1], answers[:, -1], threshold)
+        histogram = self.metrics.unknown_score.labels(served.name)
+        for u in scores.unknown:
+            histogram.observe(float(u))
+        self.metrics.unknown_answers.labels(served.name).inc(int(scores.is_unknown.sum()))
+        return scores
 
-    def _probabilities(self, served: Served, method: str, x: np.ndarray, call: Call) -> np.ndarray:
+    def _answers(self, served: Served, method: str, x: np.ndarray, call: Call) -> np.ndarray:
         if not self.batching.enabled or not self._in_use(served):
             # A call that resolved a version just before it was reloaded drains on it, unbatched: a batcher made
             # for it now would outlive it.
-            return self._run(served.model, served.name, method, x, ["probabilities"])["probabilities"]
+            return self._columns(served, method, x)
         return self._batcher(served).submit(x, call.deadline, call.is_active)
+
+    def _columns(self, served: Served, method: str, x: np.ndarray) -> np.ndarray:
+        """[inputs, labels (+ 1)]: probabilities, and the unknown score as a last column (one array: what a batcher
+        splits among its callers)."""
+        out = self._run(served.model, served.name, method, x, served.outputs)
+        if "unknown" not in out:
+            return out["probabilities"]
+        return np.concatenate([out["probabilities"], np.asarray(out["unknown"], np.float32)[:, None]], axis=1)
 
     def _in_use(self, served: Served) -> bool:
         """The model is what its name and version serve now, or a stream still holds it."""
@@ -170,8 +214,7 @@ class Core:
                         queue.observe(w)
                     size.observe(inputs)
 
-                model = served.model
-                run = lambda x: self._run(model, served.name, "batch", x, ["probabilities"])["probabilities"]  # noqa: E731
+                run = lambda x: self._columns(served, "batch", x)  # noqa: E731
                 entry = (served, Batcher(run, self.batching, observe, name=f"batcher-{served.name}-{served.version}"))
                 self._batchers[key] = entry
         return entry[1]

@@ -8,7 +8,10 @@ Exposed on their own HTTP port (sigop serve --metrics-address):
   merged run; ``render`` for the FFT graph drawing a spectrum model's images);
 - ``sigop_queue_seconds{model}``: time a request waited for a batch;
 - ``sigop_batch_size{model}``: requests merged into one graph call;
-- ``sigop_models_loaded``: model versions serving.
+- ``sigop_models_loaded``: model versions serving;
+- ``sigop_unknown_score{model}``: the unknown score of every input a model with one classified (its threshold
+  is near 1: scores are in units of the calibration's 95th percentile), so drift shows;
+- ``sigop_unknown_answers_total{model}``: inputs over their model's threshold.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 __all__ = ["Metrics", "parse_address"]
 
+_UNKNOWN_BUCKETS = (0.25, 0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10)
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30)
 
 
@@ -39,6 +43,11 @@ class Metrics:
         self.stream_window_seconds = Histogram(
             "sigop_stream_window_seconds", "From a window's last sample arriving to its result being sent", ["model"],
             buckets=_LATENCY_BUCKETS, registry=r)
+        self.unknown_score = Histogram("sigop_unknown_score", "Unknown score of each classified input (above the "
+                                       "model's threshold, near 1: unlike its training data)", ["model"],
+                                       buckets=_UNKNOWN_BUCKETS, registry=r)
+        self.unknown_answers = Counter("sigop_unknown_answers", "Inputs over their model's unknown threshold",
+                                       ["model"], registry=r)
         self._http = None
 
     def serve_http(self, host: str, port: int) -> int:

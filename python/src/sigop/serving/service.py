@@ -19,7 +19,7 @@ from ..limits import clip
 from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .arrivals import within
-from .core import Call, Core, Served, top_k
+from .core import Call, Core, Scores, Served, top_k
 from .errors import ModelNotFound
 from .status import rpc, rpc_stream
 from .stream import Event, StreamSession, StreamSettings, WindowResult
@@ -45,12 +45,18 @@ def _spec(served: Served) -> pb.ModelSpec:
     return pb.ModelSpec(name=served.name, version=served.version)
 
 
-def _classification(probabilities: np.ndarray, best: np.ndarray, labels: list[str]) -> pb.Classification:
-    return pb.Classification(classes=[pb.Class(label=labels[i], score=float(probabilities[i])) for i in best])
+def _classification(probabilities: np.ndarray, best: np.ndarray, labels: list[str], unknown: float | None = None,
+                    threshold: float | None = None) -> pb.Classification:
+    out = pb.Classification(classes=[pb.Class(label=labels[i], score=float(probabilities[i])) for i in best])
+    if unknown is not None:
+        out.unknown_score, out.unknown = float(unknown), bool(unknown > threshold)
+    return out
 
 
-def _classifications(served: Served, probabilities: np.ndarray, k: int) -> list[pb.Classification]:
-    return [_classification(p, best, served.labels) for p, best in zip(probabilities, top_k(probabilities, k))]
+def _classifications(served: Served, scores: Scores, k: int) -> list[pb.Classification]:
+    p = scores.probabilities
+    unknown = [None] * len(p) if scores.unknown is None else scores.unknown
+    return [_classification(row, best, served.labels, u, scores.threshold) for row, best, u in zip(p, top_k(p, k), unknown)]
 
 
 class OperatorService(pb_grpc.OperatorServicer):
@@ -78,23 +84,24 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
-        probs = self._core.classify(served, served.plan.images(request.images), "Classify", _call(context))
-        return pb.ClassifyResponse(model_spec=_spec(served), classifications=_classifications(served, probs, request.top_k))
+        scores = self._core.classify(served, served.plan.images(request.images), "Classify", _call(context))
+        return pb.ClassifyResponse(model_spec=_spec(served),
+                                   classifications=_classifications(served, scores, request.top_k))
 
     @rpc
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
         given = served.plan.signals(self._signals(request.signals, channels=True)[0], request.sample_rate)
-        probs = self._core.classify(served, given, "ClassifySignal", _call(context))
+        scores = self._core.classify(served, given, "ClassifySignal", _call(context))
         return pb.ClassifySignalResponse(model_spec=_spec(served),
-                                         classifications=_classifications(served, probs, request.top_k))
+                                         classifications=_classifications(served, scores, request.top_k))
 
     @rpc
     def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
-        probs = self._core.classify(served, served.plan.audio(request.audio), "ClassifyAudio", _call(context))
+        scores = self._core.classify(served, served.plan.audio(request.audio), "ClassifyAudio", _call(context))
         return pb.ClassifyAudioResponse(model_spec=_spec(served),
-                                        classifications=_classifications(served, probs, request.top_k))
+                                        classifications=_classifications(served, scores, request.top_k))
 
     @rpc_stream
     def ClassifyStream(self, requests, context: grpc.ServicerContext):
@@ -152,4 +159,4 @@ def _stream_reply(spec: pb.ModelSpec, labels: list[str], r: WindowResult | Event
             previous_start_seconds=r.previous_start))
     return pb.ClassifyStreamResponse(model_spec=spec, window=pb.StreamWindow(
         start_sample=r.start, end_sample=r.end, start_seconds=r.start_seconds, end_seconds=r.end_seconds,
-        classification=_classification(r.probabilities, r.best, labels)))
+        classification=_classification(r.probabilities, r.best, labels, r.unknown, r.threshold)))

@@ -7,8 +7,9 @@ decoded chunks and turns its results into replies. Every window goes through the
 same input path and the same batcher as a ClassifySignal call of that
 window, so its scores are those ClassifySignal would give. ``Smoother``
 turns window scores into events: scores averaged over the last k windows,
-the top label ("none" below the threshold), and a change reported once the
-new label has held for the minimum duration.
+the top label ("none" below the threshold; "unknown" when the model's
+unknown score, averaged alike, is over its calibrated threshold), and a
+change reported once the new label has held for the minimum duration.
 """
 
 from __future__ import annotations
@@ -97,9 +98,11 @@ class Smoother:
     """Window scores in, label changes out."""
 
     def __init__(self, labels: list[str], *, windows: int = 1, hold_windows: int = 1, threshold: float = 0.0,
-                 hop: float = 1.0, window: float = 1.0):
+                 hop: float = 1.0, window: float = 1.0, unknown_threshold: float | None = None):
         self.labels, self.threshold, self.hop, self.window = labels, threshold, hop, window
+        self.unknown_threshold = unknown_threshold
         self._recent: deque[np.ndarray] = deque(maxlen=max(1, windows))
+        self._unknown: deque[float] = deque(maxlen=max(1, windows))
         self._hold = max(1, hold_windows)
         self._current: str | None = None
         self._since = 0.0  # when _current began
@@ -107,11 +110,17 @@ class Smoother:
         self._first = 0.0  # the candidate's first window start
         self._count = 0
 
-    def push(self, scores: np.ndarray, start: float) -> Event | None:
+    def push(self, scores: np.ndarray, start: float, unknown: float | None = None) -> Event | None:
+        """A window's probabilities (and unknown score, for a model with one) from ``start``."""
         self._recent.append(np.asarray(scores, dtype=np.float64))
         mean = np.mean(self._recent, axis=0)
         best = int(np.argmax(mean))
-        label = self.labels[best] if mean[best] >= self.threshold else "none"
+        label, score = (self.labels[best] if mean[best] >= self.threshold else "none"), float(mean[best])
+        if unknown is not None and self.unknown_threshold is not None:
+            self._unknown.append(float(unknown))
+            smoothed = float(np.mean(self._unknown))
+            if smoothed > self.unknown_threshold:
+                label, score = "unknown", smoothed
         if label == self._current:
             self._candidate = None
             return None
@@ -123,7 +132,7 @@ class Smoother:
         # A window's label flips when its middle crosses the change; a k-window average flips (k-1)/2 hops later.
         lag = (len(self._recent) - 1) / 2 * self.hop
         start = self._first if self._current is None else max(0.0, self._first + self.window / 2 - lag)
-        event = Event(label, start, float(mean[best]), self._current or "", self._since)
+        event = Event(label, start, score, self._current or "", self._since)
         self._current, self._since, self._candidate = label, start, None
         return event
 
@@ -157,6 +166,8 @@ class WindowResult:
     end_seconds: float
     probabilities: np.ndarray
     best: np.ndarray
+    unknown: float | None = None  # the window's unknown score, for a model with one
+    threshold: float | None = None
 
 
 class StreamSession:
@@ -197,7 +208,8 @@ class StreamSession:
         self._windows = Windows(self.length, hop, self.channels)
         self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
                                   hop=hop / unit, window=self.length / unit,
-                                  hold_windows=hold_windows(settings.min_duration, hop / unit))
+                                  hold_windows=hold_windows(settings.min_duration, hop / unit),
+                                  unknown_threshold=self.served.unknown_threshold)
         self._done = core.metrics.stream_windows.labels(self.served.name)
         self._latency = core.metrics.stream_window_seconds.labels(self.served.name)
 
@@ -223,13 +235,14 @@ class StreamSession:
 
     def _classified(self, start: int, window: np.ndarray, arrived: float) -> Iterator[WindowResult | Event]:
         given = self.served.plan.signals(window[None], self._rate or 0, "config.sample_rate")
-        (probs,) = self._core.classify(self.served, given, "ClassifyStream", self._call)
+        scores = self._core.classify(self.served, given, "ClassifyStream", self._call)
+        probs, unknown = scores.probabilities[0], None if scores.unknown is None else float(scores.unknown[0])
         unit = self._unit
         yield WindowResult(start, start + self.length, start / unit, (start + self.length) / unit, probs,
-                           top_k(probs[None], self._top_k)[0])
+                           top_k(probs[None], self._top_k)[0], unknown, scores.threshold)
         self._done.inc()
         self._latency.observe(time.perf_counter() - arrived)
-        event = self._smoother.push(probs, start / unit)
+        event = self._smoother.push(probs, start / unit, unknown)
         if event is not None:
             yield event
 

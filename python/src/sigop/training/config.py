@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..frontend import KINDS as FRONT_ENDS
 from ..signals import SIGNALS_FILE
+from ..unknown import DEFAULT_RATE
 from .audio_augment import AudioAugment
 from .augment import Augment
 from .backbones import BACKBONES, DEFAULT_BACKBONE
@@ -66,6 +67,8 @@ class TrainConfig:
     saved_model: bool = True
     lite: bool = True  # convert to model.tflite (LiteRT) after the export
     quantize: str = ""  # "int8": also model.int8.tflite, calibrated on training files
+    unknown_rate: float = DEFAULT_RATE  # known files the unknown score's threshold calls unknown (unknown.py)
+    one_class: bool = False  # train on one class of normal files: an anomaly score (one_class.py); one folder implies it
 
     @property
     def resolved_front_end(self) -> str:

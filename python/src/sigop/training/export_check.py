@@ -33,8 +33,9 @@ class ExportMismatch(RuntimeError):
 
 
 def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: float | None = None, files: int = 8,
-                 tolerance: float = 1e-3) -> dict:
-    """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset."""
+                 tolerance: float = 1e-3, unknown: np.ndarray | None = None) -> dict:
+    """Compare the export with ``probabilities`` (one row per ``ds.items``) on files spread over the dataset, and
+    its unknown scores with ``unknown`` (relative to the larger of the score and 1)."""
     graph = FrozenGraph(out)
     plan = standalone_plan(graph.manifest)
     runs = [graph] + ([CompiledMiniRocket(out, graph.manifest)] if compiled_record(graph.manifest) else [])
@@ -43,8 +44,10 @@ def check_export(out: Path, ds: Dataset, probabilities: np.ndarray, *, rate: flo
         for i in picks:
             x = plan.files([ds.items[i].path], rate)
             for run in runs:
-                got = run(x, ["probabilities"])["probabilities"][0]
-                diff = float(np.abs(got - probabilities[i]).max())
+                answers = run(x, ["probabilities"] + (["unknown"] if unknown is not None else []))
+                diff = float(np.abs(answers["probabilities"][0] - probabilities[i]).max())
+                if unknown is not None:
+                    diff = max(diff, float(abs(answers["unknown"][0] - unknown[i]) / max(1.0, abs(unknown[i]))))
                 if diff > worst:
                     worst, where = diff, f"{ds.name_of(ds.items[i])} ({run.runtime})"
     finally:

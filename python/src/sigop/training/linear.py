@@ -34,6 +34,7 @@ class LinearFit:
     alpha: float
     temperature: float
     loo_accuracy: float  # leave-one-out accuracy on the training features
+    left_out: np.ndarray | None = None  # [training rows, classes]: each row's logits from the fit without it
 
     def standardized(self, features: np.ndarray) -> np.ndarray:
         return (np.asarray(features, np.float32) - self.mean) * self.scale
@@ -77,7 +78,7 @@ def fit_ridge(features: np.ndarray, labels: np.ndarray, classes: int, class_weig
     temperature = _temperature(loo, labels)
     return LinearFit(mean.astype(np.float32), (1 / std).astype(np.float32), (coef.T / temperature).astype(np.float32),
                      (intercept / temperature).astype(np.float32), float(ridge.alpha_), temperature,
-                     float(np.mean(loo.argmax(axis=1) == labels)))
+                     float(np.mean(loo.argmax(axis=1) == labels)), (loo / temperature).astype(np.float32))
 
 
 def _temperature(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -58,8 +58,8 @@ def train(cfg: TrainConfig) -> dict:
     mr = _candidate("minirocket", ridge_on(cfg, ds, feats)[1], labels, holdout, t0)
 
     t0 = time.perf_counter()
-    model, probs, history, extra = fit_network(cnn_cfg, ds, fe, waves)
-    cnn = _candidate(f"cnn ({NETWORK_FRONT_END})", probs, labels, holdout, t0)
+    model, logits, history, extra = fit_network(cnn_cfg, ds, fe, waves)
+    cnn = _candidate(f"cnn ({NETWORK_FRONT_END})", logits, labels, holdout, t0)
     record = {"chosen": cnn["candidate"] if cnn["holdout_accuracy"] >= mr["holdout_accuracy"] else "minirocket",
               "protocol": "one stratified hold-out (the validation split)", "holdout_files": int(holdout.sum()),
               "candidates": [cnn, mr]}
@@ -68,18 +68,18 @@ def train(cfg: TrainConfig) -> dict:
     if record["chosen"] == "minirocket":  # its ridge again, on every non-test file's features
         trained = replace(ds, items=[replace(i, split="train") if i.split == "validation" else i for i in ds.items])
         mr_cfg = replace(cfg, model="minirocket", front_end="")
-        model, probs, extra, compiled = minirocket_model(mr_cfg, trained, wave_fe, params, feats)
-        metrics = finish(mr_cfg, trained, wave_fe, model, probs, {}, extra, meta, started,
-                         SHIFT_INVARIANT["minirocket"], compiled=compiled, rate_declared=declared)
+        model, logits, extra, compiled, left_out = minirocket_model(mr_cfg, trained, wave_fe, params, feats)
+        metrics = finish(mr_cfg, trained, wave_fe, model, logits, {}, extra, meta, started,
+                         SHIFT_INVARIANT["minirocket"], compiled=compiled, rate_declared=declared, left_out=left_out)
     else:
-        metrics = finish(cnn_cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT["cnn"],
+        metrics = finish(cnn_cfg, ds, fe, model, logits, history, extra, meta, started, SHIFT_INVARIANT["cnn"],
                          cnn_cfg.audio_augment, rate_declared=declared)
     metrics["auto"] = record
     return metrics
 
 
-def _candidate(name: str, probs: np.ndarray, labels: np.ndarray, holdout: np.ndarray, started: float) -> dict:
-    right = probs[holdout].argmax(axis=1) == labels[holdout]
+def _candidate(name: str, scores: np.ndarray, labels: np.ndarray, holdout: np.ndarray, started: float) -> dict:
+    right = scores[holdout].argmax(axis=1) == labels[holdout]
     return {"candidate": name, "holdout_accuracy": round(float(right.mean()) if right.size else 0.0, 4),
             "seconds": round(time.perf_counter() - started, 2)}
 

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 
 from ..export import export_classifier
 from ..images import gray_to_rgb
@@ -33,6 +34,7 @@ from .config import TrainConfig
 from .weights import class_weights
 from .dataset import CONTRACT_FILE, Dataset, Item, item_image, scan, signal_of
 from .export_check import check_export, convert_to_lite
+from .unknown_fit import fit_unknown, predict_logits
 from .heads import dense_head, stack
 from .report import split_results, write_report
 from .waves import channel_names, signal_channels
@@ -147,11 +149,13 @@ def train(cfg: TrainConfig) -> dict:
     # Evaluate on the un-augmented inputs (ds.items, in order), through the model that will be exported.
     originals = np.array([e[1] == 0 for e in examples])
     if base is None:
-        probs = head.predict(feats[originals], verbose=0, batch_size=256)
+        logits = predict_logits(head, feats[originals], 256)
     else:
         full = stack(base, head, size)
-        probs = np.concatenate([full.predict(_images(ds, ds.items[i:i + 32], size), verbose=0)
-                                for i in range(0, len(ds.items), 32)])
+        logits = np.concatenate([predict_logits(full, _images(ds, ds.items[i:i + 32], size))
+                                 for i in range(0, len(ds.items), 32)])
+    probs = softmax(logits, axis=1)
+    unknown = fit_unknown(ds, logits, cfg.unknown_rate)
     splits = split_results(ds, probs.argmax(axis=1))
 
     model = stack(base if base is not None else cache.backbone_model(), head, size)
@@ -176,8 +180,9 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.mono:
         details["mono"] = True
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
-                      saved_model=cfg.saved_model)
-    metrics["export_check"] = check_export(Path(cfg.out), ds, probs)
+                      saved_model=cfg.saved_model, unknown=unknown)
+    metrics["unknown"] = unknown.to_json()
+    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, unknown=unknown.score(logits))
     if cfg.lite or cfg.quantize:  # int8 is checked beside float32
         metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)

@@ -40,6 +40,8 @@ from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .weights import class_weights
 from .linear import fit_ridge
+from .unknown_fit import fit_unknown, predict_logits
+from ..unknown import UnknownScore
 from .minirocket import fit as fit_minirocket
 from .minirocket import transform as minirocket_transform
 from .minirocket_graph import MiniRocketLayer
@@ -69,14 +71,14 @@ def train(cfg: TrainConfig) -> dict:
              fe.samples, fe.samples / fe.sample_rate)
     if no_epochs:
         return _train_minirocket(cfg, ds, fe, waves, meta, started, declared)
-    model, probs, history, extra = fit_network(cfg, ds, fe, waves)
-    return finish(cfg, ds, fe, model, probs, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug,
+    model, logits, history, extra = fit_network(cfg, ds, fe, waves)
+    return finish(cfg, ds, fe, model, logits, history, extra, meta, started, SHIFT_INVARIANT[cfg.model], aug,
                   rate_declared=declared)
 
 
 def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tuple:
     """Train a network with epochs (cnn, dense, transfer), early stopping on the validation split;
-    returns (model to export, probabilities of ds.items, history, extra details)."""
+    returns (model to export, logits of ds.items, history, extra details)."""
     aug = cfg.audio_augment
     # Examples: every file as it is, plus augmented copies of the training files.
     examples = ds.examples(aug.copies)
@@ -109,16 +111,19 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
     # Evaluate the un-augmented files (ds.items, in order; transfer: the head on their cached features,
     # which the exported graph computes with the same ops).
     originals = np.array([k == 0 for _, k in examples])
-    probs = fit_on.predict(fit_x[originals], verbose=0, batch_size=64)
+    logits = predict_logits(fit_on, fit_x[originals])
     extra["timing"] = {"train_seconds": round(train_seconds, 2), **extra.pop("timing", {})}
-    return model, probs, history, extra
+    return model, logits, history, extra
 
 
-def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray, history: dict, extra: dict,
+def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, logits: np.ndarray, history: dict, extra: dict,
            meta: dict, started: float, shift_invariant: bool, aug=None, compiled: dict | None = None, *,
-           rate_declared: bool) -> dict:
-    """Report, export and export check: the same for every waveform model (``compiled``: MiniRocket's arrays for
-    minirocket.npz; ``rate_declared``: front_end_and_waves's word on whether the model may resample)."""
+           rate_declared: bool, left_out: np.ndarray | None = None, unknown: UnknownScore | None = None) -> dict:
+    """Unknown score, report, export and export check: the same for every waveform model (``logits``: one row
+    per ds.items; ``compiled``: MiniRocket's arrays for minirocket.npz; ``rate_declared``: front_end_and_waves's
+    word on whether the model may resample; ``left_out``: unknown_fit's; ``unknown``: a one-class model's)."""
+    probs = softmax(logits, axis=1)
+    unknown = unknown or fit_unknown(ds, logits, cfg.unknown_rate, left_out)
     splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.name or Path(cfg.out).name
     timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
@@ -133,11 +138,13 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, probs: np.ndarray
         "metrics": {s: v["accuracy"] for s, v in metrics["splits"].items()},
     }
     if compiled is not None:
-        details["minirocket"] = {**details["minirocket"], "compiled": save_compiled(Path(cfg.out), **compiled)}
+        details["minirocket"] = {**details["minirocket"],
+                                 "compiled": save_compiled(Path(cfg.out), **compiled, **unknown.arrays())}
     export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, samples=fe.samples, details=details,
-                      saved_model=cfg.saved_model)
+                      saved_model=cfg.saved_model, unknown=unknown)
     rate = meta.get("sample_rate") or cfg.sample_rate or None
-    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=rate)
+    metrics["unknown"] = unknown.to_json()
+    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=rate, unknown=unknown.score(logits))
     if cfg.lite or cfg.quantize:  # int8 is checked beside float32
         metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, rate=rate, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
@@ -153,28 +160,28 @@ def _train_minirocket(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict, 
     params = fit_minirocket(x[train_mask], seed=cfg.seed)
     feats = minirocket_transform(params, x, cfg.progress)  # compiled; the graph's layer computes the same
     features_seconds = time.perf_counter() - t0
-    model, probs, extra, compiled = minirocket_model(cfg, ds, fe, params, feats)
+    model, logits, extra, compiled, left_out = minirocket_model(cfg, ds, fe, params, feats)
     extra["timing"] = {"features_seconds": round(features_seconds, 2), **extra["timing"],
                        "train_seconds": round(time.perf_counter() - started, 2)}
-    return finish(cfg, ds, fe, model, probs, {}, extra, meta, started, SHIFT_INVARIANT["minirocket"],
-                  compiled=compiled, rate_declared=declared)
+    return finish(cfg, ds, fe, model, logits, {}, extra, meta, started, SHIFT_INVARIANT["minirocket"],
+                  compiled=compiled, rate_declared=declared, left_out=left_out)
 
 
 def ridge_on(cfg: TrainConfig, ds: Dataset, feats: np.ndarray) -> tuple:
     """The ridge classifier fitted on the training files' features (one row per ds.items), and its
-    probabilities for every item."""
+    logits for every item."""
     y = np.array([item.label for item in ds.items])
     train_mask = np.array([item.split == "train" for item in ds.items])
     linear = fit_ridge(feats[train_mask], y[train_mask], len(ds.classes),
                        "balanced" if cfg.class_weight == "balanced" else None)
-    return linear, softmax(linear.logits(feats), axis=1)
+    return linear, linear.logits(feats)
 
 
 def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats: np.ndarray) -> tuple:
-    """``ridge_on`` in a graph that computes the features itself; returns (model, probabilities of ds.items,
-    extra details, the arrays of its compiled form)."""
+    """``ridge_on`` in a graph that computes the features itself; returns (model, logits of ds.items,
+    extra details, the arrays of its compiled form, the training files' leave-one-out logits)."""
     t0 = time.perf_counter()
-    linear, probs = ridge_on(cfg, ds, feats)
+    linear, logits = ridge_on(cfg, ds, feats)
     layer = MiniRocketLayer(params, name="minirocket")
     inputs = keras.Input(fe.shape, name="features")  # [samples, channels]
     head = keras.layers.Dense(len(ds.classes), activation="softmax", name="probabilities")
@@ -189,7 +196,7 @@ def minirocket_model(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, params, feats:
                 "bias": linear.bias}
     extra = {"minirocket": params.to_json(), "linear": linear.to_json(),
              "timing": {"ridge_seconds": round(time.perf_counter() - t0, 2)}}
-    return model, probs, extra, compiled
+    return model, logits, extra, compiled, linear.left_out
 
 
 def _transfer(cfg, fe: FrontEnd, examples, x: np.ndarray, classes: int):

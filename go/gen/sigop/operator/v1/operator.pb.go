@@ -510,10 +510,21 @@ func (x *Class) GetScore() float32 {
 	return 0
 }
 
-// Classification is the ranked labels for one input, best first.
+// Classification is the ranked labels for one input, best first, and how
+// unlike the model's training data the input is.
 type Classification struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Classes       []*Class               `protobuf:"bytes,1,rep,name=classes,proto3" json:"classes,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Classes []*Class               `protobuf:"bytes,1,rep,name=classes,proto3" json:"classes,omitempty"`
+	// The model's unknown score for the input: higher is less like its
+	// training files (its manifest's details.unknown says how it is computed).
+	// Scores are in units of the 95th percentile of known files the model did
+	// not fit, so ~1 is the edge of what training looked like. A one-class
+	// model's anomaly score. Unset for models exported without one.
+	UnknownScore *float32 `protobuf:"fixed32,2,opt,name=unknown_score,json=unknownScore,proto3,oneof" json:"unknown_score,omitempty"`
+	// unknown_score is above the threshold calibrated at training (for the
+	// false-rejection rate in the manifest): the input looks like none of the
+	// training classes. The classes still rank the known labels.
+	Unknown       bool `protobuf:"varint,3,opt,name=unknown,proto3" json:"unknown,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -553,6 +564,20 @@ func (x *Classification) GetClasses() []*Class {
 		return x.Classes
 	}
 	return nil
+}
+
+func (x *Classification) GetUnknownScore() float32 {
+	if x != nil && x.UnknownScore != nil {
+		return *x.UnknownScore
+	}
+	return 0
+}
+
+func (x *Classification) GetUnknown() bool {
+	if x != nil {
+		return x.Unknown
+	}
+	return false
 }
 
 type ClassifyResponse struct {
@@ -1380,10 +1405,13 @@ func (x *StreamWindow) GetClassification() *Classification {
 // the span of the label it replaces (previous held from
 // previous_start_seconds to start_seconds). The last label's span ends with
 // the stream. A model class named "none" (background, silence) reads as no
-// event, as a score below the threshold does.
+// event, as a score below the threshold does. The label is "unknown" while
+// the model's unknown score, smoothed as the scores are, is above its
+// calibrated threshold: the signal looks like none of the training classes
+// (a one-class model: an anomaly); score is then that smoothed unknown score.
 type StreamEvent struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
-	Label                string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                                               // or "none"
+	Label                string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                                               // or "none", or "unknown"
 	StartSeconds         float64                `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`                           // seconds, or samples for models without a rate
 	Score                float64                `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`                                                             // its smoothed score when the change was reported
 	Previous             string                 `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`                                                         // the label it replaces; empty for the stream's first
@@ -1577,9 +1605,12 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x05top_k\x18\x03 \x01(\x05R\x04topK\"3\n" +
 	"\x05Class\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x02R\x05score\"D\n" +
+	"\x05score\x18\x02 \x01(\x02R\x05score\"\x9a\x01\n" +
 	"\x0eClassification\x122\n" +
-	"\aclasses\x18\x01 \x03(\v2\x18.sigop.operator.v1.ClassR\aclasses\"\x9c\x01\n" +
+	"\aclasses\x18\x01 \x03(\v2\x18.sigop.operator.v1.ClassR\aclasses\x12(\n" +
+	"\runknown_score\x18\x02 \x01(\x02H\x00R\funknownScore\x88\x01\x01\x12\x18\n" +
+	"\aunknown\x18\x03 \x01(\bR\aunknownB\x10\n" +
+	"\x0e_unknown_score\"\x9c\x01\n" +
 	"\x10ClassifyResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12K\n" +
@@ -1763,6 +1794,7 @@ func file_sigop_operator_v1_operator_proto_init() {
 	if File_sigop_operator_v1_operator_proto != nil {
 		return
 	}
+	file_sigop_operator_v1_operator_proto_msgTypes[6].OneofWrappers = []any{}
 	file_sigop_operator_v1_operator_proto_msgTypes[17].OneofWrappers = []any{
 		(*ClassifyStreamRequest_Config)(nil),
 		(*ClassifyStreamRequest_Samples)(nil),

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n sigop/operator/v1/operator.proto\x12\x11sigop.operator.v1\"*\n\tModelSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"/\n\rFloat64Tensor\x12\r\n\x05shape\x18\x01 \x03(\x03\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"\x9f\x01\n\nFFTRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x31\n\x07signals\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12,\n\x07spectra\x18\x03 \x03(\x0e\x32\x1b.sigop.operator.v1.Spectrum\"\xd4\x01\n\x0b\x46\x46TResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x33\n\tmagnitude\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12.\n\x04real\x18\x03 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12.\n\x04imag\x18\x04 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\"b\n\x0f\x43lassifyRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x0e\n\x06images\x18\x02 \x03(\x0c\x12\r\n\x05top_k\x18\x03 \x01(\x05\"%\n\x05\x43lass\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\";\n\x0e\x43lassification\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.sigop.operator.v1.Class\"\x80\x01\n\x10\x43lassifyResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12:\n\x0f\x63lassifications\x18\x02 \x03(\x0b\x32!.sigop.operator.v1.Classification\"\xa0\x01\n\x15\x43lassifySignalRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x31\n\x07signals\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12\r\n\x05top_k\x18\x03 \x01(\x05\x12\x13\n\x0bsample_rate\x18\x04 \x01(\x01\"\x86\x01\n\x16\x43lassifySignalResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12:\n\x0f\x63lassifications\x18\x02 \x03(\x0b\x32!.sigop.operator.v1.Classification\"f\n\x14\x43lassifyAudioRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\r\n\x05\x61udio\x18\x02 \x03(\x0c\x12\r\n\x05top_k\x18\x03 \x01(\x05\"\x85\x01\n\x15\x43lassifyAudioResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12:\n\x0f\x63lassifications\x18\x02 \x03(\x0b\x32!.sigop.operator.v1.Classification\"!\n\x11ListModelsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"D\n\x12ListModelsResponse\x12.\n\x06models\x18\x01 \x03(\x0b\x32\x1e.sigop.operator.v1.ModelStatus\"T\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x37\n\x08versions\x18\x02 \x03(\x0b\x32%.sigop.operator.v1.ModelVersionStatus\"\xaa\x01\n\x12ModelVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12,\n\x05state\x18\x02 \x01(\x0e\x32\x1d.sigop.operator.v1.ModelState\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06labels\x18\x05 \x03(\t\x12\x15\n\rmanifest_json\x18\x06 \x01(\t\x12\x0f\n\x07runtime\x18\x07 \x01(\t\"\xb5\x01\n\x0cStreamConfig\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x13\n\x0bsample_rate\x18\x02 \x01(\x01\x12\x0b\n\x03hop\x18\x03 \x01(\x01\x12\r\n\x05top_k\x18\x04 \x01(\x05\x12\x19\n\x11smoothing_windows\x18\x05 \x01(\x05\x12\x14\n\x0cmin_duration\x18\x06 \x01(\x01\x12\x11\n\tthreshold\x18\x07 \x01(\x01\"\x87\x01\n\x15\x43lassifyStreamRequest\x12\x31\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1f.sigop.operator.v1.StreamConfigH\x00\x12\x33\n\x07samples\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64TensorH\x00\x42\x06\n\x04kind\"\x9f\x01\n\x0cStreamWindow\x12\x14\n\x0cstart_sample\x18\x01 \x01(\x03\x12\x12\n\nend_sample\x18\x02 \x01(\x03\x12\x15\n\rstart_seconds\x18\x03 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x04 \x01(\x01\x12\x39\n\x0e\x63lassification\x18\x05 \x01(\x0b\x32!.sigop.operator.v1.Classification\"t\n\x0bStreamEvent\x12\r\n\x05label\x18\x01 \x01(\t\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\r\n\x05score\x18\x03 \x01(\x01\x12\x10\n\x08previous\x18\x04 \x01(\t\x12\x1e\n\x16previous_start_seconds\x18\x05 \x01(\x01\"\xb6\x01\n\x16\x43lassifyStreamResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x31\n\x06window\x18\x02 \x01(\x0b\x32\x1f.sigop.operator.v1.StreamWindowH\x00\x12/\n\x05\x65vent\x18\x03 \x01(\x0b\x32\x1e.sigop.operator.v1.StreamEventH\x00\x42\x06\n\x04kind*R\n\x08Spectrum\x12\x18\n\x14SPECTRUM_UNSPECIFIED\x10\x00\x12\x16\n\x12SPECTRUM_MAGNITUDE\x10\x01\x12\x14\n\x10SPECTRUM_COMPLEX\x10\x02*\\\n\nModelState\x12\x1b\n\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15MODEL_STATE_AVAILABLE\x10\x01\x12\x16\n\x12MODEL_STATE_FAILED\x10\x02\x32\xb6\x04\n\x08Operator\x12\x44\n\x03\x46\x46T\x12\x1d.sigop.operator.v1.FFTRequest\x1a\x1e.sigop.operator.v1.FFTResponse\x12S\n\x08\x43lassify\x12\".sigop.operator.v1.ClassifyRequest\x1a#.sigop.operator.v1.ClassifyResponse\x12\x65\n\x0e\x43lassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponse\x12\x62\n\rClassifyAudio\x12\'.sigop.operator.v1.ClassifyAudioRequest\x1a(.sigop.operator.v1.ClassifyAudioResponse\x12Y\n\nListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponse\x12i\n\x0e\x43lassifyStream\x12(.sigop.operator.v1.ClassifyStreamRequest\x1a).sigop.operator.v1.ClassifyStreamResponse(\x01\x30\x01\x42@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n sigop/operator/v1/operator.proto\x12\x11sigop.operator.v1\"*\n\tModelSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"/\n\rFloat64Tensor\x12\r\n\x05shape\x18\x01 \x03(\x03\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"\x9f\x01\n\nFFTRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x31\n\x07signals\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12,\n\x07spectra\x18\x03 \x03(\x0e\x32\x1b.sigop.operator.v1.Spectrum\"\xd4\x01\n\x0b\x46\x46TResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x33\n\tmagnitude\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12.\n\x04real\x18\x03 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12.\n\x04imag\x18\x04 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\"b\n\x0f\x43lassifyRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x0e\n\x06images\x18\x02 \x03(\x0c\x12\r\n\x05top_k\x18\x03 \x01(\x05\"%\n\x05\x43lass\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\"z\n\x0e\x43lassification\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.sigop.operator.v1.Class\x12\x1a\n\runknown_score\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x0f\n\x07unknown\x18\x03 \x01(\x08\x42\x10\n\x0e_unknown_score\"\x80\x01\n\x10\x43lassifyResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12:\n\x0f\x63lassifications\x18\x02 \x03(\x0b\x32!.sigop.operator.v1.Classification\"\xa0\x01\n\x15\x43lassifySignalRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x31\n\x07signals\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64Tensor\x12\r\n\x05top_k\x18\x03 \x01(\x05\x12\x13\n\x0bsample_rate\x18\x04 \x01(\x01\"\x86\x01\n\x16\x43lassifySignalResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12:\n\x0f\x63lassifications\x18\x02 \x03(\x0b\x32!.sigop.operator.v1.Classification\"f\n\x14\x43lassifyAudioRequest\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\r\n\x05\x61udio\x18\x02 \x03(\x0c\x12\r\n\x05top_k\x18\x03 \x01(\x05\"\x85\x01\n\x15\x43lassifyAudioResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12:\n\x0f\x63lassifications\x18\x02 \x03(\x0b\x32!.sigop.operator.v1.Classification\"!\n\x11ListModelsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"D\n\x12ListModelsResponse\x12.\n\x06models\x18\x01 \x03(\x0b\x32\x1e.sigop.operator.v1.ModelStatus\"T\n\x0bModelStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x37\n\x08versions\x18\x02 \x03(\x0b\x32%.sigop.operator.v1.ModelVersionStatus\"\xaa\x01\n\x12ModelVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12,\n\x05state\x18\x02 \x01(\x0e\x32\x1d.sigop.operator.v1.ModelState\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06labels\x18\x05 \x03(\t\x12\x15\n\rmanifest_json\x18\x06 \x01(\t\x12\x0f\n\x07runtime\x18\x07 \x01(\t\"\xb5\x01\n\x0cStreamConfig\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x13\n\x0bsample_rate\x18\x02 \x01(\x01\x12\x0b\n\x03hop\x18\x03 \x01(\x01\x12\r\n\x05top_k\x18\x04 \x01(\x05\x12\x19\n\x11smoothing_windows\x18\x05 \x01(\x05\x12\x14\n\x0cmin_duration\x18\x06 \x01(\x01\x12\x11\n\tthreshold\x18\x07 \x01(\x01\"\x87\x01\n\x15\x43lassifyStreamRequest\x12\x31\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1f.sigop.operator.v1.StreamConfigH\x00\x12\x33\n\x07samples\x18\x02 \x01(\x0b\x32 .sigop.operator.v1.Float64TensorH\x00\x42\x06\n\x04kind\"\x9f\x01\n\x0cStreamWindow\x12\x14\n\x0cstart_sample\x18\x01 \x01(\x03\x12\x12\n\nend_sample\x18\x02 \x01(\x03\x12\x15\n\rstart_seconds\x18\x03 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x04 \x01(\x01\x12\x39\n\x0e\x63lassification\x18\x05 \x01(\x0b\x32!.sigop.operator.v1.Classification\"t\n\x0bStreamEvent\x12\r\n\x05label\x18\x01 \x01(\t\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\r\n\x05score\x18\x03 \x01(\x01\x12\x10\n\x08previous\x18\x04 \x01(\t\x12\x1e\n\x16previous_start_seconds\x18\x05 \x01(\x01\"\xb6\x01\n\x16\x43lassifyStreamResponse\x12\x30\n\nmodel_spec\x18\x01 \x01(\x0b\x32\x1c.sigop.operator.v1.ModelSpec\x12\x31\n\x06window\x18\x02 \x01(\x0b\x32\x1f.sigop.operator.v1.StreamWindowH\x00\x12/\n\x05\x65vent\x18\x03 \x01(\x0b\x32\x1e.sigop.operator.v1.StreamEventH\x00\x42\x06\n\x04kind*R\n\x08Spectrum\x12\x18\n\x14SPECTRUM_UNSPECIFIED\x10\x00\x12\x16\n\x12SPECTRUM_MAGNITUDE\x10\x01\x12\x14\n\x10SPECTRUM_COMPLEX\x10\x02*\\\n\nModelState\x12\x1b\n\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15MODEL_STATE_AVAILABLE\x10\x01\x12\x16\n\x12MODEL_STATE_FAILED\x10\x02\x32\xb6\x04\n\x08Operator\x12\x44\n\x03\x46\x46T\x12\x1d.sigop.operator.v1.FFTRequest\x1a\x1e.sigop.operator.v1.FFTResponse\x12S\n\x08\x43lassify\x12\".sigop.operator.v1.ClassifyRequest\x1a#.sigop.operator.v1.ClassifyResponse\x12\x65\n\x0e\x43lassifySignal\x12(.sigop.operator.v1.ClassifySignalRequest\x1a).sigop.operator.v1.ClassifySignalResponse\x12\x62\n\rClassifyAudio\x12\'.sigop.operator.v1.ClassifyAudioRequest\x1a(.sigop.operator.v1.ClassifyAudioResponse\x12Y\n\nListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponse\x12i\n\x0e\x43lassifyStream\x12(.sigop.operator.v1.ClassifyStreamRequest\x1a).sigop.operator.v1.ClassifyStreamResponse(\x01\x30\x01\x42@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,10 +32,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sigop.operator.v1.operator_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1'
-  _globals['_SPECTRUM']._serialized_start=2547
-  _globals['_SPECTRUM']._serialized_end=2629
-  _globals['_MODELSTATE']._serialized_start=2631
-  _globals['_MODELSTATE']._serialized_end=2723
+  _globals['_SPECTRUM']._serialized_start=2610
+  _globals['_SPECTRUM']._serialized_end=2692
+  _globals['_MODELSTATE']._serialized_start=2694
+  _globals['_MODELSTATE']._serialized_end=2786
   _globals['_MODELSPEC']._serialized_start=55
   _globals['_MODELSPEC']._serialized_end=97
   _globals['_FLOAT64TENSOR']._serialized_start=99
@@ -49,35 +49,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLASS']._serialized_start=625
   _globals['_CLASS']._serialized_end=662
   _globals['_CLASSIFICATION']._serialized_start=664
-  _globals['_CLASSIFICATION']._serialized_end=723
-  _globals['_CLASSIFYRESPONSE']._serialized_start=726
-  _globals['_CLASSIFYRESPONSE']._serialized_end=854
-  _globals['_CLASSIFYSIGNALREQUEST']._serialized_start=857
-  _globals['_CLASSIFYSIGNALREQUEST']._serialized_end=1017
-  _globals['_CLASSIFYSIGNALRESPONSE']._serialized_start=1020
-  _globals['_CLASSIFYSIGNALRESPONSE']._serialized_end=1154
-  _globals['_CLASSIFYAUDIOREQUEST']._serialized_start=1156
-  _globals['_CLASSIFYAUDIOREQUEST']._serialized_end=1258
-  _globals['_CLASSIFYAUDIORESPONSE']._serialized_start=1261
-  _globals['_CLASSIFYAUDIORESPONSE']._serialized_end=1394
-  _globals['_LISTMODELSREQUEST']._serialized_start=1396
-  _globals['_LISTMODELSREQUEST']._serialized_end=1429
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1431
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1499
-  _globals['_MODELSTATUS']._serialized_start=1501
-  _globals['_MODELSTATUS']._serialized_end=1585
-  _globals['_MODELVERSIONSTATUS']._serialized_start=1588
-  _globals['_MODELVERSIONSTATUS']._serialized_end=1758
-  _globals['_STREAMCONFIG']._serialized_start=1761
-  _globals['_STREAMCONFIG']._serialized_end=1942
-  _globals['_CLASSIFYSTREAMREQUEST']._serialized_start=1945
-  _globals['_CLASSIFYSTREAMREQUEST']._serialized_end=2080
-  _globals['_STREAMWINDOW']._serialized_start=2083
-  _globals['_STREAMWINDOW']._serialized_end=2242
-  _globals['_STREAMEVENT']._serialized_start=2244
-  _globals['_STREAMEVENT']._serialized_end=2360
-  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_start=2363
-  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_end=2545
-  _globals['_OPERATOR']._serialized_start=2726
-  _globals['_OPERATOR']._serialized_end=3292
+  _globals['_CLASSIFICATION']._serialized_end=786
+  _globals['_CLASSIFYRESPONSE']._serialized_start=789
+  _globals['_CLASSIFYRESPONSE']._serialized_end=917
+  _globals['_CLASSIFYSIGNALREQUEST']._serialized_start=920
+  _globals['_CLASSIFYSIGNALREQUEST']._serialized_end=1080
+  _globals['_CLASSIFYSIGNALRESPONSE']._serialized_start=1083
+  _globals['_CLASSIFYSIGNALRESPONSE']._serialized_end=1217
+  _globals['_CLASSIFYAUDIOREQUEST']._serialized_start=1219
+  _globals['_CLASSIFYAUDIOREQUEST']._serialized_end=1321
+  _globals['_CLASSIFYAUDIORESPONSE']._serialized_start=1324
+  _globals['_CLASSIFYAUDIORESPONSE']._serialized_end=1457
+  _globals['_LISTMODELSREQUEST']._serialized_start=1459
+  _globals['_LISTMODELSREQUEST']._serialized_end=1492
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1494
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1562
+  _globals['_MODELSTATUS']._serialized_start=1564
+  _globals['_MODELSTATUS']._serialized_end=1648
+  _globals['_MODELVERSIONSTATUS']._serialized_start=1651
+  _globals['_MODELVERSIONSTATUS']._serialized_end=1821
+  _globals['_STREAMCONFIG']._serialized_start=1824
+  _globals['_STREAMCONFIG']._serialized_end=2005
+  _globals['_CLASSIFYSTREAMREQUEST']._serialized_start=2008
+  _globals['_CLASSIFYSTREAMREQUEST']._serialized_end=2143
+  _globals['_STREAMWINDOW']._serialized_start=2146
+  _globals['_STREAMWINDOW']._serialized_end=2305
+  _globals['_STREAMEVENT']._serialized_start=2307
+  _globals['_STREAMEVENT']._serialized_end=2423
+  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_start=2426
+  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_end=2608
+  _globals['_OPERATOR']._serialized_start=2789
+  _globals['_OPERATOR']._serialized_end=3355
 # @@protoc_insertion_point(module_scope)

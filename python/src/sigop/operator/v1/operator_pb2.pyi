@@ -82,10 +82,14 @@ class Class(_message.Message):
     def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Classification(_message.Message):
-    __slots__ = ("classes",)
+    __slots__ = ("classes", "unknown_score", "unknown")
     CLASSES_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     classes: _containers.RepeatedCompositeFieldContainer[Class]
-    def __init__(self, classes: _Optional[_Iterable[_Union[Class, _Mapping]]] = ...) -> None: ...
+    unknown_score: float
+    unknown: bool
+    def __init__(self, classes: _Optional[_Iterable[_Union[Class, _Mapping]]] = ..., unknown_score: _Optional[float] = ..., unknown: _Optional[bool] = ...) -> None: ...
 
 class ClassifyResponse(_message.Message):
     __slots__ = ("model_spec", "classifications")

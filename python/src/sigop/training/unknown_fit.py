@@ -1,0 +1,43 @@
+"""Fitting a classifier's unknown score (sigop/unknown.py) while it trains: logits, calibration files, threshold."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..export import linear_head
+from ..unknown import UnknownScore, fit_logit_mahalanobis
+from .dataset import Dataset
+
+__all__ = ["predict_logits", "fit_unknown"]
+
+log = logging.getLogger(__name__)
+
+
+def predict_logits(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
+    """The model's logits (its final softmax lifted) for inputs x, ``batch`` at a time."""
+    with linear_head(model):
+        return np.concatenate([np.asarray(model(x[i:i + batch], training=False), np.float32)
+                               for i in range(0, len(x), batch)]) if len(x) else np.zeros((0, 0), np.float32)
+
+
+def fit_unknown(ds: Dataset, logits: np.ndarray, rate: float, left_out: np.ndarray | None = None) -> UnknownScore:
+    """The score's class statistics from the training files' logits (one row per ds.items); its threshold from
+    ``left_out`` (logits of the training files, each predicted by a fit without it: ridge's leave-one-out) or
+    else the validation split's."""
+    split = np.array([i.split for i in ds.items])
+    labels = np.array([i.label for i in ds.items])
+    train = split == "train"
+    if left_out is not None:
+        calibration, what = left_out, "leave-one-out predictions of the training files"
+    elif (split == "validation").any():
+        calibration, what = logits[split == "validation"], "the validation split"
+    else:  # no file the model did not fit: the threshold is too low, and says so
+        calibration, what = logits[train], "the training files (no validation split: the threshold is optimistic)"
+        log.warning("unknown score: no validation files, so its threshold is calibrated on training files and will "
+                    "call more known inputs unknown than --unknown-rate asks")
+    score = fit_logit_mahalanobis(logits[train], labels[train], calibration, rate, what)
+    log.info("unknown score: %s, threshold %.4g for %.1f %% of known files called unknown (calibrated on %d files: "
+             "%s)", score.method, score.threshold, 100 * rate, score.calibration_files, what)
+    return score

@@ -1,0 +1,109 @@
+"""The unknown score: how unlike a model's training data an input is (higher: less like it), and its threshold.
+
+Every classifier sigop exports computes it in its graph from its logits:
+``logit_mahalanobis`` is the distance, in the logit space, from the nearest
+class's mean under one covariance shared by the classes (fitted on the
+training files' logits, shrunk 10 % towards its mean variance so that a few
+files per class still give an invertible matrix). It was chosen by measurement
+(docs/unknown.md): with a quarter of the classes held out, it separated unseen
+classes better than the max-softmax baseline on PLAID's training split and on
+ACSF1, where feature-space Mahalanobis and nearest-neighbour distances on
+MiniRocket's 10,000 features did worse than the baseline. A one-class model
+(``residual``) has one logit, its features' distance from the training files'
+principal subspace, which is its score.
+
+Scores are divided by their 95th percentile on calibration files (known files
+the model did not fit: the validation split, ridge's leave-one-out
+predictions, or cross-validation folds), so that ~1 is the edge of what
+training looked like for every model. The threshold is the calibration
+scores' (1 - rate) quantile: ``rate`` of known files are called unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["UnknownScore", "fit_logit_mahalanobis", "residual_score", "DEFAULT_RATE", "SHRINK", "METHODS"]
+
+DEFAULT_RATE = 0.05  # known files called unknown at the calibrated threshold
+SHRINK = 0.1  # covariance shrinkage towards its mean variance
+NORMALISE_AT = 0.95  # calibration quantile that scores are divided by
+METHODS = ("logit_mahalanobis", "residual")
+
+
+@dataclass
+class UnknownScore:
+    method: str
+    scale: float  # raw scores are divided by it
+    threshold: float  # in divided units: above it, an input is unknown
+    rate: float  # the false-rejection rate the threshold was set for
+    calibration: str  # what the threshold was calibrated on
+    calibration_files: int
+    means: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [classes, classes]
+    precision: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [classes, classes]
+
+    def raw(self, logits: np.ndarray) -> np.ndarray:
+        logits = np.asarray(logits, np.float64)
+        if self.method == "residual":
+            return logits[:, 0]
+        d = logits[:, None, :] - self.means.astype(np.float64)[None]  # [n, classes, classes]
+        q = np.einsum("nki,ij,nkj->nk", d, self.precision.astype(np.float64), d)
+        return np.sqrt(np.maximum(q.min(axis=1), 0.0))
+
+    def score(self, logits: np.ndarray) -> np.ndarray:
+        """Unknown scores [n] of logits [n, classes], in the units of the threshold."""
+        return (self.raw(logits) / self.scale).astype(np.float32)
+
+    def to_json(self) -> dict:
+        return {"method": self.method, "threshold": round(float(self.threshold), 6), "rate": self.rate,
+                "scale": float(self.scale), "calibration": self.calibration,
+                "calibration_files": self.calibration_files}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What a runtime outside the graph needs (the compiled MiniRocket's npz)."""
+        return {"unknown_means": self.means, "unknown_precision": self.precision} if self.method != "residual" else {}
+
+    @classmethod
+    def from_json(cls, d: dict, arrays: dict | None = None) -> "UnknownScore":
+        arrays = arrays or {}
+        return cls(d["method"], float(d["scale"]), float(d["threshold"]), float(d["rate"]), d.get("calibration", ""),
+                   int(d.get("calibration_files", 0)), arrays.get("unknown_means", np.zeros((0, 0), np.float32)),
+                   arrays.get("unknown_precision", np.zeros((0, 0), np.float32)))
+
+
+def _calibrated(method: str, raw_of, calibration: np.ndarray, rate: float, what: str, **arrays) -> UnknownScore:
+    if not 0 < rate < 1:
+        raise ValueError(f"--unknown-rate is {rate:g}; expected a fraction between 0 and 1 (0.05: 5 % of known "
+                         f"inputs called unknown)")
+    raw = raw_of(calibration) if callable(raw_of) else np.asarray(raw_of, np.float64)
+    raw = raw[np.isfinite(raw)]
+    if not raw.size:
+        raise ValueError("no calibration files: the unknown score's threshold needs known files the model did "
+                         "not fit")
+    scale = float(np.quantile(raw, NORMALISE_AT)) or 1.0
+    threshold = float(np.quantile(raw, 1 - rate)) / scale
+    return UnknownScore(method, scale, threshold, rate, what, int(raw.size), **arrays)
+
+
+def fit_logit_mahalanobis(train_logits: np.ndarray, train_labels: np.ndarray, calibration_logits: np.ndarray,
+                          rate: float, calibration: str) -> UnknownScore:
+    """Class means and the shared, shrunk precision of the training logits; the threshold on calibration logits."""
+    z = np.asarray(train_logits, np.float64)
+    labels = np.asarray(train_labels)
+    k = z.shape[1]
+    means = np.stack([z[labels == c].mean(axis=0) if np.any(labels == c) else np.full(k, np.inf) for c in range(k)])
+    centred = z - means[labels]
+    cov = centred.T @ centred / len(z)
+    cov = (1 - SHRINK) * cov + SHRINK * np.trace(cov) / k * np.eye(k) + 1e-9 * np.eye(k)
+    precision = np.linalg.inv(cov)
+    score = UnknownScore("logit_mahalanobis", 1.0, 0.0, rate, calibration, 0, means.astype(np.float32),
+                         precision.astype(np.float32))
+    return _calibrated("logit_mahalanobis", score.raw, calibration_logits, rate, calibration,
+                       means=score.means, precision=score.precision)
+
+
+def residual_score(calibration_raw: np.ndarray, rate: float, calibration: str) -> UnknownScore:
+    """A one-class model's score (its single logit) with the threshold from cross-validated raw scores."""
+    return _calibrated("residual", calibration_raw, None, rate, calibration)
