@@ -83,7 +83,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, format_result
 
     r = evaluate(Path(args.model), Path(args.data), Path(args.out) if args.out else None, top_k=args.top_k,
-                 progress=not args.json)
+                 progress=not args.json, unknown_data=Path(args.unknown_data) if args.unknown_data else None)
     print(json.dumps(r) if args.json else format_result(r, args.data))
     return 0
 
@@ -199,6 +199,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     v.add_argument("--data", required=True, help="folder of class subfolders (names must be the model's labels)")
     v.add_argument("--out", default=None, help="report folder (default: <model>/evaluation/<data folder name>)")
     v.add_argument("--top-k", type=int, default=3, help="scores per file in predictions.csv")
+    v.add_argument("--unknown-data", default=None, help="files of no training class (any layout): how well the "
+                   "model's unknown score finds them, beside the max-softmax baseline")
     v.add_argument("--json", action="store_true", help="print one JSON object instead of tables and no progress bar")
     v.set_defaults(func=_evaluate)
 

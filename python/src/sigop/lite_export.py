@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 # MobileNetV2 under XNNPACK differs by up to ~1.2e-5 (its convolutions sum in another order; 6.4e-6 without
 # XNNPACK), waveform CNNs by ~1e-7, MiniRocket not at all; a mistranslated op differs by far more.
 TOLERANCE = 1e-4
+# Largest difference of its unknown score, relative to max(1, |score|). The score is a distance from class means in
+# the logit space, and logits of ~1e5 (a ridge head of a small temperature) lose digits in the subtraction: a
+# MiniRocket copy whose probabilities match to the bit differs by ~5e-5. Scores near the threshold are ~1.
+UNKNOWN_TOLERANCE = 1e-3
 # Ops the int8 copy keeps in float32. MobileNetV2 quantized whole lost 5 points on the article's task (a fresh
 # development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
 FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the TensorFlow op it comes from
@@ -117,7 +121,7 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
             content = _converted(graph_def, manifest)
             interpreter = LiteInterpreter(content)
             got = in_parts(interpreter, probe)
-            if unknown is not None:  # relative to max(1, |score|), held to the same tolerance
+            if unknown is not None:  # relative to max(1, |score|): UNKNOWN_TOLERANCE
                 lite_unknown = in_parts(lambda x: interpreter.run(x)["unknown"], probe)
                 unknown_diff = float(np.max(np.abs(lite_unknown - unknown) / np.maximum(1.0, np.abs(unknown))))
         else:
@@ -132,10 +136,11 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     check = {"inputs": int(len(probe)), "max_abs_diff": diff, "top1_agreement": agreement}
     if unknown_diff is not None:
         check["unknown_max_rel_diff"] = unknown_diff
-        diff = max(diff, unknown_diff)
-    if precision == "float32" and not diff <= tolerance:
+    if precision == "float32" and not (diff <= tolerance and (unknown_diff or 0.0) <= UNKNOWN_TOLERANCE):
         reason = (f"its answers differ from {manifest.graph}'s by {diff:.3g} on {len(probe)} inputs "
-                  f"(tolerance {tolerance:g})")
+                  f"(tolerance {tolerance:g})" + ("" if unknown_diff is None else
+                                                  f", its unknown scores by {unknown_diff:.3g} relative "
+                                                  f"(tolerance {UNKNOWN_TOLERANCE:g})"))
         log.warning("%s: float32 LiteRT model not written: %s", folder, reason)
         return {"error": reason, "graph_sha256": manifest.sha256, "check": check}
     path.write_bytes(content)

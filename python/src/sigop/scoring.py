@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "per_class", "expected_calibration_error", "summary", "plot_confusion",
+__all__ = ["pyplot", "confusion_matrix", "per_class", "expected_calibration_error", "summary", "plot_confusion",
            "plot_reliability"]
 
 
@@ -67,7 +67,7 @@ def summary(labels: np.ndarray, probabilities: np.ndarray, names: list[str]) -> 
     }
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,7 +77,7 @@ def _pyplot():
 
 
 def plot_confusion(m: np.ndarray, names: list[str], title: str, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 1.2 * len(names) + 2))
     ax.imshow(m, cmap="Blues")
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
@@ -94,7 +94,7 @@ def plot_confusion(m: np.ndarray, names: list[str], title: str, path: Path) -> N
 
 def plot_reliability(bins: list[dict], ece: float, path: Path) -> None:
     """Accuracy against confidence per bin: a calibrated model sits on the diagonal."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     used = [b for b in bins if b["count"]]
     width = bins[0]["upper"] - bins[0]["lower"]

@@ -16,12 +16,17 @@ def train(cfg: TrainConfig) -> dict:
 
     Spectrum images go to the transfer-learning trainer (spectra.py), waveform
     front ends to the one that puts the front end inside the graph (waveforms.py).
-    ``--model auto`` first chooses the model by cross-validation (auto.py), or on
+    A folder of one class (or ``--one-class``) trains an anomaly model
+    (one_class.py). ``--model auto`` first chooses the model by cross-validation (auto.py), or on
     a folder of sound files by one hold-out while training (sound_auto.py), and
     records every candidate's score in the report. TensorFlow is imported
     here, not when this package is.
     """
     selection = None
+    if cfg.one_class or _one_class_folder(cfg.data):
+        from .one_class import train as one_class
+
+        return one_class(cfg)
     if cfg.model == "auto":
         from .auto import choose
 
@@ -40,3 +45,9 @@ def train(cfg: TrainConfig) -> dict:
         report = Path(cfg.out) / "report" / "report.json"
         report.write_text(json.dumps({**json.loads(report.read_text()), **later}, indent=2) + "\n")
     return metrics
+
+
+def _one_class_folder(data: Path) -> bool:
+    from ..folders import class_folders
+
+    return Path(data).is_dir() and len(class_folders(data)) == 1

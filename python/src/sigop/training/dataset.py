@@ -119,7 +119,8 @@ def group_splits(groups: set[str], validation_pct: float, test_pct: float) -> di
 
 
 def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contract: SpectrumContract | None = None,
-         min_per_split: int = 2, group: str | None = None, test_root: Path | None = None) -> Dataset:
+         min_per_split: int = 2, group: str | None = None, test_root: Path | None = None,
+         min_classes: int = 2) -> Dataset:
     """List a folder of class subfolders; warn about classes with too few files.
 
     ``group``: a regular expression whose first match in a file name (its
@@ -131,8 +132,9 @@ def scan(root: Path, *, validation_pct: float = 10, test_pct: float = 10, contra
     classes = class_folders(root)
     if test_root is not None:
         test_pct = 0.0  # the explicit test set is the test split
-    if len(classes) < 2:
-        raise ValueError(f"{root}: found {len(classes)} class folder(s); expected at least 2 subfolders, one per class")
+    if len(classes) < min_classes:
+        raise ValueError(f"{root}: found {len(classes)} class folder(s); expected at least {min_classes} "
+                         f"subfolder{'s' if min_classes > 1 else ''}, one per class")
     saved = root / CONTRACT_FILE
     if contract is None and saved.is_file():
         contract = SpectrumContract.from_json(json.loads(saved.read_text()))
