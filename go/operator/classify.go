@@ -94,8 +94,22 @@ func result(spec *operatorv1.ModelSpec, in []*operatorv1.Classification, want in
 	out := &Result{Model: spec.GetName(), Version: spec.GetVersion(), Classes: make([][]Class, len(in))}
 	for i, cl := range in {
 		out.Classes[i] = classesOf(cl)
+		if u := unknownOf(cl); u != nil {
+			if out.Unknown == nil {
+				out.Unknown = make([]Unknown, len(in))
+			}
+			out.Unknown[i] = *u
+		}
 	}
 	return out, nil
+}
+
+// unknownOf is one input's unknown score, or nil when the model has none.
+func unknownOf(cl *operatorv1.Classification) *Unknown {
+	if cl.UnknownScore == nil {
+		return nil
+	}
+	return &Unknown{Score: cl.GetUnknownScore(), Unknown: cl.GetUnknown()}
 }
 
 // classesOf is one input's classes, best first, as the server sent them.

@@ -19,10 +19,12 @@ import (
 type rankServer struct {
 	operatorv1.UnimplementedOperatorServer
 	short bool
-	spec  *operatorv1.ModelSpec
-	topK  int32
-	rate  float64
-	audio [][]byte
+	// unknown: each input i's unknown score is i, over the threshold from 1 on
+	unknown bool
+	spec    *operatorv1.ModelSpec
+	topK    int32
+	rate    float64
+	audio   [][]byte
 }
 
 func (s *rankServer) answer(spec *operatorv1.ModelSpec, topK int32, n int) (*operatorv1.ModelSpec, []*operatorv1.Classification, error) {
@@ -40,6 +42,10 @@ func (s *rankServer) answer(spec *operatorv1.ModelSpec, topK int32, n int) (*ope
 			classes = classes[:topK]
 		}
 		out[i] = &operatorv1.Classification{Classes: classes}
+		if s.unknown {
+			score := float32(i)
+			out[i].UnknownScore, out[i].Unknown = &score, i >= 1
+		}
 	}
 	version := spec.GetVersion()
 	if version == 0 {
@@ -139,5 +145,22 @@ func TestClassifyKeepsStatus(t *testing.T) {
 	}
 	if _, err := c.ClassifySignals(context.Background(), [][]float64{{1, 2}, {1}}, operator.Model("article")); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("ClassifySignals(ragged) error = %v; want InvalidArgument", err)
+	}
+}
+
+func TestEveryResultCarriesTheUnknownScoreOfAModelWithOne(t *testing.T) {
+	c := startBufconn(t, &rankServer{unknown: true}, operator.WithClassifier("article"))
+	got, err := c.ClassifySignals(context.Background(), [][]float64{{1, 2}, {3, 4}, {5, 6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []operator.Unknown{{Score: 0}, {Score: 1, Unknown: true}, {Score: 2, Unknown: true}}
+	if len(got.Unknown) != 3 || got.Unknown[0] != want[0] || got.Unknown[1] != want[1] || got.Unknown[2] != want[2] {
+		t.Fatalf("Unknown = %+v; want %+v (a score of 0 is a score, not a missing one)", got.Unknown, want)
+	}
+	plain := startBufconn(t, &rankServer{}, operator.WithClassifier("article"))
+	got, err = plain.ClassifySignals(context.Background(), [][]float64{{1, 2}})
+	if err != nil || got.Unknown != nil {
+		t.Fatalf("a model without an unknown score: Unknown = %+v, %v; want nil", got.Unknown, err)
 	}
 }

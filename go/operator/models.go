@@ -21,23 +21,46 @@ type ModelVersion struct {
 	// ClassifyMultichannel and Stream.SendMultichannel); 0 for other models.
 	Channels     int      `json:"channels,omitempty"`
 	ChannelNames []string `json:"channel_names,omitempty"` // as its training data named them, if it did
-	Manifest     string   `json:"-"`                       // the version's manifest.json
+	// UnknownScore describes the model's unknown score; nil for a model
+	// exported without one.
+	UnknownScore *UnknownScore `json:"unknown_score,omitempty"`
+	Manifest     string        `json:"-"` // the version's manifest.json
+}
+
+// UnknownScore is how a model computes its unknown score and where its
+// threshold lies (manifest details.unknown).
+type UnknownScore struct {
+	Method    string  `json:"method"`    // "logit_mahalanobis", or "residual" for a one-class model
+	Threshold float64 `json:"threshold"` // above it, an input is unknown
+	Rate      float64 `json:"rate"`      // the share of known files the threshold was set to call unknown
+}
+
+type manifestDetails struct {
+	Details struct {
+		FrontEnd *struct {
+			Channels int      `json:"channels"`
+			Names    []string `json:"channel_names"`
+		} `json:"front_end"`
+		Unknown *UnknownScore `json:"unknown"`
+	} `json:"details"`
 }
 
 // channelsOf reads a waveform model's channels from its manifest.
 func channelsOf(manifest string) (int, []string) {
-	var m struct {
-		Details struct {
-			FrontEnd *struct {
-				Channels int      `json:"channels"`
-				Names    []string `json:"channel_names"`
-			} `json:"front_end"`
-		} `json:"details"`
-	}
+	var m manifestDetails
 	if json.Unmarshal([]byte(manifest), &m) != nil || m.Details.FrontEnd == nil {
 		return 0, nil
 	}
 	return max(1, m.Details.FrontEnd.Channels), m.Details.FrontEnd.Names
+}
+
+// unknownScoreOf reads a classifier's unknown score from its manifest.
+func unknownScoreOf(manifest string) *UnknownScore {
+	var m manifestDetails
+	if json.Unmarshal([]byte(manifest), &m) != nil {
+		return nil
+	}
+	return m.Details.Unknown
 }
 
 // Models lists the server's models and their versions, newest first; name
@@ -54,7 +77,8 @@ func (c *Client) Models(ctx context.Context, name string) (map[string][]ModelVer
 			out[m.GetName()] = append(out[m.GetName()], ModelVersion{
 				Version: v.GetVersion(), Available: v.GetState() == operatorv1.ModelState_MODEL_STATE_AVAILABLE,
 				Message: v.GetMessage(), Kind: v.GetKind(), Runtime: v.GetRuntime(), Labels: v.GetLabels(),
-				Channels: channels, ChannelNames: names, Manifest: v.GetManifestJson(),
+				Channels: channels, ChannelNames: names, UnknownScore: unknownScoreOf(v.GetManifestJson()),
+				Manifest: v.GetManifestJson(),
 			})
 		}
 	}

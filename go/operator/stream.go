@@ -21,17 +21,21 @@ type StreamConfig struct {
 
 // StreamWindow is one window's classification.
 type StreamWindow struct {
-	StartSample int64   `json:"start_sample"` // in the stream's samples
-	EndSample   int64   `json:"end_sample"`   // exclusive
-	Start       float64 `json:"start_seconds"`
-	End         float64 `json:"end_seconds"`
-	Classes     []Class `json:"classes"`
+	StartSample int64    `json:"start_sample"` // in the stream's samples
+	EndSample   int64    `json:"end_sample"`   // exclusive
+	Start       float64  `json:"start_seconds"`
+	End         float64  `json:"end_seconds"`
+	Classes     []Class  `json:"classes"`
+	Unknown     *Unknown `json:"unknown,omitempty"` // nil for a model without an unknown score
 }
 
 // StreamEvent is a change of the smoothed label: Label holds from Start;
 // Previous held from PreviousStart to Start.
 type StreamEvent struct {
-	Label         string  `json:"label"` // "none" below the threshold, or the model's own "none" class
+	// "none" below the threshold, or the model's own "none" class; "unknown"
+	// while the smoothed unknown score is above the model's threshold (Score is
+	// then that score): the signal looks like none of the training classes.
+	Label         string  `json:"label"`
 	Start         float64 `json:"start_seconds"`
 	Score         float32 `json:"score"`
 	Previous      string  `json:"previous"` // empty for the stream's first event
@@ -141,7 +145,8 @@ func (s *Stream) Recv() (StreamResult, error) {
 	r := StreamResult{Model: resp.GetModelSpec().GetName(), Version: resp.GetModelSpec().GetVersion()}
 	if w := resp.GetWindow(); w != nil {
 		r.Window = &StreamWindow{StartSample: w.GetStartSample(), EndSample: w.GetEndSample(),
-			Start: w.GetStartSeconds(), End: w.GetEndSeconds(), Classes: classesOf(w.GetClassification())}
+			Start: w.GetStartSeconds(), End: w.GetEndSeconds(), Classes: classesOf(w.GetClassification()),
+			Unknown: unknownOf(w.GetClassification())}
 		return r, nil
 	}
 	e := resp.GetEvent()

@@ -51,24 +51,47 @@ func (f *classifyFlags) run(stdout io.Writer, names func() []string, call classi
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	named := names()
-	for i, classes := range r.Classes {
-		if err := printRanking(w, named[i], r, classes, f.asJSON); err != nil {
+	for i := range r.Classes {
+		if err := printRanking(w, named[i], r, i, f.asJSON); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func printRanking(w io.Writer, name string, r *operator.Result, classes []operator.Class, asJSON bool) error {
+// printRanking prints input i's ranking, then its unknown score when the
+// model has one ("UNKNOWN" after it when it is over the model's threshold).
+func printRanking(w io.Writer, name string, r *operator.Result, i int, asJSON bool) error {
+	classes := r.Classes[i]
+	var unknown *operator.Unknown
+	if r.Unknown != nil {
+		unknown = &r.Unknown[i]
+	}
 	if asJSON {
-		return json.NewEncoder(w).Encode(map[string]any{"input": name, "model": r.Model, "version": r.Version, "classes": classes})
+		out := map[string]any{"input": name, "model": r.Model, "version": r.Version, "classes": classes}
+		if unknown != nil {
+			out["unknown"] = unknown
+		}
+		return json.NewEncoder(w).Encode(out)
 	}
 	parts := make([]string, len(classes))
-	for i, c := range classes {
-		parts[i] = fmt.Sprintf("%s %.4f", c.Label, c.Score)
+	for j, c := range classes {
+		parts[j] = fmt.Sprintf("%s %.4f", c.Label, c.Score)
 	}
-	_, err := fmt.Fprintf(w, "%s\t%s\n", name, strings.Join(parts, "\t"))
+	_, err := fmt.Fprintf(w, "%s\t%s%s\n", name, strings.Join(parts, "\t"), unknownColumn(unknown))
 	return err
+}
+
+// unknownColumn is the tab-led unknown score of a result, or nothing for a
+// model without one.
+func unknownColumn(u *operator.Unknown) string {
+	if u == nil {
+		return ""
+	}
+	if u.Unknown {
+		return fmt.Sprintf("\tunknown-score %.4f UNKNOWN", u.Score)
+	}
+	return fmt.Sprintf("\tunknown-score %.4f", u.Score)
 }
 
 // readFiles reads each named file whole, in order.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+	"github.com/sigop-dev/sigop/go/operator"
 )
 
 // fakeClassifier ranks "blue" first for inputs whose first value is positive.
@@ -217,5 +218,28 @@ func TestConnectionFlagsAreCheckedBeforeDialling(t *testing.T) {
 	if err := runModels([]string{"--addr", "127.0.0.1:1", "--token-file", empty}, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), "is empty") {
 		t.Fatalf("models with an empty token file: %v", err)
+	}
+}
+
+func TestARankingEndsWithTheUnknownScoreAndSaysWhenItIsOverTheThreshold(t *testing.T) {
+	r := &operator.Result{Model: "m", Classes: [][]operator.Class{{{Label: "fan", Score: 0.9}}, {{Label: "fan", Score: 0.6}}},
+		Unknown: []operator.Unknown{{Score: 0.25}, {Score: 3.5, Unknown: true}}}
+	var b bytes.Buffer
+	for i, name := range []string{"a.npy", "b.npy"} {
+		if err := printRanking(&b, name, r, i, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "a.npy\tfan 0.9000\tunknown-score 0.2500\nb.npy\tfan 0.6000\tunknown-score 3.5000 UNKNOWN\n"
+	if b.String() != want {
+		t.Fatalf("printed %q; want %q", b.String(), want)
+	}
+	b.Reset()
+	if err := printRanking(&b, "b.npy", r, 1, true); err != nil || !strings.Contains(b.String(), `"unknown":{"score":3.5,"unknown":true}`) {
+		t.Fatalf("JSON %s, %v; want the unknown score in it", b.String(), err)
+	}
+	b.Reset()
+	if err := printRanking(&b, "a.npy", &operator.Result{Classes: r.Classes}, 0, false); err != nil || b.String() != "a.npy\tfan 0.9000\n" {
+		t.Fatalf("a model without an unknown score printed %q, %v", b.String(), err)
 	}
 }

@@ -58,6 +58,9 @@ func runModels(args []string, stdout io.Writer) error {
 					channels += ": " + strings.Join(v.ChannelNames, ",")
 				}
 			}
+			if u := v.UnknownScore; u != nil { // then where its unknown score calls an input unknown
+				channels += fmt.Sprintf("\tunknown above %.4g (%s, %g %% of known files)", u.Threshold, u.Method, 100*u.Rate)
+			}
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s%s\n", name, v.Version, v.Kind, v.Runtime, state, strings.Join(v.Labels, ","), channels)
 		}
 	}

@@ -131,7 +131,8 @@ func printResult(w io.Writer, r operator.StreamResult, asJSON bool) error {
 		return err
 	}
 	top := r.Window.Classes[0]
-	_, err := fmt.Fprintf(w, "  window %.2f-%.2f\t%s\t%.4f\n", r.Window.Start, r.Window.End, top.Label, top.Score)
+	_, err := fmt.Fprintf(w, "  window %.2f-%.2f\t%s\t%.4f%s\n", r.Window.Start, r.Window.End, top.Label, top.Score,
+		unknownColumn(r.Window.Unknown))
 	return err
 }
 

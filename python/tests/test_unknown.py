@@ -1,0 +1,205 @@
+"""The unknown score: the same number in every runtime, a calibrated threshold, replies, streams, metrics, one-class
+models and `sigop evaluate --unknown-data`, on real trained models served by a real server."""
+
+import json
+import shutil
+import urllib.request
+
+import grpc
+import numpy as np
+import pytest
+
+from sigop.datasets.article import BLUE, RED, ArticleClass, generate
+from sigop.operator.v1 import operator_pb2 as pb
+from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
+from sigop.serving.stream import Smoother
+from sigop.unknown import fit_logit_mahalanobis
+
+GREEN = ArticleClass("green", (64, 100, 200))  # tones no training class has
+
+
+def write_class(root, cls, n, seed):
+    rng = np.random.default_rng(seed)
+    (root / cls.name).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        np.save(root / cls.name / f"{i:03d}.npy", generate(cls, rng))
+
+
+def signals(cls, n, seed):
+    rng = np.random.default_rng(seed)
+    return np.stack([generate(cls, rng) for _ in range(n)])
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A two-class MiniRocket model (with its SavedModel) and a one-class model of red alone; green is unseen."""
+    from sigop.training import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("unknown")
+    for cls, seed in ((RED, 1), (BLUE, 2)):
+        write_class(root / "two", cls, 40, seed)
+    write_class(root / "one", RED, 40, 1)
+    write_class(root / "unseen", GREEN, 20, 3)
+    graphs = root / "graphs"
+    two = train(TrainConfig(data=root / "two", out=graphs / "colours", model="minirocket", progress=False,
+                            cache_dir=None))
+    one = train(TrainConfig(data=root / "one", out=graphs / "red_only", progress=False, saved_model=False,
+                            cache_dir=None))
+    return root, graphs, two, one
+
+
+@pytest.fixture(scope="module")
+def server(models, fft_graph_dir):
+    from sigop.serving.server import Server, ServerConfig
+
+    _, graphs, _, _ = models
+    shutil.copytree(fft_graph_dir, graphs / "fft", dirs_exist_ok=True)
+    s = Server(ServerConfig(graphs=graphs, address="127.0.0.1:0", metrics_address="127.0.0.1:0", poll_seconds=0))
+    s.start()
+    yield s
+    s.stop(0)
+
+
+def classify(stub, model, x):
+    x = np.asarray(x, "<f8")
+    return stub.ClassifySignal(pb.ClassifySignalRequest(
+        model_spec=pb.ModelSpec(name=model), top_k=1, signals=pb.Float64Tensor(shape=list(x.shape), content=x.tobytes())))
+
+
+def test_the_threshold_calls_unknown_the_share_of_known_inputs_it_was_set_for():
+    rng = np.random.default_rng(0)
+    means = np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 0, 4.0]])
+
+    def known(n):
+        labels = rng.integers(0, 3, n)
+        return means[labels] + rng.normal(size=(n, 3)), labels
+
+    train_logits, labels = known(600)
+    score = fit_logit_mahalanobis(train_logits, labels, known(2000)[0], 0.1, "held-out draws")
+    fresh, _ = known(5000)
+    assert np.mean(score.score(fresh) > score.threshold) == pytest.approx(0.1, abs=0.02)
+    far = rng.normal(size=(200, 3)) * 0.3 + np.array([8.0, 8.0, -4.0])  # like no class
+    assert np.mean(score.score(far) > score.threshold) > 0.95
+
+
+def test_every_runtime_gives_the_score_computed_outside_the_graph(models):
+    from sigop.runtime import minirocket_kernels
+    from sigop.runtime.compiled import CompiledMiniRocket
+    from sigop.runtime.frozen import FrozenGraph
+    from sigop.runtime.litert import LiteModel
+    from sigop.tfenv import tf
+    from sigop.unknown import UnknownScore
+
+    _, graphs, _, _ = models
+    folder = graphs / "colours"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["details"]["unknown"]["method"] == "logit_mahalanobis" and "unknown" in manifest["outputs"]
+    x = np.concatenate([signals(RED, 4, 10), signals(BLUE, 4, 11), signals(GREEN, 4, 12)]).astype(np.float32)
+    with np.load(folder / "minirocket.npz") as z:
+        a = dict(z)
+    f = minirocket_kernels.features(x, a["dilations"], a["features_per_dilation"], a["biases"], a.get("channel_mask"))
+    logits = ((f - a["mean"]) * a["scale"]) @ a["kernel"] + a["bias"]
+    want = UnknownScore.from_json(manifest["details"]["unknown"], a).score(logits)
+    assert want[8:].min() > want[:8].max()  # the unseen class scores higher than both known ones
+    graph = FrozenGraph(folder)
+    got = {"graph": graph(x, ["unknown"])["unknown"],
+           "compiled": CompiledMiniRocket(folder)(x, ["unknown"])["unknown"],
+           "litert": LiteModel(folder, graph.manifest)(x, ["probabilities", "unknown"])["unknown"],
+           "saved_model": tf.saved_model.load(str(folder / "saved_model")).signatures["serving_default"](
+               tf.constant(x))["unknown"].numpy()}
+    for runtime, scores in got.items():
+        np.testing.assert_allclose(scores, want, rtol=1e-3, atol=1e-4, err_msg=runtime)
+
+
+def test_a_network_exports_its_unknown_score_and_its_litert_copy_agrees(shifted_models):
+    folders, _ = shifted_models
+    manifest = json.loads((folders["cnn"] / "manifest.json").read_text())
+    assert "unknown" in manifest["outputs"] and manifest["details"]["unknown"]["calibration"] == "the validation split"
+    check = manifest["lite"]["float32"]["check"]
+    assert check["unknown_max_rel_diff"] <= 1e-3
+
+
+def test_an_unseen_class_is_flagged_unknown_and_known_classes_seldom(server):
+    stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    known = classify(stub, "colours", np.concatenate([signals(RED, 10, 20), signals(BLUE, 10, 21)]))
+    unseen = classify(stub, "colours", signals(GREEN, 20, 22))
+    assert all(c.HasField("unknown_score") for c in known.classifications)
+    assert np.mean([c.unknown for c in known.classifications]) <= 0.2
+    assert np.mean([c.unknown for c in unseen.classifications]) >= 0.9
+    assert all(c.unknown == (c.unknown_score > 1.0) for c in unseen.classifications)  # this model's threshold: 1
+    assert {c.classes[0].label for c in unseen.classifications} <= {"red", "blue"}  # the ranking stays the known one
+    text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).read().decode()
+    flagged = sum(c.unknown for r in (known, unseen) for c in r.classifications)
+    assert f'sigop_unknown_answers_total{{model="colours"}} {float(flagged)}' in text
+    assert 'sigop_unknown_score_count{model="colours"} 40.0' in text
+
+
+def test_a_stream_that_switches_to_an_unseen_class_emits_an_unknown_event(server):
+    stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    signal = np.concatenate([*signals(RED, 6, 30), *signals(GREEN, 6, 31)])
+
+    def requests():
+        yield pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="colours"), hop=512,
+                                                              smoothing_windows=2, min_duration=1024))
+        for i in range(0, len(signal), 700):
+            chunk = np.asarray(signal[i:i + 700], "<f8")
+            yield pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[len(chunk)], content=chunk.tobytes()))
+
+    out = list(stub.ClassifyStream(requests()))
+    events = [r.event for r in out if r.WhichOneof("kind") == "event"]
+    windows = [r.window for r in out if r.WhichOneof("kind") == "window"]
+    assert [(e.label, e.previous) for e in events] == [("red", ""), ("unknown", "red")]
+    assert abs(events[1].start_seconds - 6 * 1024) <= 1024 and events[1].score > 1.0
+    assert all(w.classification.HasField("unknown_score") for w in windows)
+
+
+def test_the_smoother_reports_unknown_only_once_the_smoothed_score_has_held():
+    s = Smoother(["a", "b"], windows=1, hold_windows=2, unknown_threshold=1.0)
+    pushes = [(0.5, 0), (0.4, 1), (3.0, 2), (0.2, 3), (3.0, 4), (3.0, 5), (3.0, 6)]
+    events = [s.push(np.array([0.9, 0.1]), t, u) for u, t in pushes]
+    assert [(e.label, e.previous) for e in events if e] == [("a", ""), ("unknown", "a")]
+    assert next(e for e in events if e and e.label == "unknown").score == pytest.approx(3.0)
+
+
+def test_a_one_class_model_scores_other_signals_above_its_threshold_and_its_own_below(models, server):
+    _, graphs, _, one = models
+    manifest = json.loads((graphs / "red_only" / "manifest.json").read_text())
+    assert manifest["details"]["labels"] == ["red"] and manifest["details"]["unknown"]["method"] == "residual"
+    assert one["unknown"]["calibration"].startswith("5-fold")
+    stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    own = classify(stub, "red_only", signals(RED, 20, 40)).classifications
+    others = classify(stub, "red_only", np.concatenate([signals(BLUE, 10, 41), signals(GREEN, 10, 42)])).classifications
+    assert [c.classes[0].label for c in own] == ["red"] * 20 and own[0].classes[0].score == 1.0
+    assert np.mean([c.unknown for c in own]) <= 0.2
+    assert np.mean([c.unknown for c in others]) >= 0.9
+
+
+def test_evaluate_measures_the_score_on_unknown_files_beside_the_max_softmax_baseline(models):
+    from sigop.evaluate import evaluate
+
+    root, graphs, _, _ = models
+    r = evaluate(graphs / "colours", root / "two", root / "report", progress=False, unknown_data=root / "unseen")
+    u = r["unknown"]
+    assert u["unknown_files"] == 20 and u["known_files"] == 80
+    assert u["auroc"] >= 0.95 and 0 <= u["baseline_auroc"] <= 1
+    assert u["detection_rate"] >= 0.9 and u["false_rejection_rate"] <= 0.2
+    assert (root / "report" / "unknown_scores.png").stat().st_size > 0
+    rows = (root / "report" / "predictions.csv").read_text().splitlines()
+    assert rows[0].endswith("unknown_score,unknown") and sum(",(unknown)," in row for row in rows) == 20
+
+
+def test_a_model_exported_before_the_unknown_score_still_answers_without_one(models, tmp_path):
+    from sigop.serving.server import Server, ServerConfig
+
+    _, graphs, _, _ = models
+    old = tmp_path / "graphs" / "colours"
+    shutil.copytree(graphs / "colours", old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["outputs"]["unknown"], manifest["details"]["unknown"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    s = Server(ServerConfig(graphs=old.parent, address="127.0.0.1:0", poll_seconds=0)).start()
+    try:
+        r = classify(pb_grpc.OperatorStub(grpc.insecure_channel(s.address)), "colours", signals(GREEN, 2, 50))
+    finally:
+        s.stop(0)
+    assert [c.HasField("unknown_score") or c.unknown for c in r.classifications] == [False, False]
