@@ -162,6 +162,11 @@ bench-plaid: setup ## Real device signals: sigop's default and recipes on PLAID'
 	$(PY) -m pip install --quiet -r python/requirements-bench.txt
 	$(PY) bench/plaid_bench.py --sigop $(SIGOP) --out out/bench/plaid
 
+.PHONY: bench-unknown
+bench-unknown: setup ## Unseen appliances: sigop's unknown score on PLAID with classes held out, beside max-softmax; one-class models per class.
+	$(PY) -m pip install --quiet -r python/requirements-bench.txt
+	$(PY) bench/unknown_bench.py --sigop $(SIGOP) --out out/bench/unknown
+
 .PHONY: bench-multichannel
 bench-multichannel: setup ## Real multichannel sensors (BasicMotions' IMU, JapaneseVowels): sigop's default and recipes beside sktime's MiniRocketMultivariate.
 	$(PY) -m pip install --quiet -r python/requirements-bench.txt

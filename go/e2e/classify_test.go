@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -178,5 +179,53 @@ func TestClassifyBadInput(t *testing.T) {
 			}
 			t.Logf("%v: %s", status.Code(err), status.Convert(err).Message())
 		})
+	}
+}
+
+// Every classification carries the model's unknown score, and noise, which
+// no training class looks like, scores higher than the classes' own signals.
+func TestUnknownScoreComesBackWithEveryClassification(t *testing.T) {
+	c := dialClassifier(t, operator.WithTopK(1))
+	g, err := signal.NewGenerator(signal.DefaultParams(), 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var known, noise [][]float64
+	for i := range 20 {
+		x, _ := g.Signal(signal.Classes[i%len(signal.Classes)])
+		known = append(known, x)
+		n := make([]float64, len(x))
+		for j := range n {
+			n[j] = 8 * rng.NormFloat64()
+		}
+		noise = append(noise, n)
+	}
+	mean := func(signals [][]float64) (float64, int) {
+		r, err := c.ClassifySignals(ctxT(t), signals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Unknown) != len(signals) {
+			t.Fatalf("%d unknown scores for %d signals", len(r.Unknown), len(signals))
+		}
+		sum, flagged := 0.0, 0
+		for _, u := range r.Unknown {
+			sum += float64(u.Score)
+			if u.Unknown {
+				flagged++
+			}
+		}
+		return sum / float64(len(signals)), flagged
+	}
+	knownMean, knownFlagged := mean(known)
+	noiseMean, noiseFlagged := mean(noise)
+	t.Logf("mean unknown score: known %.3f (%d of 20 over the threshold), noise %.3f (%d of 20)", knownMean, knownFlagged, noiseMean, noiseFlagged)
+	if noiseMean <= knownMean || knownFlagged > 10 {
+		t.Fatalf("noise scores %.3f, known signals %.3f with %d of 20 over the threshold", noiseMean, knownMean, knownFlagged)
+	}
+	models, err := c.Models(ctxT(t), "article")
+	if err != nil || models["article"][0].UnknownScore == nil || models["article"][0].UnknownScore.Threshold <= 0 {
+		t.Fatalf("Models(article) = %+v, %v; want its unknown score's threshold", models, err)
 	}
 }

@@ -66,7 +66,8 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
                 raise ValueError(f"--unknown-data {unknown_data}: no file sigop reads")
             files, y = files + others, np.r_[y, np.full(len(others), -1)]
         rate = signals_meta(data).get("sample_rate")
-        rates = [rate] * known_count + [signals_meta(unknown_data).get("sample_rate")] * (len(files) - known_count)
+        other_rate = signals_meta(unknown_data).get("sample_rate") if unknown_data is not None else None
+        rates = [rate] * known_count + [other_rate] * (len(files) - known_count)
         copies = _lite_copies(graph)
         compiled = CompiledMiniRocket(graph.folder, graph.manifest) if compiled_record(graph.manifest) else None
         run = compiled or graph
