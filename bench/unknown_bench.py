@@ -126,7 +126,7 @@ def main() -> int:
           f"{100 * np.mean(cols[5]):.1f} % | {stats(cols[6])} | |\n", flush=True)
 
     print("One-class models (`sigop train` on one class's training files), every test file scored:\n")
-    print("| class | training files | AUROC | known test files over the threshold (asked 5 %) | other files detected |")
+    print("| class | files in its training folder | AUROC | known test files over the threshold (asked 5 %) | other files detected |")
     print("|---|---|---|---|---|", flush=True)
     aurocs = []
     for c in classes[:args.one_class]:

@@ -93,7 +93,7 @@ def test_classify_runs_the_plan_and_answers_the_newest_version_unless_asked(wave
     served = core.classifier()  # the only classifier: no name needed
     assert (served.name, served.version, served.model) == ("wave", 2, wave)
     x = np.array([np.zeros(100), np.full(100, 0.8)])
-    probs = core.classify(served, served.plan.signals(x), "test")
+    probs = core.classify(served, served.plan.signals(x), "test").probabilities
     np.testing.assert_allclose(probs[:, 1], [0.0, 0.8], atol=1e-6)
     assert top_k(probs, 1).tolist() == [[0], [1]] and top_k(probs, 0).shape == (2, 2)
     assert core.classifier("wave", 1).model is old
@@ -144,7 +144,7 @@ def test_spectrum_models_draw_through_the_fft_graph_or_say_what_is_missing(tmp_p
     served = core.classifier("article")
     assert served.plan.rate(0) is None and served.plan.window(None) == 64
     t = np.arange(64)
-    probs = core.classify(served, served.plan.signals(np.stack([np.zeros(64), 1e3 * np.sin(t)])), "test")
+    probs = core.classify(served, served.plan.signals(np.stack([np.zeros(64), 1e3 * np.sin(t)])), "test").probabilities
     assert probs[0, 1] < probs[1, 1]  # the tone draws white columns; silence draws none
     with pytest.raises(InvalidInput, match="draws spectra by FFT bin and has no sample rate"):
         served.plan.signals(np.ones((1, 64)), 8000)
@@ -186,7 +186,7 @@ def test_batching_merges_calls_and_answers_each_its_own_rows(wave):
     got = {}
 
     def one(level):
-        got[level] = core.classify(served, served.plan.signals(np.full((1, 100), level)), "test", Call())[0, 1]
+        got[level] = core.classify(served, served.plan.signals(np.full((1, 100), level)), "test", Call()).probabilities[0, 1]
 
     threads = [threading.Thread(target=one, args=(v,)) for v in levels]
     for t in threads:
@@ -245,12 +245,12 @@ def test_a_stream_keeps_its_models_batcher_through_a_reload_and_unary_calls_get_
         core.release_unloaded()
         new = core.classifier()
         for _ in range(3):  # interleaved: neither model's batcher evicts the other's
-            assert core.classify(new, new.plan.signals(x), "unary")[0, 1] == pytest.approx(0.25)
-            assert core.classify(old, old.plan.signals(x), "stream")[0, 1] == pytest.approx(0.5)
+            assert core.classify(new, new.plan.signals(x), "unary").probabilities[0, 1] == pytest.approx(0.25)
+            assert core.classify(old, old.plan.signals(x), "stream").probabilities[0, 1] == pytest.approx(0.5)
     batchers = [t for t in threading.enumerate() if t.name == "batcher-wave-1"]
     assert len(batchers) == 1  # its last stream ended: the old model's batcher is gone, the new one's serves
     # A call that resolved the old version before the reload drains on it, unbatched, without a batcher of its own.
-    assert core.classify(old, old.plan.signals(x), "late")[0, 1] == pytest.approx(0.5)
+    assert core.classify(old, old.plan.signals(x), "late").probabilities[0, 1] == pytest.approx(0.5)
     assert [t for t in threading.enumerate() if t.name == "batcher-wave-1"] == batchers
     core.close()
 
@@ -297,3 +297,33 @@ def test_a_stream_that_sends_nothing_is_ended_and_one_that_sends_is_not():
         next(messages)
     silent.put(None)  # the calls are over: both readers end, as they do when a call ends
     silent.put(None)
+
+
+class LoudnessWithUnknown(Loudness):
+    """Loudness whose unknown score is 4 x its loudness: over the threshold (1) from a loudness of 0.25."""
+
+    def __init__(self):
+        m = manifest("wave", front_end=WAVE, unknown={"method": "stand-in", "threshold": 1.0, "rate": 0.05,
+                                                      "scale": 1.0})
+        m.outputs["unknown"] = TensorInfo("unknown:0", "float32", [None])
+        super().__init__(m)
+
+    def __call__(self, x: np.ndarray, outputs) -> dict:
+        out = super().__call__(x, outputs)
+        out["unknown"] = 4 * out["probabilities"][:, 1]
+        return {k: out[k] for k in outputs}
+
+
+@pytest.mark.parametrize("batching", [BatchConfig(), BatchConfig(max_batch=8, max_delay=0.01)])
+def test_a_models_unknown_score_comes_back_beside_its_probabilities_batched_or_not(batching):
+    model = LoudnessWithUnknown()
+    core = core_with({"wave": {1: model}}, batching=batching)
+    served = core.classifier("wave")
+    scores = core.classify(served, served.plan.signals(np.array([np.full(100, 0.1), np.full(100, 0.5)])), "test")
+    np.testing.assert_allclose(scores.probabilities[:, 1], [0.1, 0.5], atol=1e-6)
+    np.testing.assert_allclose(scores.unknown, [0.4, 2.0], atol=1e-6)
+    assert scores.threshold == 1.0 and scores.is_unknown.tolist() == [False, True]
+    assert core.metrics.registry.get_sample_value("sigop_unknown_answers_total", {"model": "wave"}) == 1
+    plain = core_with({"wave": {1: Loudness(manifest("wave", front_end=WAVE))}})
+    served = plain.classifier("wave")
+    assert plain.classify(served, served.plan.signals(np.ones((1, 100))), "test").unknown is None

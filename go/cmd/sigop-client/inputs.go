@@ -134,8 +134,14 @@ func byShape(signals []input, rate float64, classify func([][][]float64, float64
 			return nil, fmt.Errorf("signals of %d samples: %w", k.n, err)
 		}
 		out.Model, out.Version = r.Model, r.Version
+		if r.Unknown != nil && out.Unknown == nil {
+			out.Unknown = make([]operator.Unknown, len(signals))
+		}
 		for j, i := range groups[k] {
 			out.Classes[i] = r.Classes[j]
+			if r.Unknown != nil {
+				out.Unknown[i] = r.Unknown[j]
+			}
 		}
 	}
 	return out, nil

@@ -78,8 +78,9 @@ func TestByShapeGroupsSignalsByShapeAndStatedRate(t *testing.T) {
 	r, err := byShape(signals, 0, func(same [][][]float64, rate float64) (*operator.Result, error) {
 		calls = append(calls, fmt.Sprintf("%d@%g", len(same), rate))
 		out := &operator.Result{}
-		for range same {
+		for _, x := range same {
 			out.Classes = append(out.Classes, []operator.Class{{Label: fmt.Sprintf("%g", rate)}})
+			out.Unknown = append(out.Unknown, operator.Unknown{Score: float32(x[0][0] + x[1][1]), Unknown: x[0][0] > 1})
 		}
 		return out, nil
 	})
@@ -95,6 +96,9 @@ func TestByShapeGroupsSignalsByShapeAndStatedRate(t *testing.T) {
 	}
 	if strings.Join(labels, ",") != "50,0,0,50" {
 		t.Fatalf("rankings %v; want them back in the signals' order", labels)
+	}
+	if fmt.Sprint(r.Unknown) != "[{5 false} {5 false} {5 false} {13 true}]" {
+		t.Fatalf("unknown scores %v; want each signal's, in the signals' order", r.Unknown)
 	}
 	if _, err := byShape(signals[:1], 100, nil); err == nil || !strings.Contains(err.Error(), "time column says 50 Hz") {
 		t.Fatalf("--sample-rate 100 for a file stating 50 Hz: %v; want a refusal", err)
