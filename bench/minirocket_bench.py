@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import start_server  # noqa: E402
 from _timing import median_seconds  # noqa: E402
-from plaid_data import load, padded, write  # noqa: E402
+from plaid_data import load, padded, written  # noqa: E402
 
 
 def features_row(name: str, x: np.ndarray) -> None:
@@ -116,9 +116,7 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=100, help="single-signal calls timed per served row")
     args = p.parse_args()
     out = Path(args.out)
-    data = out / "plaid"
-    if not (data / "test").is_dir():
-        write(data)
+    data = written(out / "plaid")
     sounds = Path(args.sounds) if args.sounds else out / "digits"
     if not args.sounds and not sounds.is_dir():
         subprocess.run([args.sigop, "digits", "--out", str(sounds), "--takes", "3", "--seed", "11"], check=True,

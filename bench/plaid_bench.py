@@ -24,7 +24,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baselines import forest_accuracy, ridge_accuracy  # noqa: E402
-from plaid_data import load, padded, write  # noqa: E402
+from plaid_data import load, padded, written  # noqa: E402
 
 RECIPES = [  # (row, extra train arguments); the first is what a new user runs
     ("sigop default: `sigop train --data plaid/train`", []),
@@ -81,9 +81,7 @@ def main() -> int:
     p.add_argument("--recipes", type=int, default=len(RECIPES), help="run the first N sigop rows")
     args = p.parse_args()
     out = Path(args.out)
-    data = out / "data"
-    if not (data / "test").is_dir():
-        write(data)
+    data = written(out / "data")
     print("PLAID, official split (537 train / 537 test), test accuracy:\n")
     print("| method | test accuracy | macro-F1 | training time |\n|---|---|---|---|", flush=True)
     for name, acc, seconds in baselines():

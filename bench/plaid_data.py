@@ -49,6 +49,13 @@ def write(out: Path) -> dict[str, int]:
     return counts
 
 
+def written(out: Path) -> Path:
+    """``out``, holding PLAID's class folders (written on the first call)."""
+    if not (Path(out) / "test").is_dir():
+        write(Path(out))
+    return Path(out)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)

@@ -29,7 +29,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plaid_data import RATE, load, padded, write  # noqa: E402
+from plaid_data import RATE, load, padded, written  # noqa: E402
 
 DRAWS = 5
 HELD_OUT = 3  # a quarter of 11 classes, rounded
@@ -93,9 +93,7 @@ def main() -> int:
     p.add_argument("--one-class", type=int, default=11, help="one-class models for the first N classes")
     args = p.parse_args()
     out = Path(args.out)
-    data = out / "data"
-    if not (data / "test").is_dir():
-        write(data)
+    data = written(out / "data")
     classes = sorted(d.name for d in (data / "train").iterdir() if d.is_dir())
     rows, results = [], {"draws": [], "one_class": []}
     print(f"PLAID, official split, {HELD_OUT} of {len(classes)} classes held out of training, {args.draws} draws:\n")
