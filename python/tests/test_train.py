@@ -53,11 +53,13 @@ def test_saved_model_matches_frozen_graph(article_model):
     x, _ = fresh_signals(3, seed=5)
     images = gray_to_rgb(render_signal(x, SpectrumContract(max_bin=136)))
     graph = FrozenGraph(folder)
-    frozen = graph(images, ["probabilities"])["probabilities"]
+    frozen = graph(images, ["probabilities", "unknown"])
     graph.close()
     serving = tf.saved_model.load(str(folder / "saved_model")).signatures["serving_default"]
-    (saved,) = serving(images=tf.constant(images)).values()
-    np.testing.assert_allclose(saved.numpy(), frozen, atol=1e-5)
+    saved = serving(images=tf.constant(images))
+    assert set(saved) == {"probabilities", "unknown"}
+    np.testing.assert_allclose(saved["probabilities"].numpy(), frozen["probabilities"], atol=1e-5)
+    np.testing.assert_allclose(saved["unknown"].numpy(), frozen["unknown"], rtol=1e-3, atol=1e-4)
 
 
 def test_second_run_reads_every_bottleneck_from_the_cache(article_model, tmp_path):
@@ -83,11 +85,17 @@ def test_training_on_rendered_images_keeps_the_contract(article_model, tmp_path)
     assert manifest["details"]["spectrum_contract"]["max_bin"] == 136
 
 
-def test_a_dataset_with_one_class_is_refused(tmp_path):
+def test_one_class_of_too_few_files_or_of_images_is_refused_and_two_classes_are_needed_without_it(tmp_path):
     (tmp_path / "only").mkdir()
     np.save(tmp_path / "only" / "x.npy", np.zeros(1024))
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="1 training files; a one-class model needs at least 5 normal files"):
         train(TrainConfig(data=tmp_path, out=tmp_path / "out", cache_dir=None, progress=False))
+    with pytest.raises(ValueError, match="--model transfer needs two classes or more"):
+        train(TrainConfig(data=tmp_path, out=tmp_path / "out", model="transfer", cache_dir=None, progress=False))
+    from sigop.training.dataset import scan
+
+    with pytest.raises(ValueError, match="found 1 class folder"):
+        scan(tmp_path)
 
 
 def test_fine_tuning_moves_only_the_last_block(article_model, tmp_path):

@@ -9,7 +9,9 @@ window, so its scores are those ClassifySignal would give. ``Smoother``
 turns window scores into events: scores averaged over the last k windows,
 the top label ("none" below the threshold; "unknown" when the model's
 unknown score, averaged alike, is over its calibrated threshold), and a
-change reported once the new label has held for the minimum duration.
+change reported once the new label has held for the minimum duration
+("unknown" longer: also through the windows a change between two known
+classes blurs).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from ..inputs import InvalidInput
 from .core import Call, Core, top_k
 
-__all__ = ["Windows", "Smoother", "Event", "hold_windows", "StreamSettings", "WindowResult", "StreamSession",
+__all__ = ["Windows", "Smoother", "Event", "hold_windows", "unknown_hold_windows", "StreamSettings", "WindowResult", "StreamSession",
            "MAX_SMOOTHING"]
 
 MAX_SMOOTHING = 1024  # windows a stream's scores may be averaged over: each is held until it leaves the average
@@ -95,12 +97,20 @@ class Event:
 
 
 class Smoother:
-    """Window scores in, label changes out."""
+    """Window scores in, label changes out.
+
+    "unknown" is tracked beside the known labels: while the smoothed unknown
+    score is over its threshold for fewer than ``unknown_hold_windows`` windows,
+    the known labels change as they would without it, so the windows that
+    straddle a change between two classes neither delay it nor flicker "unknown"."""
 
     def __init__(self, labels: list[str], *, windows: int = 1, hold_windows: int = 1, threshold: float = 0.0,
-                 hop: float = 1.0, window: float = 1.0, unknown_threshold: float | None = None):
+                 hop: float = 1.0, window: float = 1.0, unknown_threshold: float | None = None,
+                 unknown_hold_windows: int = 1):
+        """``unknown_hold_windows``: windows "unknown" must hold (at least ``hold_windows``): unknown_hold_windows()."""
         self.labels, self.threshold, self.hop, self.window = labels, threshold, hop, window
         self.unknown_threshold = unknown_threshold
+        self._unknown_hold = max(1, hold_windows, unknown_hold_windows)
         self._recent: deque[np.ndarray] = deque(maxlen=max(1, windows))
         self._unknown: deque[float] = deque(maxlen=max(1, windows))
         self._hold = max(1, hold_windows)
@@ -109,6 +119,8 @@ class Smoother:
         self._candidate: str | None = None
         self._first = 0.0  # the candidate's first window start
         self._count = 0
+        self._over = 0  # consecutive windows whose smoothed unknown score is over its threshold
+        self._over_first = 0.0  # the first of them
 
     def push(self, scores: np.ndarray, start: float, unknown: float | None = None) -> Event | None:
         """A window's probabilities (and unknown score, for a model with one) from ``start``."""
@@ -119,8 +131,15 @@ class Smoother:
         if unknown is not None and self.unknown_threshold is not None:
             self._unknown.append(float(unknown))
             smoothed = float(np.mean(self._unknown))
-            if smoothed > self.unknown_threshold:
-                label, score = "unknown", smoothed
+            if smoothed <= self.unknown_threshold:
+                self._over = 0
+            else:
+                self._over, self._over_first = self._over + 1, (start if self._over == 0 else self._over_first)
+                if self._current == "unknown":
+                    return None
+                if self._over >= self._unknown_hold:
+                    self._first = self._over_first
+                    return self._change("unknown", smoothed)
         if label == self._current:
             self._candidate = None
             return None
@@ -129,12 +148,22 @@ class Smoother:
         self._count += 1
         if self._count < self._hold:
             return None
+        return self._change(label, score)
+
+    def _change(self, label: str, score: float) -> Event:
         # A window's label flips when its middle crosses the change; a k-window average flips (k-1)/2 hops later.
         lag = (len(self._recent) - 1) / 2 * self.hop
         start = self._first if self._current is None else max(0.0, self._first + self.window / 2 - lag)
         event = Event(label, start, score, self._current or "", self._since)
         self._current, self._since, self._candidate = label, start, None
         return event
+
+
+def unknown_hold_windows(hold: int, window: int, hop: int, smoothing: int) -> int:
+    """Windows "unknown" must hold: ``hold``, plus every window a change between two known classes can make look
+    unknown. Up to ceil(window / hop) - 1 windows straddle the change, holding half of each class; averaging k
+    windows spreads them over k - 1 more. Without this, every change of class in a stream flickered "unknown"."""
+    return hold + math.ceil(window / hop) - 1 + max(1, smoothing) - 1
 
 
 def hold_windows(min_duration: float, hop: float) -> int:
@@ -209,7 +238,10 @@ class StreamSession:
         self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
                                   hop=hop / unit, window=self.length / unit,
                                   hold_windows=hold_windows(settings.min_duration, hop / unit),
-                                  unknown_threshold=self.served.unknown_threshold)
+                                  unknown_threshold=self.served.unknown_threshold,
+                                  unknown_hold_windows=unknown_hold_windows(
+                                      hold_windows(settings.min_duration, hop / unit), self.length, hop,
+                                      settings.smoothing_windows))
         self._done = core.metrics.stream_windows.labels(self.served.name)
         self._latency = core.metrics.stream_window_seconds.labels(self.served.name)
 
