@@ -44,7 +44,7 @@ def models(tmp_path_factory):
     two = train(TrainConfig(data=root / "two", out=graphs / "colours", model="minirocket", progress=False,
                             cache_dir=None))
     one = train(TrainConfig(data=root / "one", out=graphs / "red_only", progress=False, saved_model=False,
-                            cache_dir=None))
+                            cache_dir=None, quantize="int8"))
     return root, graphs, two, one
 
 
@@ -172,6 +172,21 @@ def test_a_one_class_model_scores_other_signals_above_its_threshold_and_its_own_
     assert [c.classes[0].label for c in own] == ["red"] * 20 and own[0].classes[0].score == 1.0
     assert np.mean([c.unknown for c in own]) <= 0.2
     assert np.mean([c.unknown for c in others]) >= 0.9
+
+
+def test_an_int8_copy_keeps_the_score_in_float_so_unseen_inputs_do_not_saturate(models):
+    from sigop.runtime.frozen import FrozenGraph
+    from sigop.runtime.litert import LiteModel
+
+    _, graphs, _, one = models
+    assert one["lite"]["int8"]["check"]["unknown_max_rel_diff"] < 0.1
+    folder = graphs / "red_only"
+    x = np.concatenate([signals(RED, 5, 60), signals(BLUE, 5, 61)]).astype(np.float32)
+    graph = FrozenGraph(folder)
+    want = graph(x, ["unknown"])["unknown"]
+    got = LiteModel(folder, graph.manifest, "int8")(x, ["unknown"])["unknown"]
+    assert want[5:].min() > 1.5  # blue is far outside red's range: quantized on red alone, it was clipped to 0.21
+    np.testing.assert_allclose(got, want, rtol=0.05, atol=0.1)
 
 
 def test_evaluate_measures_the_score_on_unknown_files_beside_the_max_softmax_baseline(models):

@@ -56,14 +56,16 @@ def linear_head(model):
 
 
 def unknown_tensor(logits, unknown: UnknownScore):
-    """The unknown score of ``logits`` [batch, classes] as graph ops (unknown.py's UnknownScore.score)."""
-    if unknown.method == "residual":
-        raw = logits[:, 0]
-    else:
-        d = logits[:, None, :] - tf.constant(unknown.means, tf.float32)[None]  # [batch, classes, classes]
-        q = tf.reduce_sum(tf.tensordot(d, tf.constant(unknown.precision, tf.float32), axes=1) * d, axis=-1)
-        raw = tf.sqrt(tf.maximum(tf.reduce_min(q, axis=1), 0.0))
-    return raw / tf.constant(unknown.scale, tf.float32)
+    """The unknown score of ``logits`` [batch, classes] as graph ops (unknown.py's UnknownScore.score), under the
+    name scope ``unknown_score`` (an int8 LiteRT copy keeps it in float: lite_export.FLOAT_SCOPES)."""
+    with tf.name_scope("unknown_score"):
+        if unknown.method == "residual":
+            raw = logits[:, 0]
+        else:
+            d = logits[:, None, :] - tf.constant(unknown.means, tf.float32)[None]  # [batch, classes, classes]
+            q = tf.reduce_sum(tf.tensordot(d, tf.constant(unknown.precision, tf.float32), axes=1) * d, axis=-1)
+            raw = tf.sqrt(tf.maximum(tf.reduce_min(q, axis=1), 0.0))
+        return raw / tf.constant(unknown.scale, tf.float32)
 
 
 def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes: list[str], details: dict,

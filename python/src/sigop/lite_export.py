@@ -49,7 +49,10 @@ UNKNOWN_TOLERANCE = 1e-3
 # Ops the int8 copy keeps in float32. MobileNetV2 quantized whole lost 5 points on the article's task (a fresh
 # development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
 FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the TensorFlow op it comes from
-FLOAT_SCOPES = ("front_end", "minirocket", "standardize")  # layers whose tensors stay float (_float_nodes)
+# Layers whose tensors stay float (_float_nodes). The unknown score too, and the head it reads (the final Dense:
+# "probabilities", "head_dense"; a one-class model's "residual"): quantized on known files, the logits and the
+# score saturated at the calibration's range, and a one-class model scored every unseen input 0.21.
+FLOAT_SCOPES = ("front_end", "minirocket", "standardize", "residual", "head_dense", "probabilities", "unknown")
 
 
 PROBE_ELEMENTS = 1 << 15  # input values per checking call
@@ -102,7 +105,8 @@ def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequ
         records = {"float32": _convert(folder, manifest, graph_def, "float32", probe, reference, tolerance,
                                        unknown=unknown)}
         if quantize:
-            records["int8"] = _convert(folder, manifest, graph_def, "int8", probe, reference, tolerance, calibration)
+            records["int8"] = _convert(folder, manifest, graph_def, "int8", probe, reference, tolerance, calibration,
+                                   unknown=unknown)
     finally:
         graph.close()
     kept = {p: r for p, r in manifest.lite.items() if p not in records and r.get("graph_sha256") == manifest.sha256}
@@ -125,8 +129,10 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
                 lite_unknown = in_parts(lambda x: interpreter.run(x)["unknown"], probe)
                 unknown_diff = float(np.max(np.abs(lite_unknown - unknown) / np.maximum(1.0, np.abs(unknown))))
         else:
-            content, got = _quantized(folder, calibration, probe)
+            content, got, lite_unknown = _quantized(folder, calibration, probe)
             interpreter = LiteInterpreter(content)  # for its tensors' details only: never invoked in this process
+            if unknown is not None and lite_unknown is not None:  # recorded, not held to a tolerance
+                unknown_diff = float(np.max(np.abs(lite_unknown - unknown) / np.maximum(1.0, np.abs(unknown))))
     except Exception as e:  # the converter's and the runtime's errors carry no common type
         reason = _reason(e)
         log.warning("%s: no %s LiteRT model: %s", folder, precision, reason)
@@ -171,7 +177,8 @@ def in_parts(run, probe: np.ndarray) -> np.ndarray:
     return np.concatenate([run(probe[i:i + rows]) for i in range(0, len(probe), rows)])
 
 
-def _quantized(folder: Path, calibration: Sequence[np.ndarray], probe: np.ndarray) -> tuple[bytes, np.ndarray]:
+def _quantized(folder: Path, calibration: Sequence[np.ndarray],
+               probe: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray | None]:
     """The int8 copy and its answers on ``probe``, made by a child process (``python -m sigop.lite_export``):
     LiteRT aborts the whole process on some int8 graphs (MiniRocket's, at its first invoke), and training
     must survive that. A child of its own, not multiprocessing's, which would re-run the caller's script."""
@@ -187,7 +194,9 @@ def _quantized(folder: Path, calibration: Sequence[np.ndarray], probe: np.ndarra
             raise RuntimeError(f"the int8 conversion or its first run failed (exit code {child.returncode}"
                                + (f": {last}" if child.returncode > 0 else ", a crash inside LiteRT or TensorFlow")
                                + ")")
-        return (work / LITE_FILES["int8"]).read_bytes(), np.load(work / "answers.npy")
+        unknown = work / "unknown.npy"
+        return (work / LITE_FILES["int8"]).read_bytes(), np.load(work / "answers.npy"), \
+            (np.load(unknown) if unknown.is_file() else None)
 
 
 def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.ndarray] = (),
@@ -274,4 +283,7 @@ if __name__ == "__main__":  # the child _quantized starts: python -m sigop.lite_
     _content = _converted((_model / _manifest.graph).read_bytes(), _manifest, np.load(_work / "calibration.npy"),
                           _float.read_bytes() if _float.is_file() else None)
     (_work / LITE_FILES["int8"]).write_bytes(_content)
-    np.save(_work / "answers.npy", in_parts(LiteInterpreter(_content), np.load(_work / "probe.npy")))
+    _interpreter, _probe = LiteInterpreter(_content), np.load(_work / "probe.npy")
+    np.save(_work / "answers.npy", in_parts(_interpreter, _probe))
+    if "unknown" in _manifest.outputs:
+        np.save(_work / "unknown.npy", in_parts(lambda x: _interpreter.run(x)["unknown"], _probe))
