@@ -23,15 +23,14 @@ def train(cfg: TrainConfig) -> dict:
     here, not when this package is.
     """
     selection = None
-    if cfg.one_class or _one_class_folder(cfg.data):
-        from .one_class import train as one_class
-
-        return one_class(cfg)
-    if cfg.model == "auto":
+    one_class = cfg.one_class or _one_class_folder(cfg.data)
+    if cfg.model == "auto" and not one_class:
         from .auto import choose
 
         cfg, selection = choose(cfg)
-    if cfg.model == "auto":  # a folder of sound files: chosen while training (sound_auto.py)
+    if one_class:
+        from .one_class import train as trainer
+    elif cfg.model == "auto":  # a folder of sound files: chosen while training (sound_auto.py)
         from .sound_auto import train as trainer
     elif cfg.takes_waveforms:
         from .waveforms import train as trainer
@@ -40,7 +39,7 @@ def train(cfg: TrainConfig) -> dict:
     metrics = trainer(cfg)
     if selection is not None:
         metrics["auto"] = selection
-    later = {k: metrics[k] for k in ("auto", "lite") if k in metrics}  # known only after the report was written
+    later = {k: metrics[k] for k in ("auto", "lite", "unknown") if k in metrics}  # known after the report was written
     if later:
         report = Path(cfg.out) / "report" / "report.json"
         report.write_text(json.dumps({**json.loads(report.read_text()), **later}, indent=2) + "\n")
