@@ -49,10 +49,17 @@ UNKNOWN_TOLERANCE = 1e-3
 # Ops the int8 copy keeps in float32. MobileNetV2 quantized whole lost 5 points on the article's task (a fresh
 # development set, seed 11); with its depthwise convolutions in float, 0.5 — at 2.8 MB instead of 2.7.
 FLOAT_OPS = {"DEPTHWISE_CONV_2D": "DepthwiseConv2dNative"}  # LiteRT op: the TensorFlow op it comes from
-# Layers whose tensors stay float (_float_nodes). The unknown score too, and the head it reads (the final Dense:
-# "probabilities", "head_dense"; a one-class model's "residual"): quantized on known files, the logits and the
-# score saturated at the calibration's range, and a one-class model scored every unseen input 0.21.
-FLOAT_SCOPES = ("front_end", "minirocket", "standardize", "residual", "head_dense", "probabilities", "unknown")
+# Layers whose tensors stay float (_float_nodes), and the unknown score (a one-class model's distance: "residual").
+# The head the score reads stays float too (HEAD_SCOPES): quantized with ranges from known files, logits and score
+# saturate for the inputs the score exists to flag (a one-class copy scored every unseen input 0.21). A MiniRocket
+# model's head is all an int8 copy quantizes, so there it stays int8 (float_scopes()).
+FLOAT_SCOPES = ("front_end", "minirocket", "standardize", "residual", "unknown")
+HEAD_SCOPES = ("head_dense", "probabilities")
+
+
+def float_scopes(manifest: Manifest) -> tuple[str, ...]:
+    """The scopes an int8 copy of this model keeps in float."""
+    return FLOAT_SCOPES + (() if manifest.details.get("model") == "minirocket" else HEAD_SCOPES)
 
 
 PROBE_ELEMENTS = 1 << 15  # input values per checking call
@@ -98,6 +105,9 @@ def export_lite(folder: Path, probe: np.ndarray | None = None, calibration: Sequ
         if manifest.kind != "classifier":
             raise ValueError(f"{folder} holds a {manifest.kind} graph; only classifiers get LiteRT copies "
                              f"(the FFT stays float64 on TensorFlow)")
+        if quantize and "one_class" in manifest.details:
+            raise ValueError(f"{folder} is a one-class model: its features and their distance stay float32, so an "
+                             f"int8 copy would quantize nothing; model.tflite is its LiteRT copy")
         probe = InputPlan(manifest).noise(8) if probe is None else probe
         reference = in_parts(lambda x: graph(x, ["probabilities"])["probabilities"], probe)
         unknown = in_parts(lambda x: graph(x, ["unknown"])["unknown"], probe) if "unknown" in manifest.outputs else None
@@ -159,7 +169,7 @@ def _convert(folder: Path, manifest: Manifest, graph_def: bytes, precision: str,
     if precision == "int8":
         record["calibration_inputs"] = len(calibration)
         record["float_ops"] = [op for op, tf_op in FLOAT_OPS.items() if tf_op.encode() in graph_def]
-        record["float_layers"] = [s for s in FLOAT_SCOPES if s.encode() in graph_def]
+        record["float_layers"] = [s for s in float_scopes(manifest) if s.encode() in graph_def]
     log.info("%s: %s (%d bytes), max |difference| from the graph %.2g on %d inputs, top-1 agreement %.3f",
              folder, path.name, len(content), diff, len(probe), agreement)
     return record
@@ -218,7 +228,8 @@ def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.nd
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([np.asarray(x)[None]] for x in calibration)
         kept = {op for op, tf_op in FLOAT_OPS.items() if any(node.op == tf_op for node in parsed.node)}
-        nodes = _float_nodes(float_model or tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped).convert())
+        nodes = _float_nodes(float_model or tf.lite.TFLiteConverter.from_concrete_functions([fn], wrapped).convert(),
+                             float_scopes(manifest))
         if not kept and not nodes:
             return converter.convert()
         # Selective quantization: every op int8 but those kept (the debugger is the converter's only door to it).
@@ -229,12 +240,12 @@ def _converted(graph_def: bytes, manifest: Manifest, calibration: Sequence[np.nd
         return debugger.get_nondebug_quantized_model()
 
 
-def _float_nodes(float_model: bytes) -> list[str]:
+def _float_nodes(float_model: bytes, scopes: Sequence[str]) -> list[str]:
     """The tensors of a waveform model's front end (and MiniRocket's features): they stay float32 in the int8
     copy. Power spectra span 200 dB and PPV features are counts of threshold crossings; at 8 bits neither
     survives (a log-mel digits model fell from 100 % to 30 % quantized whole)."""
     details = LiteInterpreter(float_model).tensor_details
-    return sorted({d["name"] for d in details if any(scope in d["name"] for scope in FLOAT_SCOPES)} - {""})
+    return sorted({d["name"] for d in details if any(scope in d["name"] for scope in scopes)} - {""})
 
 
 @contextmanager

@@ -80,6 +80,9 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.model not in ("auto", "minirocket"):
         raise ValueError(f"a one-class model is MiniRocket features and their distance from the normal files'; "
                          f"--model {cfg.model} needs two classes or more")
+    if cfg.quantize:
+        raise ValueError("a one-class model's features and their distance stay float32, so an int8 copy would "
+                         "quantize nothing: drop --quantize (model.tflite is its LiteRT copy)")
     if not ds.has_signals:
         raise ValueError(f"{cfg.data}: one-class models take signals or sound files, not images")
     cfg = replace(cfg, model="minirocket", front_end="")
