@@ -235,12 +235,13 @@ def test_a_model_exported_before_the_unknown_score_still_answers_without_one(mod
 def test_a_change_between_known_classes_neither_flickers_unknown_nor_comes_later():
     from sigop.serving.stream import unknown_hold_windows
 
-    hold = unknown_hold_windows(1, window=4, hop=2, smoothing=1)  # one window straddles each change
-    assert hold == 2
+    hold = unknown_hold_windows(1, window=4, hop=2, smoothing=1)  # two, and one window straddles each change
+    assert hold == 3 and unknown_hold_windows(4, window=4, hop=1, smoothing=3) == 4 + 3 + 2
     with_unknown = Smoother(["a", "b"], unknown_threshold=1.0, unknown_hold_windows=hold)
     without = Smoother(["a", "b"])
     a, b = np.array([0.9, 0.1]), np.array([0.1, 0.9])
-    windows = [(a, 0.2), (a, 0.3), (b, 1.8), (b, 0.3), (b, 0.2)]  # the third straddles a -> b: unlike both
+    windows = [(a, 0.2), (a, 0.3), (b, 1.8), (b, 1.2), (b, 0.2)]  # the third straddles a -> b; the fourth is one
+    # known window in twenty over the threshold
     got = [with_unknown.push(p, 2.0 * t, u) for t, (p, u) in enumerate(windows)]
     want = [without.push(p, 2.0 * t) for t, (p, _) in enumerate(windows)]
     assert [(e.label, e.start) for e in got if e] == [(e.label, e.start) for e in want if e] == [("a", 0.0), ("b", 4.5)]

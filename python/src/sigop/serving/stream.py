@@ -160,10 +160,12 @@ class Smoother:
 
 
 def unknown_hold_windows(hold: int, window: int, hop: int, smoothing: int) -> int:
-    """Windows "unknown" must hold: ``hold``, plus every window a change between two known classes can make look
-    unknown. Up to ceil(window / hop) - 1 windows straddle the change, holding half of each class; averaging k
-    windows spreads them over k - 1 more. Without this, every change of class in a stream flickered "unknown"."""
-    return hold + math.ceil(window / hop) - 1 + max(1, smoothing) - 1
+    """Windows "unknown" must hold: ``hold`` but at least two (one known window in 20 is over a threshold set for
+    5 %), plus every window a change between two known classes can make look unknown: up to ceil(window / hop) - 1
+    windows straddle the change, holding part of each class, and averaging k windows spreads them over k - 1 more.
+    Without the blur, every change of class flickered "unknown"; without the second window, a change next to one
+    known window over the threshold did (an IMU stream in the end-to-end tests)."""
+    return max(hold, 2) + math.ceil(window / hop) - 1 + max(1, smoothing) - 1
 
 
 def hold_windows(min_duration: float, hop: float) -> int:

@@ -1407,10 +1407,10 @@ func (x *StreamWindow) GetClassification() *Classification {
 // the stream. A model class named "none" (background, silence) reads as no
 // event, as a score below the threshold does. The label is "unknown" when
 // the model's unknown score, smoothed as the scores are, stays above its
-// calibrated threshold for min_duration plus the windows a change between two
-// known classes can blur (those straddling it, and the smoothing's): the
-// signal looks like none of the training classes (a one-class model: an
-// anomaly); score is then that smoothed unknown score.
+// calibrated threshold for min_duration (at least two windows) plus the
+// windows a change between two known classes can blur (those straddling it,
+// and the smoothing's): the signal looks like none of the training classes
+// (a one-class model: an anomaly); score is then that smoothed unknown score.
 type StreamEvent struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Label                string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                                               // or "none", or "unknown"
