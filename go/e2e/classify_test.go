@@ -221,8 +221,10 @@ func TestUnknownScoreComesBackWithEveryClassification(t *testing.T) {
 	knownMean, knownFlagged := mean(known)
 	noiseMean, noiseFlagged := mean(noise)
 	t.Logf("mean unknown score: known %.3f (%d of 20 over the threshold), noise %.3f (%d of 20)", knownMean, knownFlagged, noiseMean, noiseFlagged)
-	if noiseMean <= knownMean || knownFlagged > 10 {
-		t.Fatalf("noise scores %.3f, known signals %.3f with %d of 20 over the threshold", noiseMean, knownMean, knownFlagged)
+	// How many known signals go over the threshold is not asserted: this model's threshold is set on 14 validation
+	// files, and 8-9 of 20 fresh known signals have gone over it (docs/unknown.md, Limits).
+	if noiseMean <= knownMean || noiseFlagged <= knownFlagged {
+		t.Fatalf("noise scores %.3f (%d of 20 over the threshold), known signals %.3f", noiseMean, noiseFlagged, knownMean)
 	}
 	models, err := c.Models(ctxT(t), "article")
 	if err != nil || models["article"][0].UnknownScore == nil || models["article"][0].UnknownScore.Threshold <= 0 {
