@@ -17,6 +17,7 @@ type StreamConfig struct {
 	SmoothingWindows int     // scores averaged over this many windows (at most 1024) before labelling; 0 or 1: none
 	MinDuration      float64 // a new label must top this long (seconds, one window per hop) before its event
 	Threshold        float64 // a smoothed top score below it is labelled "none"; 0: never
+	UnknownEvents    bool    // report "unknown" events from the model's unknown score (windows carry it either way)
 }
 
 // StreamWindow is one window's classification.
@@ -85,7 +86,7 @@ func (c *Client) ClassifyStream(ctx context.Context, cfg StreamConfig, opts ...C
 		Config: &operatorv1.StreamConfig{
 			ModelSpec: o.spec(), SampleRate: o.sampleRate, Hop: cfg.Hop,
 			TopK: int32(o.topK), SmoothingWindows: int32(cfg.SmoothingWindows), MinDuration: cfg.MinDuration,
-			Threshold: cfg.Threshold,
+			Threshold: cfg.Threshold, UnknownEvents: cfg.UnknownEvents,
 		}}})
 	if err != nil {
 		cancel()

@@ -134,13 +134,14 @@ def test_an_unseen_class_is_flagged_unknown_and_known_classes_seldom(server):
     assert 'sigop_unknown_score_count{model="colours"} 40.0' in text
 
 
-def test_a_stream_that_switches_to_an_unseen_class_emits_an_unknown_event(server):
+def test_a_stream_that_switches_to_an_unseen_class_emits_an_unknown_event_when_asked(server):
     stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
     signal = np.concatenate([*signals(RED, 6, 30), *signals(GREEN, 6, 31)])
 
-    def requests():
+    def requests(unknown_events=True):
         yield pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="colours"), hop=512,
-                                                              smoothing_windows=2, min_duration=1024))
+                                                              smoothing_windows=2, min_duration=1024,
+                                                              unknown_events=unknown_events))
         for i in range(0, len(signal), 700):
             chunk = np.asarray(signal[i:i + 700], "<f8")
             yield pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[len(chunk)], content=chunk.tobytes()))
@@ -151,6 +152,8 @@ def test_a_stream_that_switches_to_an_unseen_class_emits_an_unknown_event(server
     assert [(e.label, e.previous) for e in events] == [("red", ""), ("unknown", "red")]
     assert abs(events[1].start_seconds - 6 * 1024) <= 1024 and events[1].score > 1.0
     assert all(w.classification.HasField("unknown_score") for w in windows)
+    unasked = [r.event.label for r in stub.ClassifyStream(requests(False)) if r.WhichOneof("kind") == "event"]
+    assert "unknown" not in unasked  # a stream that did not ask keeps the events it had before the score
 
 
 def test_the_smoother_reports_unknown_only_once_the_smoothed_score_has_held():

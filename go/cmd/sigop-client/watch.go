@@ -28,6 +28,7 @@ func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	smooth := fs.Int("smooth", 3, "windows whose scores are averaged before a label is taken")
 	minDuration := fs.Float64("min-duration", 0, "seconds a new label must hold before its event")
 	threshold := fs.Float64("threshold", 0, "a smoothed top score below this is the label \"none\"")
+	unknownEvents := fs.Bool("unknown-events", false, "report \"unknown\" events from the model's unknown score")
 	windows := fs.Bool("windows", false, "print every window's top label too, not only events")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	fs.Usage = func() {
@@ -85,7 +86,8 @@ column per channel, and a WAV keeps its channels.
 		}
 		frames, readErr = chunks, errc
 	}
-	cfg := operator.StreamConfig{Hop: *hop, SmoothingWindows: *smooth, MinDuration: *minDuration, Threshold: *threshold}
+	cfg := operator.StreamConfig{Hop: *hop, SmoothingWindows: *smooth, MinDuration: *minDuration, Threshold: *threshold,
+		UnknownEvents: *unknownEvents}
 	opts := []operator.CallOption{operator.Model(*model), operator.Version(*version), operator.TopK(1), operator.SampleRate(sampleRate)}
 	var results <-chan operator.StreamResult
 	var done <-chan error

@@ -116,7 +116,7 @@ class OperatorService(pb_grpc.OperatorServicer):
             c = first.config
             session = StreamSession(self._core, StreamSettings(
                 c.model_spec.name, c.model_spec.version, c.sample_rate, c.hop, c.top_k, c.smoothing_windows,
-                c.min_duration, c.threshold), _call(context))
+                c.min_duration, c.threshold, c.unknown_events), _call(context))
             with self._core.holding(session.served):  # its version, through reloads, until it ends
                 spec = _spec(session.served)
                 for i, request in enumerate(requests, start=1):

@@ -185,6 +185,7 @@ class StreamSettings:
     smoothing_windows: int = 0
     min_duration: float = 0.0
     threshold: float = 0.0
+    unknown_events: bool = False  # "unknown" events from the model's unknown score
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class StreamSession:
         self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
                                   hop=hop / unit, window=self.length / unit,
                                   hold_windows=hold_windows(settings.min_duration, hop / unit),
-                                  unknown_threshold=self.served.unknown_threshold,
+                                  unknown_threshold=self.served.unknown_threshold if settings.unknown_events else None,
                                   unknown_hold_windows=unknown_hold_windows(
                                       hold_windows(settings.min_duration, hop / unit), self.length, hop,
                                       settings.smoothing_windows))

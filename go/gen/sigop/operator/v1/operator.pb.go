@@ -1154,7 +1154,11 @@ type StreamConfig struct {
 	// event is sent; 0: one window. Hides blips shorter than it.
 	MinDuration float64 `protobuf:"fixed64,6,opt,name=min_duration,json=minDuration,proto3" json:"min_duration,omitempty"`
 	// A smoothed top score below this is reported as the label "none"; 0: never.
-	Threshold     float64 `protobuf:"fixed64,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Threshold float64 `protobuf:"fixed64,7,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// Report "unknown" events (StreamEvent) from the model's unknown score;
+	// false: events are the known labels' only, as before the score existed.
+	// Every window carries its unknown score either way.
+	UnknownEvents bool `protobuf:"varint,8,opt,name=unknown_events,json=unknownEvents,proto3" json:"unknown_events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1236,6 +1240,13 @@ func (x *StreamConfig) GetThreshold() float64 {
 		return x.Threshold
 	}
 	return 0
+}
+
+func (x *StreamConfig) GetUnknownEvents() bool {
+	if x != nil {
+		return x.UnknownEvents
+	}
+	return false
 }
 
 type ClassifyStreamRequest struct {
@@ -1405,7 +1416,8 @@ func (x *StreamWindow) GetClassification() *Classification {
 // the span of the label it replaces (previous held from
 // previous_start_seconds to start_seconds). The last label's span ends with
 // the stream. A model class named "none" (background, silence) reads as no
-// event, as a score below the threshold does. The label is "unknown" when
+// event, as a score below the threshold does. With config.unknown_events,
+// the label is "unknown" when
 // the model's unknown score, smoothed as the scores are, stays above its
 // calibrated threshold for min_duration (at least two windows) plus the
 // windows a change between two known classes can blur (those straddling it,
@@ -1651,7 +1663,7 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06labels\x18\x05 \x03(\tR\x06labels\x12#\n" +
 	"\rmanifest_json\x18\x06 \x01(\tR\fmanifestJson\x12\x18\n" +
-	"\aruntime\x18\a \x01(\tR\aruntime\"\x81\x02\n" +
+	"\aruntime\x18\a \x01(\tR\aruntime\"\xa8\x02\n" +
 	"\fStreamConfig\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12\x1f\n" +
@@ -1661,7 +1673,8 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x05top_k\x18\x04 \x01(\x05R\x04topK\x12+\n" +
 	"\x11smoothing_windows\x18\x05 \x01(\x05R\x10smoothingWindows\x12!\n" +
 	"\fmin_duration\x18\x06 \x01(\x01R\vminDuration\x12\x1c\n" +
-	"\tthreshold\x18\a \x01(\x01R\tthreshold\"\x98\x01\n" +
+	"\tthreshold\x18\a \x01(\x01R\tthreshold\x12%\n" +
+	"\x0eunknown_events\x18\b \x01(\bR\runknownEvents\"\x98\x01\n" +
 	"\x15ClassifyStreamRequest\x129\n" +
 	"\x06config\x18\x01 \x01(\v2\x1f.sigop.operator.v1.StreamConfigH\x00R\x06config\x12<\n" +
 	"\asamples\x18\x02 \x01(\v2 .sigop.operator.v1.Float64TensorH\x00R\asamplesB\x06\n" +

@@ -176,7 +176,7 @@ class ModelVersionStatus(_message.Message):
     def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ..., runtime: _Optional[str] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
-    __slots__ = ("model_spec", "sample_rate", "hop", "top_k", "smoothing_windows", "min_duration", "threshold")
+    __slots__ = ("model_spec", "sample_rate", "hop", "top_k", "smoothing_windows", "min_duration", "threshold", "unknown_events")
     MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
     HOP_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +184,7 @@ class StreamConfig(_message.Message):
     SMOOTHING_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     MIN_DURATION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_EVENTS_FIELD_NUMBER: _ClassVar[int]
     model_spec: ModelSpec
     sample_rate: float
     hop: float
@@ -191,7 +192,8 @@ class StreamConfig(_message.Message):
     smoothing_windows: int
     min_duration: float
     threshold: float
-    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., sample_rate: _Optional[float] = ..., hop: _Optional[float] = ..., top_k: _Optional[int] = ..., smoothing_windows: _Optional[int] = ..., min_duration: _Optional[float] = ..., threshold: _Optional[float] = ...) -> None: ...
+    unknown_events: bool
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., sample_rate: _Optional[float] = ..., hop: _Optional[float] = ..., top_k: _Optional[int] = ..., smoothing_windows: _Optional[int] = ..., min_duration: _Optional[float] = ..., threshold: _Optional[float] = ..., unknown_events: _Optional[bool] = ...) -> None: ...
 
 class ClassifyStreamRequest(_message.Message):
     __slots__ = ("config", "samples")
