@@ -73,18 +73,20 @@ class UnknownScore:
                    arrays.get("unknown_precision", np.zeros((0, 0), np.float32)))
 
 
-def _calibrated(method: str, raw_of, calibration: np.ndarray, rate: float, what: str, **arrays) -> UnknownScore:
-    if not 0 < rate < 1:
-        raise ValueError(f"--unknown-rate is {rate:g}; expected a fraction between 0 and 1 (0.05: 5 % of known "
+def _calibrated(score: UnknownScore, raw: np.ndarray) -> UnknownScore:
+    """``score`` with its scale and threshold set from the raw scores of calibration files."""
+    if not 0 < score.rate < 1:
+        raise ValueError(f"--unknown-rate is {score.rate:g}; expected a fraction between 0 and 1 (0.05: 5 % of known "
                          f"inputs called unknown)")
-    raw = raw_of(calibration) if callable(raw_of) else np.asarray(raw_of, np.float64)
+    raw = np.asarray(raw, np.float64)
     raw = raw[np.isfinite(raw)]
     if not raw.size:
         raise ValueError("no calibration files: the unknown score's threshold needs known files the model did "
                          "not fit")
-    scale = float(np.quantile(raw, NORMALISE_AT)) or 1.0
-    threshold = float(np.quantile(raw, 1 - rate)) / scale
-    return UnknownScore(method, scale, threshold, rate, what, int(raw.size), **arrays)
+    score.scale = float(np.quantile(raw, NORMALISE_AT)) or 1.0
+    score.threshold = float(np.quantile(raw, 1 - score.rate)) / score.scale
+    score.calibration_files = int(raw.size)
+    return score
 
 
 def fit_logit_mahalanobis(train_logits: np.ndarray, train_labels: np.ndarray, calibration_logits: np.ndarray,
@@ -97,13 +99,11 @@ def fit_logit_mahalanobis(train_logits: np.ndarray, train_labels: np.ndarray, ca
     centred = z - means[labels]
     cov = centred.T @ centred / len(z)
     cov = (1 - SHRINK) * cov + SHRINK * np.trace(cov) / k * np.eye(k) + 1e-9 * np.eye(k)
-    precision = np.linalg.inv(cov)
     score = UnknownScore("logit_mahalanobis", 1.0, 0.0, rate, calibration, 0, means.astype(np.float32),
-                         precision.astype(np.float32))
-    return _calibrated("logit_mahalanobis", score.raw, calibration_logits, rate, calibration,
-                       means=score.means, precision=score.precision)
+                         np.linalg.inv(cov).astype(np.float32))
+    return _calibrated(score, score.raw(calibration_logits))
 
 
 def residual_score(calibration_raw: np.ndarray, rate: float, calibration: str) -> UnknownScore:
     """A one-class model's score (its single logit) with the threshold from cross-validated raw scores."""
-    return _calibrated("residual", calibration_raw, None, rate, calibration)
+    return _calibrated(UnknownScore("residual", 1.0, 0.0, rate, calibration, 0), calibration_raw)

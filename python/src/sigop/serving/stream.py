@@ -238,13 +238,12 @@ class StreamSession:
         self._top_k = settings.top_k
         self.channels = plan.channels
         self._windows = Windows(self.length, hop, self.channels)
+        hold = hold_windows(settings.min_duration, hop / unit)
         self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
-                                  hop=hop / unit, window=self.length / unit,
-                                  hold_windows=hold_windows(settings.min_duration, hop / unit),
+                                  hop=hop / unit, window=self.length / unit, hold_windows=hold,
                                   unknown_threshold=self.served.unknown_threshold if settings.unknown_events else None,
-                                  unknown_hold_windows=unknown_hold_windows(
-                                      hold_windows(settings.min_duration, hop / unit), self.length, hop,
-                                      settings.smoothing_windows))
+                                  unknown_hold_windows=unknown_hold_windows(hold, self.length, hop,
+                                                                            settings.smoothing_windows))
         self._done = core.metrics.stream_windows.labels(self.served.name)
         self._latency = core.metrics.stream_window_seconds.labels(self.served.name)
 
