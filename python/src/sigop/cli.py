@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .serving.config import ServerConfig
     from .serving.security import read_token
     from .serving.server import configure_logging, serve
+    from .serving.shared_memory import SharedMemoryConfig
 
     configure_logging(args.log_level)
     config = ServerConfig(
@@ -42,6 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
                       inflight_bytes=args.max_inflight_mib * MiB, max_streams=args.max_streams,
                       stream_first_message_seconds=args.stream_first_message_seconds,
                       stream_idle_seconds=args.stream_idle_seconds),
+        shared_memory=SharedMemoryConfig(Path(args.shared_memory_dir) if args.allow_shared_memory else None,
+                                         args.max_shared_memory_regions, args.max_shared_memory_mib * MiB),
     )
     try:
         return serve(config)
@@ -258,6 +261,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--metrics-address", default=S.metrics_address,
                    help="host:port (or :port for every interface) to expose Prometheus /metrics on, "
                    "e.g. 127.0.0.1:9464 (empty: off)")
+    M = serve_defaults.shared_memory
+    s.add_argument("--allow-shared-memory", action="store_true",
+                   help="let clients on this host pass signals and spectra through files in --shared-memory-dir "
+                   "instead of the wire (RegisterSharedMemory; the Go client's WithSharedMemory)")
+    s.add_argument("--shared-memory-dir", default="/dev/shm", help="the only folder shared-memory files may be in")
+    s.add_argument("--max-shared-memory-regions", type=int, default=M.max_regions,
+                   help="shared-memory regions registered at once")
+    s.add_argument("--max-shared-memory-mib", type=int, default=M.max_bytes // MiB,
+                   help="shared memory mapped at once, all regions together")
     s.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     s.set_defaults(func=_serve)
     return p

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..limits import MiB, Limits
 from ..operator.v1 import operator_pb2 as pb
 from .batching import BatchConfig
+from .shared_memory import SharedMemoryConfig
 
 __all__ = ["ServerConfig", "OPERATOR_SERVICE"]
 
@@ -37,3 +38,4 @@ class ServerConfig:
     precision: str = "float32"  # which LiteRT copy: float32 (model.tflite) or int8 (model.int8.tflite)
     batching: BatchConfig = field(default_factory=BatchConfig)  # for Classify and ClassifySignal
     limits: Limits = field(default_factory=Limits)
+    shared_memory: SharedMemoryConfig = field(default_factory=SharedMemoryConfig)  # off unless given a directory

@@ -35,11 +35,13 @@ from .metrics import Metrics, parse_address
 from .repository import ModelRepository
 from .security import TokenAuth, server_credentials
 from .service import OperatorService
+from .shared_memory import SharedMemory
 
 __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
 
 log = logging.getLogger(__name__)
 
+SWEEP_SECONDS = 2.0  # how soon a gone client's shared memory is unmapped (register and status calls sweep at once)
 
 
 class Server:
@@ -71,7 +73,8 @@ class Server:
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="worker"),
                                  options=options, interceptors=interceptors)
         self.core = Core(self.models, limits, self.metrics, config.batching)
-        self.service = OperatorService(self.core)
+        self.shared_memory = SharedMemory(config.shared_memory)
+        self.service = OperatorService(self.core, self.shared_memory)
         pb_grpc.add_OperatorServicer_to_server(self.service, self._grpc)
         self.health = Health()
         self.health.add_to_server(self._grpc)
@@ -126,7 +129,15 @@ class Server:
         if self.config.poll_seconds > 0:
             self._poller = threading.Thread(target=self._poll, name="graphs-poller", daemon=True)
             self._poller.start()
+        if self.config.shared_memory.enabled:
+            threading.Thread(target=self._sweep, name="shared-memory-sweeper", daemon=True).start()
         return self
+
+    def _sweep(self) -> None:
+        """Release the shared-memory regions of clients that have gone, every few seconds."""
+        while not self._stopped.wait(SWEEP_SECONDS):
+            if released := self.shared_memory.sweep():
+                log.info("released %d shared-memory region(s) of clients that have gone", released)
 
     def reload(self) -> None:
         """Rescan graphs/ now (SIGHUP, or the poller)."""
@@ -155,6 +166,7 @@ class Server:
         self.health.enter_graceful_shutdown()
         self._grpc.stop(self.config.grace_seconds if grace is None else grace).wait()
         self.core.close()
+        self.shared_memory.close()
         self.models.close()
         self.metrics.close()
         self.health.close()

@@ -21,9 +21,10 @@ from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .arrivals import within
 from .core import Call, Core, Scores, Served, top_k
 from .errors import ModelNotFound
+from .shared_memory import SharedMemory
 from .status import rpc, rpc_stream
 from .stream import Event, StreamSession, StreamSettings, WindowResult
-from .wire import decode_signals, encode_into
+from .wire import decode_signals, encode_into, encode_shared
 
 __all__ = ["OperatorService"]
 
@@ -59,13 +60,18 @@ def _classifications(served: Served, scores: Scores, k: int) -> list[pb.Classifi
     return [_classification(row, best, served.labels, u, scores.threshold) for row, best, u in zip(p, top_k(p, k), unknown)]
 
 
-class OperatorService(pb_grpc.OperatorServicer):
-    def __init__(self, core: Core):
-        self._core = core
+_SPECTRUM_ORDER = ("magnitude", "real", "imag")  # how parts follow each other in a shared-memory output
 
-    def _signals(self, t: pb.Float64Tensor, channels: bool = False) -> tuple[np.ndarray, bool]:
+
+class OperatorService(pb_grpc.OperatorServicer):
+    def __init__(self, core: Core, shared: SharedMemory):
+        self._core = core
+        self._shared = shared
+
+    def _signals(self, t: pb.Float64Tensor, channels: bool = False, shared: bool = True) -> tuple[np.ndarray, bool]:
         limits = self._core.limits
-        return decode_signals(t, max_length=limits.max_signal_length, max_batch=limits.max_batch, channels=channels)
+        return decode_signals(t, max_length=limits.max_signal_length, max_batch=limits.max_batch, channels=channels,
+                              shared=self._shared if shared else None)
 
     @rpc
     def FFT(self, request: pb.FFTRequest, context: grpc.ServicerContext) -> pb.FFTResponse:
@@ -77,6 +83,10 @@ class OperatorService(pb_grpc.OperatorServicer):
         x, one_d = self._signals(request.signals)
         name, version, result = self._core.fft(request.model_spec.name, request.model_spec.version, x, outputs)
         response = pb.FFTResponse(model_spec=pb.ModelSpec(name=name, version=version))
+        if request.HasField("output"):
+            parts = [(getattr(response, o), result[o]) for o in _SPECTRUM_ORDER if o in result]
+            encode_shared(parts, one_d, self._shared, request.output)
+            return response
         for output, values in result.items():
             encode_into(getattr(response, output), values, one_d)
         return response
@@ -123,7 +133,7 @@ class OperatorService(pb_grpc.OperatorServicer):
                     if request.WhichOneof("kind") != "samples":
                         raise InvalidInput(f"message {i}: after the config every message carries samples")
                     try:
-                        x, _ = self._signals(request.samples)
+                        x, _ = self._signals(request.samples, shared=False)
                         results = session.feed(x)
                     except InvalidInput as e:
                         raise InvalidInput(f"message {i}: {e}") from None
@@ -150,6 +160,29 @@ class OperatorService(pb_grpc.OperatorServicer):
                     v.labels.extend(s.model.manifest.details.get("labels", []))
                     v.manifest_json = json.dumps(s.model.manifest.to_json())
         return out
+
+
+    @rpc
+    def RegisterSharedMemory(self, request: pb.RegisterSharedMemoryRequest, context: grpc.ServicerContext
+                             ) -> pb.RegisterSharedMemoryResponse:
+        r = request.region
+        self._shared.register(r.name, r.key, r.offset, r.byte_size)
+        return pb.RegisterSharedMemoryResponse()
+
+    @rpc
+    def UnregisterSharedMemory(self, request: pb.UnregisterSharedMemoryRequest, context: grpc.ServicerContext
+                               ) -> pb.UnregisterSharedMemoryResponse:
+        self._shared.unregister(request.name)
+        return pb.UnregisterSharedMemoryResponse()
+
+    @rpc
+    def SharedMemoryStatus(self, request: pb.SharedMemoryStatusRequest, context: grpc.ServicerContext
+                           ) -> pb.SharedMemoryStatusResponse:
+        regions = [pb.SharedMemoryRegion(name=r.name, key=r.key, offset=r.offset, byte_size=r.size)
+                   for r in self._shared.status()]
+        config = self._shared.config
+        return pb.SharedMemoryStatusResponse(regions=regions, max_regions=config.max_regions,
+                                             max_bytes=config.max_bytes)
 
 
 def _stream_reply(spec: pb.ModelSpec, labels: list[str], r: WindowResult | Event) -> pb.ClassifyStreamResponse:

@@ -18,6 +18,7 @@ from ..inputs import InvalidInput, Unsupported
 from ..limits import OverBudget, StreamIdle, StreamLimit, TooLarge
 from .batching import Expired, QueueFull, Unloaded
 from .errors import ModelNotFound
+from .shared_memory import RegionExists
 
 __all__ = ["rpc", "rpc_stream"]
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 _CODES = (
     ((InvalidInput, ImageError, AudioError, TooLarge), grpc.StatusCode.INVALID_ARGUMENT),
     ((ModelNotFound,), grpc.StatusCode.NOT_FOUND),
+    ((RegionExists,), grpc.StatusCode.ALREADY_EXISTS),
     ((Unsupported,), grpc.StatusCode.FAILED_PRECONDITION),
     ((OverBudget, QueueFull, StreamLimit), grpc.StatusCode.RESOURCE_EXHAUSTED),
     ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another

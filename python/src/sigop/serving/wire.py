@@ -2,6 +2,8 @@
 
 The wire format is raw little-endian float64 bytes plus a shape, so decoding
 is one ``np.frombuffer`` (no copy, no Python list) and encoding one ``tobytes``.
+A tensor may instead name a range of a shared-memory region (same host):
+then decoding is a view of the mapped file, and encoding a copy into it.
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import InvalidInput
+from ..inputs import Unsupported
 from ..operator.v1 import operator_pb2 as pb
+from .shared_memory import SharedMemory
 
-__all__ = ["decode_signals", "encode_into", "WIRE_DTYPE", "MAX_CHANNELS"]
+__all__ = ["decode_signals", "encode_into", "encode_shared", "WIRE_DTYPE", "MAX_CHANNELS"]
 
 WIRE_DTYPE = np.dtype("<f8")
 MAX_CHANNELS = 1024  # a signal's axes; as many as a file may have (signals.MAX_FILE_CHANNELS)
 
 
-def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int, channels: bool = False
-                   ) -> tuple[np.ndarray, bool]:
+def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int, channels: bool = False,
+                   shared: SharedMemory | None = None) -> tuple[np.ndarray, bool]:
     """Decode a [batch, n] or [n] tensor of signals (with ``channels``, also [batch, channels, n]) into a read-only
     2-D (or 3-D) array.
 
@@ -45,12 +49,20 @@ def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int, chan
         raise InvalidInput(f"signals: batch of {batch} exceeds this server's limit of {max_batch} signals per call")
     want = 8 * batch * width * n
     content = t.content  # each access copies the bytes out of the message
-    if len(content) != want:
+    if t.HasField("shared_memory"):
+        if content:
+            raise InvalidInput("signals: both content and shared_memory are set; expected one of them")
+        if shared is None:
+            raise Unsupported("signals: this call takes its values in content, not in shared memory")
+        values = shared.array(t.shared_memory, want, "signals")
+    elif len(content) != want:
         raise InvalidInput(
             f"signals: content has {len(content)} bytes but shape {shape} needs {want} "
             f"(8 bytes per little-endian float64); ragged batches are not allowed"
         )
-    x = np.frombuffer(content, dtype=WIRE_DTYPE).reshape([batch, width, n] if len(shape) == 3 else [batch, n])
+    else:
+        values = np.frombuffer(content, dtype=WIRE_DTYPE)
+    x = values.reshape([batch, width, n] if len(shape) == 3 else [batch, n])
     # A NaN or Inf anywhere makes the sum non-finite, so one cheap reduction
     # clears almost every request; only then is the element-wise check needed
     # (a finite sum can also overflow, which that check tells apart).
@@ -74,3 +86,19 @@ def encode_into(t: pb.Float64Tensor, x: np.ndarray, one_d: bool = False) -> None
     t.shape[:] = x.shape
     t.content = x.tobytes()
 
+
+
+def encode_shared(tensors: list[tuple[pb.Float64Tensor, np.ndarray]], one_d: bool, shared: SharedMemory,
+                  ref: pb.SharedMemoryRef) -> None:
+    """Write each array into ``ref``'s range, one after the other, and point its tensor there (no content)."""
+    sizes = [8 * x.size for _, x in tensors]
+    if sum(sizes) > ref.byte_size:
+        raise InvalidInput(f"output: shared-memory byte_size {ref.byte_size} is too small; the answer needs "
+                           f"{sum(sizes)} bytes")
+    offset = ref.offset
+    for (t, x), size in zip(tensors, sizes):
+        at = pb.SharedMemoryRef(region=ref.region, offset=offset, byte_size=size)
+        np.copyto(shared.array(at, size, "output", writable=True), x.reshape(-1))
+        t.shape[:] = x.shape[1:] if one_d else x.shape
+        t.shared_memory.CopyFrom(at)
+        offset += size

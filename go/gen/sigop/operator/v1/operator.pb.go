@@ -204,7 +204,12 @@ type Float64Tensor struct {
 	Shape []int64 `protobuf:"varint,1,rep,packed,name=shape,proto3" json:"shape,omitempty"`
 	// The values in row-major (C) order, each an IEEE 754 binary64 number in
 	// little-endian byte order. Its length is exactly 8 * product(shape) bytes.
-	Content       []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	Content []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// Instead of content: where the same bytes lie in a registered shared-memory
+	// region (content is then empty, and byte_size is 8 * product(shape)). In a
+	// request the server reads them in place; in a response they are where the
+	// server wrote them.
+	SharedMemory  *SharedMemoryRef `protobuf:"bytes,3,opt,name=shared_memory,json=sharedMemory,proto3" json:"shared_memory,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,6 +258,408 @@ func (x *Float64Tensor) GetContent() []byte {
 	return nil
 }
 
+func (x *Float64Tensor) GetSharedMemory() *SharedMemoryRef {
+	if x != nil {
+		return x.SharedMemory
+	}
+	return nil
+}
+
+// SharedMemoryRef is a range of a registered shared-memory region.
+type SharedMemoryRef struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name the region was registered under.
+	Region string `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	// Bytes from the region's start; a multiple of 8.
+	Offset        uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	ByteSize      uint64 `protobuf:"varint,3,opt,name=byte_size,json=byteSize,proto3" json:"byte_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedMemoryRef) Reset() {
+	*x = SharedMemoryRef{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedMemoryRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedMemoryRef) ProtoMessage() {}
+
+func (x *SharedMemoryRef) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedMemoryRef.ProtoReflect.Descriptor instead.
+func (*SharedMemoryRef) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SharedMemoryRef) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *SharedMemoryRef) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SharedMemoryRef) GetByteSize() uint64 {
+	if x != nil {
+		return x.ByteSize
+	}
+	return 0
+}
+
+// SharedMemoryRegion is a file in the server's shared-memory directory, or a
+// range of it, that calls can refer to by name.
+type SharedMemoryRegion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What calls call it: letters, digits, '.', '_' and '-', at most 128.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The file's name in the server's shared-memory directory (a plain name:
+	// no '/', not starting with '.').
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// Where the region starts in the file, and how many bytes it has.
+	Offset        uint64 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	ByteSize      uint64 `protobuf:"varint,4,opt,name=byte_size,json=byteSize,proto3" json:"byte_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedMemoryRegion) Reset() {
+	*x = SharedMemoryRegion{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedMemoryRegion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedMemoryRegion) ProtoMessage() {}
+
+func (x *SharedMemoryRegion) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedMemoryRegion.ProtoReflect.Descriptor instead.
+func (*SharedMemoryRegion) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SharedMemoryRegion) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SharedMemoryRegion) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SharedMemoryRegion) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SharedMemoryRegion) GetByteSize() uint64 {
+	if x != nil {
+		return x.ByteSize
+	}
+	return 0
+}
+
+type RegisterSharedMemoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Region        *SharedMemoryRegion    `protobuf:"bytes,1,opt,name=region,proto3" json:"region,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterSharedMemoryRequest) Reset() {
+	*x = RegisterSharedMemoryRequest{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterSharedMemoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterSharedMemoryRequest) ProtoMessage() {}
+
+func (x *RegisterSharedMemoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterSharedMemoryRequest.ProtoReflect.Descriptor instead.
+func (*RegisterSharedMemoryRequest) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RegisterSharedMemoryRequest) GetRegion() *SharedMemoryRegion {
+	if x != nil {
+		return x.Region
+	}
+	return nil
+}
+
+type RegisterSharedMemoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterSharedMemoryResponse) Reset() {
+	*x = RegisterSharedMemoryResponse{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterSharedMemoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterSharedMemoryResponse) ProtoMessage() {}
+
+func (x *RegisterSharedMemoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterSharedMemoryResponse.ProtoReflect.Descriptor instead.
+func (*RegisterSharedMemoryResponse) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{5}
+}
+
+type UnregisterSharedMemoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnregisterSharedMemoryRequest) Reset() {
+	*x = UnregisterSharedMemoryRequest{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnregisterSharedMemoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnregisterSharedMemoryRequest) ProtoMessage() {}
+
+func (x *UnregisterSharedMemoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnregisterSharedMemoryRequest.ProtoReflect.Descriptor instead.
+func (*UnregisterSharedMemoryRequest) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UnregisterSharedMemoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type UnregisterSharedMemoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnregisterSharedMemoryResponse) Reset() {
+	*x = UnregisterSharedMemoryResponse{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnregisterSharedMemoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnregisterSharedMemoryResponse) ProtoMessage() {}
+
+func (x *UnregisterSharedMemoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnregisterSharedMemoryResponse.ProtoReflect.Descriptor instead.
+func (*UnregisterSharedMemoryResponse) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{7}
+}
+
+type SharedMemoryStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedMemoryStatusRequest) Reset() {
+	*x = SharedMemoryStatusRequest{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedMemoryStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedMemoryStatusRequest) ProtoMessage() {}
+
+func (x *SharedMemoryStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedMemoryStatusRequest.ProtoReflect.Descriptor instead.
+func (*SharedMemoryStatusRequest) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{8}
+}
+
+type SharedMemoryStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sorted by name.
+	Regions []*SharedMemoryRegion `protobuf:"bytes,1,rep,name=regions,proto3" json:"regions,omitempty"`
+	// What the server allows: regions at once, and their bytes in total.
+	MaxRegions    int64 `protobuf:"varint,2,opt,name=max_regions,json=maxRegions,proto3" json:"max_regions,omitempty"`
+	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedMemoryStatusResponse) Reset() {
+	*x = SharedMemoryStatusResponse{}
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedMemoryStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedMemoryStatusResponse) ProtoMessage() {}
+
+func (x *SharedMemoryStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedMemoryStatusResponse.ProtoReflect.Descriptor instead.
+func (*SharedMemoryStatusResponse) Descriptor() ([]byte, []int) {
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SharedMemoryStatusResponse) GetRegions() []*SharedMemoryRegion {
+	if x != nil {
+		return x.Regions
+	}
+	return nil
+}
+
+func (x *SharedMemoryStatusResponse) GetMaxRegions() int64 {
+	if x != nil {
+		return x.MaxRegions
+	}
+	return 0
+}
+
+func (x *SharedMemoryStatusResponse) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
 type FFTRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Which FFT graph to run; empty name means "fft".
@@ -261,14 +668,20 @@ type FFTRequest struct {
 	// Every signal in a batch has the same length n.
 	Signals *Float64Tensor `protobuf:"bytes,2,opt,name=signals,proto3" json:"signals,omitempty"`
 	// Which parts to return; empty means magnitude only.
-	Spectra       []Spectrum `protobuf:"varint,3,rep,packed,name=spectra,proto3,enum=sigop.operator.v1.Spectrum" json:"spectra,omitempty"`
+	Spectra []Spectrum `protobuf:"varint,3,rep,packed,name=spectra,proto3,enum=sigop.operator.v1.Spectrum" json:"spectra,omitempty"`
+	// Write the answer into this shared-memory range instead of the response:
+	// the parts asked for, in the order magnitude, real, imag, one after the
+	// other, each 8 * batch * (n/2+1) bytes. The response's tensors then carry
+	// shared_memory refs to them and no content. A range too small for them is
+	// INVALID_ARGUMENT.
+	Output        *SharedMemoryRef `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FFTRequest) Reset() {
 	*x = FFTRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[2]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +693,7 @@ func (x *FFTRequest) String() string {
 func (*FFTRequest) ProtoMessage() {}
 
 func (x *FFTRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[2]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +706,7 @@ func (x *FFTRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FFTRequest.ProtoReflect.Descriptor instead.
 func (*FFTRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{2}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FFTRequest) GetModelSpec() *ModelSpec {
@@ -317,6 +730,13 @@ func (x *FFTRequest) GetSpectra() []Spectrum {
 	return nil
 }
 
+func (x *FFTRequest) GetOutput() *SharedMemoryRef {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
 type FFTResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The model that answered, with its concrete version.
@@ -335,7 +755,7 @@ type FFTResponse struct {
 
 func (x *FFTResponse) Reset() {
 	*x = FFTResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[3]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +767,7 @@ func (x *FFTResponse) String() string {
 func (*FFTResponse) ProtoMessage() {}
 
 func (x *FFTResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[3]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +780,7 @@ func (x *FFTResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FFTResponse.ProtoReflect.Descriptor instead.
 func (*FFTResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{3}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FFTResponse) GetModelSpec() *ModelSpec {
@@ -407,7 +827,7 @@ type ClassifyRequest struct {
 
 func (x *ClassifyRequest) Reset() {
 	*x = ClassifyRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[4]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +839,7 @@ func (x *ClassifyRequest) String() string {
 func (*ClassifyRequest) ProtoMessage() {}
 
 func (x *ClassifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[4]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +852,7 @@ func (x *ClassifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{4}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ClassifyRequest) GetModelSpec() *ModelSpec {
@@ -468,7 +888,7 @@ type Class struct {
 
 func (x *Class) Reset() {
 	*x = Class{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[5]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +900,7 @@ func (x *Class) String() string {
 func (*Class) ProtoMessage() {}
 
 func (x *Class) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[5]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +913,7 @@ func (x *Class) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Class.ProtoReflect.Descriptor instead.
 func (*Class) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{5}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Class) GetLabel() string {
@@ -531,7 +951,7 @@ type Classification struct {
 
 func (x *Classification) Reset() {
 	*x = Classification{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[6]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +963,7 @@ func (x *Classification) String() string {
 func (*Classification) ProtoMessage() {}
 
 func (x *Classification) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[6]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +976,7 @@ func (x *Classification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Classification.ProtoReflect.Descriptor instead.
 func (*Classification) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{6}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Classification) GetClasses() []*Class {
@@ -592,7 +1012,7 @@ type ClassifyResponse struct {
 
 func (x *ClassifyResponse) Reset() {
 	*x = ClassifyResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[7]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +1024,7 @@ func (x *ClassifyResponse) String() string {
 func (*ClassifyResponse) ProtoMessage() {}
 
 func (x *ClassifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[7]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +1037,7 @@ func (x *ClassifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyResponse.ProtoReflect.Descriptor instead.
 func (*ClassifyResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{7}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClassifyResponse) GetModelSpec() *ModelSpec {
@@ -658,7 +1078,7 @@ type ClassifySignalRequest struct {
 
 func (x *ClassifySignalRequest) Reset() {
 	*x = ClassifySignalRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[8]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +1090,7 @@ func (x *ClassifySignalRequest) String() string {
 func (*ClassifySignalRequest) ProtoMessage() {}
 
 func (x *ClassifySignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[8]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +1103,7 @@ func (x *ClassifySignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifySignalRequest.ProtoReflect.Descriptor instead.
 func (*ClassifySignalRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{8}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ClassifySignalRequest) GetModelSpec() *ModelSpec {
@@ -726,7 +1146,7 @@ type ClassifySignalResponse struct {
 
 func (x *ClassifySignalResponse) Reset() {
 	*x = ClassifySignalResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[9]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +1158,7 @@ func (x *ClassifySignalResponse) String() string {
 func (*ClassifySignalResponse) ProtoMessage() {}
 
 func (x *ClassifySignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[9]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +1171,7 @@ func (x *ClassifySignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifySignalResponse.ProtoReflect.Descriptor instead.
 func (*ClassifySignalResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{9}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClassifySignalResponse) GetModelSpec() *ModelSpec {
@@ -783,7 +1203,7 @@ type ClassifyAudioRequest struct {
 
 func (x *ClassifyAudioRequest) Reset() {
 	*x = ClassifyAudioRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +1215,7 @@ func (x *ClassifyAudioRequest) String() string {
 func (*ClassifyAudioRequest) ProtoMessage() {}
 
 func (x *ClassifyAudioRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[10]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +1228,7 @@ func (x *ClassifyAudioRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyAudioRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyAudioRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{10}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClassifyAudioRequest) GetModelSpec() *ModelSpec {
@@ -844,7 +1264,7 @@ type ClassifyAudioResponse struct {
 
 func (x *ClassifyAudioResponse) Reset() {
 	*x = ClassifyAudioResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1276,7 @@ func (x *ClassifyAudioResponse) String() string {
 func (*ClassifyAudioResponse) ProtoMessage() {}
 
 func (x *ClassifyAudioResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[11]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1289,7 @@ func (x *ClassifyAudioResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyAudioResponse.ProtoReflect.Descriptor instead.
 func (*ClassifyAudioResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{11}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClassifyAudioResponse) GetModelSpec() *ModelSpec {
@@ -896,7 +1316,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1328,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[12]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1341,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{12}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListModelsRequest) GetName() string {
@@ -941,7 +1361,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1373,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[13]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1386,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{13}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListModelsResponse) GetModels() []*ModelStatus {
@@ -989,7 +1409,7 @@ type ModelStatus struct {
 
 func (x *ModelStatus) Reset() {
 	*x = ModelStatus{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[14]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1421,7 @@ func (x *ModelStatus) String() string {
 func (*ModelStatus) ProtoMessage() {}
 
 func (x *ModelStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[14]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1434,7 @@ func (x *ModelStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStatus.ProtoReflect.Descriptor instead.
 func (*ModelStatus) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{14}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ModelStatus) GetName() string {
@@ -1057,7 +1477,7 @@ type ModelVersionStatus struct {
 
 func (x *ModelVersionStatus) Reset() {
 	*x = ModelVersionStatus{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[15]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1489,7 @@ func (x *ModelVersionStatus) String() string {
 func (*ModelVersionStatus) ProtoMessage() {}
 
 func (x *ModelVersionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[15]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1502,7 @@ func (x *ModelVersionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelVersionStatus.ProtoReflect.Descriptor instead.
 func (*ModelVersionStatus) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{15}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ModelVersionStatus) GetVersion() int64 {
@@ -1165,7 +1585,7 @@ type StreamConfig struct {
 
 func (x *StreamConfig) Reset() {
 	*x = StreamConfig{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[16]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1597,7 @@ func (x *StreamConfig) String() string {
 func (*StreamConfig) ProtoMessage() {}
 
 func (x *StreamConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[16]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1610,7 @@ func (x *StreamConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamConfig.ProtoReflect.Descriptor instead.
 func (*StreamConfig) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{16}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StreamConfig) GetModelSpec() *ModelSpec {
@@ -1262,7 +1682,7 @@ type ClassifyStreamRequest struct {
 
 func (x *ClassifyStreamRequest) Reset() {
 	*x = ClassifyStreamRequest{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[17]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1694,7 @@ func (x *ClassifyStreamRequest) String() string {
 func (*ClassifyStreamRequest) ProtoMessage() {}
 
 func (x *ClassifyStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[17]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1707,7 @@ func (x *ClassifyStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyStreamRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyStreamRequest) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{17}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClassifyStreamRequest) GetKind() isClassifyStreamRequest_Kind {
@@ -1349,7 +1769,7 @@ type StreamWindow struct {
 
 func (x *StreamWindow) Reset() {
 	*x = StreamWindow{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[18]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1781,7 @@ func (x *StreamWindow) String() string {
 func (*StreamWindow) ProtoMessage() {}
 
 func (x *StreamWindow) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[18]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1794,7 @@ func (x *StreamWindow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamWindow.ProtoReflect.Descriptor instead.
 func (*StreamWindow) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{18}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StreamWindow) GetStartSample() int64 {
@@ -1436,7 +1856,7 @@ type StreamEvent struct {
 
 func (x *StreamEvent) Reset() {
 	*x = StreamEvent{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[19]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1868,7 @@ func (x *StreamEvent) String() string {
 func (*StreamEvent) ProtoMessage() {}
 
 func (x *StreamEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[19]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1881,7 @@ func (x *StreamEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEvent.ProtoReflect.Descriptor instead.
 func (*StreamEvent) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{19}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamEvent) GetLabel() string {
@@ -1513,7 +1933,7 @@ type ClassifyStreamResponse struct {
 
 func (x *ClassifyStreamResponse) Reset() {
 	*x = ClassifyStreamResponse{}
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[20]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1945,7 @@ func (x *ClassifyStreamResponse) String() string {
 func (*ClassifyStreamResponse) ProtoMessage() {}
 
 func (x *ClassifyStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sigop_operator_v1_operator_proto_msgTypes[20]
+	mi := &file_sigop_operator_v1_operator_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1958,7 @@ func (x *ClassifyStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyStreamResponse.ProtoReflect.Descriptor instead.
 func (*ClassifyStreamResponse) Descriptor() ([]byte, []int) {
-	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{20}
+	return file_sigop_operator_v1_operator_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClassifyStreamResponse) GetModelSpec() *ModelSpec {
@@ -1596,16 +2016,39 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	" sigop/operator/v1/operator.proto\x12\x11sigop.operator.v1\"9\n" +
 	"\tModelSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"?\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\x88\x01\n" +
 	"\rFloat64Tensor\x12\x14\n" +
 	"\x05shape\x18\x01 \x03(\x03R\x05shape\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\fR\acontent\"\xbc\x01\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\x12G\n" +
+	"\rshared_memory\x18\x03 \x01(\v2\".sigop.operator.v1.SharedMemoryRefR\fsharedMemory\"^\n" +
+	"\x0fSharedMemoryRef\x12\x16\n" +
+	"\x06region\x18\x01 \x01(\tR\x06region\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x1b\n" +
+	"\tbyte_size\x18\x03 \x01(\x04R\bbyteSize\"o\n" +
+	"\x12SharedMemoryRegion\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x04R\x06offset\x12\x1b\n" +
+	"\tbyte_size\x18\x04 \x01(\x04R\bbyteSize\"\\\n" +
+	"\x1bRegisterSharedMemoryRequest\x12=\n" +
+	"\x06region\x18\x01 \x01(\v2%.sigop.operator.v1.SharedMemoryRegionR\x06region\"\x1e\n" +
+	"\x1cRegisterSharedMemoryResponse\"3\n" +
+	"\x1dUnregisterSharedMemoryRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\" \n" +
+	"\x1eUnregisterSharedMemoryResponse\"\x1b\n" +
+	"\x19SharedMemoryStatusRequest\"\x9b\x01\n" +
+	"\x1aSharedMemoryStatusResponse\x12?\n" +
+	"\aregions\x18\x01 \x03(\v2%.sigop.operator.v1.SharedMemoryRegionR\aregions\x12\x1f\n" +
+	"\vmax_regions\x18\x02 \x01(\x03R\n" +
+	"maxRegions\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"\xf8\x01\n" +
 	"\n" +
 	"FFTRequest\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12:\n" +
 	"\asignals\x18\x02 \x01(\v2 .sigop.operator.v1.Float64TensorR\asignals\x125\n" +
-	"\aspectra\x18\x03 \x03(\x0e2\x1b.sigop.operator.v1.SpectrumR\aspectra\"\xf6\x01\n" +
+	"\aspectra\x18\x03 \x03(\x0e2\x1b.sigop.operator.v1.SpectrumR\aspectra\x12:\n" +
+	"\x06output\x18\x04 \x01(\v2\".sigop.operator.v1.SharedMemoryRefR\x06output\"\xf6\x01\n" +
 	"\vFFTResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12>\n" +
@@ -1707,7 +2150,7 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"ModelState\x12\x1b\n" +
 	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15MODEL_STATE_AVAILABLE\x10\x01\x12\x16\n" +
-	"\x12MODEL_STATE_FAILED\x10\x022\xb6\x04\n" +
+	"\x12MODEL_STATE_FAILED\x10\x022\xa1\a\n" +
 	"\bOperator\x12D\n" +
 	"\x03FFT\x12\x1d.sigop.operator.v1.FFTRequest\x1a\x1e.sigop.operator.v1.FFTResponse\x12S\n" +
 	"\bClassify\x12\".sigop.operator.v1.ClassifyRequest\x1a#.sigop.operator.v1.ClassifyResponse\x12e\n" +
@@ -1715,7 +2158,10 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\rClassifyAudio\x12'.sigop.operator.v1.ClassifyAudioRequest\x1a(.sigop.operator.v1.ClassifyAudioResponse\x12Y\n" +
 	"\n" +
 	"ListModels\x12$.sigop.operator.v1.ListModelsRequest\x1a%.sigop.operator.v1.ListModelsResponse\x12i\n" +
-	"\x0eClassifyStream\x12(.sigop.operator.v1.ClassifyStreamRequest\x1a).sigop.operator.v1.ClassifyStreamResponse(\x010\x01B@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
+	"\x0eClassifyStream\x12(.sigop.operator.v1.ClassifyStreamRequest\x1a).sigop.operator.v1.ClassifyStreamResponse(\x010\x01\x12w\n" +
+	"\x14RegisterSharedMemory\x12..sigop.operator.v1.RegisterSharedMemoryRequest\x1a/.sigop.operator.v1.RegisterSharedMemoryResponse\x12}\n" +
+	"\x16UnregisterSharedMemory\x120.sigop.operator.v1.UnregisterSharedMemoryRequest\x1a1.sigop.operator.v1.UnregisterSharedMemoryResponse\x12q\n" +
+	"\x12SharedMemoryStatus\x12,.sigop.operator.v1.SharedMemoryStatusRequest\x1a-.sigop.operator.v1.SharedMemoryStatusResponseB@Z>github.com/sigop-dev/sigop/go/gen/sigop/operator/v1;operatorv1b\x06proto3"
 
 var (
 	file_sigop_operator_v1_operator_proto_rawDescOnce sync.Once
@@ -1730,78 +2176,96 @@ func file_sigop_operator_v1_operator_proto_rawDescGZIP() []byte {
 }
 
 var file_sigop_operator_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_sigop_operator_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_sigop_operator_v1_operator_proto_goTypes = []any{
-	(Spectrum)(0),                  // 0: sigop.operator.v1.Spectrum
-	(ModelState)(0),                // 1: sigop.operator.v1.ModelState
-	(*ModelSpec)(nil),              // 2: sigop.operator.v1.ModelSpec
-	(*Float64Tensor)(nil),          // 3: sigop.operator.v1.Float64Tensor
-	(*FFTRequest)(nil),             // 4: sigop.operator.v1.FFTRequest
-	(*FFTResponse)(nil),            // 5: sigop.operator.v1.FFTResponse
-	(*ClassifyRequest)(nil),        // 6: sigop.operator.v1.ClassifyRequest
-	(*Class)(nil),                  // 7: sigop.operator.v1.Class
-	(*Classification)(nil),         // 8: sigop.operator.v1.Classification
-	(*ClassifyResponse)(nil),       // 9: sigop.operator.v1.ClassifyResponse
-	(*ClassifySignalRequest)(nil),  // 10: sigop.operator.v1.ClassifySignalRequest
-	(*ClassifySignalResponse)(nil), // 11: sigop.operator.v1.ClassifySignalResponse
-	(*ClassifyAudioRequest)(nil),   // 12: sigop.operator.v1.ClassifyAudioRequest
-	(*ClassifyAudioResponse)(nil),  // 13: sigop.operator.v1.ClassifyAudioResponse
-	(*ListModelsRequest)(nil),      // 14: sigop.operator.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),     // 15: sigop.operator.v1.ListModelsResponse
-	(*ModelStatus)(nil),            // 16: sigop.operator.v1.ModelStatus
-	(*ModelVersionStatus)(nil),     // 17: sigop.operator.v1.ModelVersionStatus
-	(*StreamConfig)(nil),           // 18: sigop.operator.v1.StreamConfig
-	(*ClassifyStreamRequest)(nil),  // 19: sigop.operator.v1.ClassifyStreamRequest
-	(*StreamWindow)(nil),           // 20: sigop.operator.v1.StreamWindow
-	(*StreamEvent)(nil),            // 21: sigop.operator.v1.StreamEvent
-	(*ClassifyStreamResponse)(nil), // 22: sigop.operator.v1.ClassifyStreamResponse
+	(Spectrum)(0),                          // 0: sigop.operator.v1.Spectrum
+	(ModelState)(0),                        // 1: sigop.operator.v1.ModelState
+	(*ModelSpec)(nil),                      // 2: sigop.operator.v1.ModelSpec
+	(*Float64Tensor)(nil),                  // 3: sigop.operator.v1.Float64Tensor
+	(*SharedMemoryRef)(nil),                // 4: sigop.operator.v1.SharedMemoryRef
+	(*SharedMemoryRegion)(nil),             // 5: sigop.operator.v1.SharedMemoryRegion
+	(*RegisterSharedMemoryRequest)(nil),    // 6: sigop.operator.v1.RegisterSharedMemoryRequest
+	(*RegisterSharedMemoryResponse)(nil),   // 7: sigop.operator.v1.RegisterSharedMemoryResponse
+	(*UnregisterSharedMemoryRequest)(nil),  // 8: sigop.operator.v1.UnregisterSharedMemoryRequest
+	(*UnregisterSharedMemoryResponse)(nil), // 9: sigop.operator.v1.UnregisterSharedMemoryResponse
+	(*SharedMemoryStatusRequest)(nil),      // 10: sigop.operator.v1.SharedMemoryStatusRequest
+	(*SharedMemoryStatusResponse)(nil),     // 11: sigop.operator.v1.SharedMemoryStatusResponse
+	(*FFTRequest)(nil),                     // 12: sigop.operator.v1.FFTRequest
+	(*FFTResponse)(nil),                    // 13: sigop.operator.v1.FFTResponse
+	(*ClassifyRequest)(nil),                // 14: sigop.operator.v1.ClassifyRequest
+	(*Class)(nil),                          // 15: sigop.operator.v1.Class
+	(*Classification)(nil),                 // 16: sigop.operator.v1.Classification
+	(*ClassifyResponse)(nil),               // 17: sigop.operator.v1.ClassifyResponse
+	(*ClassifySignalRequest)(nil),          // 18: sigop.operator.v1.ClassifySignalRequest
+	(*ClassifySignalResponse)(nil),         // 19: sigop.operator.v1.ClassifySignalResponse
+	(*ClassifyAudioRequest)(nil),           // 20: sigop.operator.v1.ClassifyAudioRequest
+	(*ClassifyAudioResponse)(nil),          // 21: sigop.operator.v1.ClassifyAudioResponse
+	(*ListModelsRequest)(nil),              // 22: sigop.operator.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),             // 23: sigop.operator.v1.ListModelsResponse
+	(*ModelStatus)(nil),                    // 24: sigop.operator.v1.ModelStatus
+	(*ModelVersionStatus)(nil),             // 25: sigop.operator.v1.ModelVersionStatus
+	(*StreamConfig)(nil),                   // 26: sigop.operator.v1.StreamConfig
+	(*ClassifyStreamRequest)(nil),          // 27: sigop.operator.v1.ClassifyStreamRequest
+	(*StreamWindow)(nil),                   // 28: sigop.operator.v1.StreamWindow
+	(*StreamEvent)(nil),                    // 29: sigop.operator.v1.StreamEvent
+	(*ClassifyStreamResponse)(nil),         // 30: sigop.operator.v1.ClassifyStreamResponse
 }
 var file_sigop_operator_v1_operator_proto_depIdxs = []int32{
-	2,  // 0: sigop.operator.v1.FFTRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	3,  // 1: sigop.operator.v1.FFTRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
-	0,  // 2: sigop.operator.v1.FFTRequest.spectra:type_name -> sigop.operator.v1.Spectrum
-	2,  // 3: sigop.operator.v1.FFTResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	3,  // 4: sigop.operator.v1.FFTResponse.magnitude:type_name -> sigop.operator.v1.Float64Tensor
-	3,  // 5: sigop.operator.v1.FFTResponse.real:type_name -> sigop.operator.v1.Float64Tensor
-	3,  // 6: sigop.operator.v1.FFTResponse.imag:type_name -> sigop.operator.v1.Float64Tensor
-	2,  // 7: sigop.operator.v1.ClassifyRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	7,  // 8: sigop.operator.v1.Classification.classes:type_name -> sigop.operator.v1.Class
-	2,  // 9: sigop.operator.v1.ClassifyResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	8,  // 10: sigop.operator.v1.ClassifyResponse.classifications:type_name -> sigop.operator.v1.Classification
-	2,  // 11: sigop.operator.v1.ClassifySignalRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	3,  // 12: sigop.operator.v1.ClassifySignalRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
-	2,  // 13: sigop.operator.v1.ClassifySignalResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	8,  // 14: sigop.operator.v1.ClassifySignalResponse.classifications:type_name -> sigop.operator.v1.Classification
-	2,  // 15: sigop.operator.v1.ClassifyAudioRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	2,  // 16: sigop.operator.v1.ClassifyAudioResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	8,  // 17: sigop.operator.v1.ClassifyAudioResponse.classifications:type_name -> sigop.operator.v1.Classification
-	16, // 18: sigop.operator.v1.ListModelsResponse.models:type_name -> sigop.operator.v1.ModelStatus
-	17, // 19: sigop.operator.v1.ModelStatus.versions:type_name -> sigop.operator.v1.ModelVersionStatus
-	1,  // 20: sigop.operator.v1.ModelVersionStatus.state:type_name -> sigop.operator.v1.ModelState
-	2,  // 21: sigop.operator.v1.StreamConfig.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	18, // 22: sigop.operator.v1.ClassifyStreamRequest.config:type_name -> sigop.operator.v1.StreamConfig
-	3,  // 23: sigop.operator.v1.ClassifyStreamRequest.samples:type_name -> sigop.operator.v1.Float64Tensor
-	8,  // 24: sigop.operator.v1.StreamWindow.classification:type_name -> sigop.operator.v1.Classification
-	2,  // 25: sigop.operator.v1.ClassifyStreamResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
-	20, // 26: sigop.operator.v1.ClassifyStreamResponse.window:type_name -> sigop.operator.v1.StreamWindow
-	21, // 27: sigop.operator.v1.ClassifyStreamResponse.event:type_name -> sigop.operator.v1.StreamEvent
-	4,  // 28: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
-	6,  // 29: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
-	10, // 30: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
-	12, // 31: sigop.operator.v1.Operator.ClassifyAudio:input_type -> sigop.operator.v1.ClassifyAudioRequest
-	14, // 32: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
-	19, // 33: sigop.operator.v1.Operator.ClassifyStream:input_type -> sigop.operator.v1.ClassifyStreamRequest
-	5,  // 34: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
-	9,  // 35: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
-	11, // 36: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
-	13, // 37: sigop.operator.v1.Operator.ClassifyAudio:output_type -> sigop.operator.v1.ClassifyAudioResponse
-	15, // 38: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
-	22, // 39: sigop.operator.v1.Operator.ClassifyStream:output_type -> sigop.operator.v1.ClassifyStreamResponse
-	34, // [34:40] is the sub-list for method output_type
-	28, // [28:34] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	4,  // 0: sigop.operator.v1.Float64Tensor.shared_memory:type_name -> sigop.operator.v1.SharedMemoryRef
+	5,  // 1: sigop.operator.v1.RegisterSharedMemoryRequest.region:type_name -> sigop.operator.v1.SharedMemoryRegion
+	5,  // 2: sigop.operator.v1.SharedMemoryStatusResponse.regions:type_name -> sigop.operator.v1.SharedMemoryRegion
+	2,  // 3: sigop.operator.v1.FFTRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	3,  // 4: sigop.operator.v1.FFTRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
+	0,  // 5: sigop.operator.v1.FFTRequest.spectra:type_name -> sigop.operator.v1.Spectrum
+	4,  // 6: sigop.operator.v1.FFTRequest.output:type_name -> sigop.operator.v1.SharedMemoryRef
+	2,  // 7: sigop.operator.v1.FFTResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	3,  // 8: sigop.operator.v1.FFTResponse.magnitude:type_name -> sigop.operator.v1.Float64Tensor
+	3,  // 9: sigop.operator.v1.FFTResponse.real:type_name -> sigop.operator.v1.Float64Tensor
+	3,  // 10: sigop.operator.v1.FFTResponse.imag:type_name -> sigop.operator.v1.Float64Tensor
+	2,  // 11: sigop.operator.v1.ClassifyRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	15, // 12: sigop.operator.v1.Classification.classes:type_name -> sigop.operator.v1.Class
+	2,  // 13: sigop.operator.v1.ClassifyResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	16, // 14: sigop.operator.v1.ClassifyResponse.classifications:type_name -> sigop.operator.v1.Classification
+	2,  // 15: sigop.operator.v1.ClassifySignalRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	3,  // 16: sigop.operator.v1.ClassifySignalRequest.signals:type_name -> sigop.operator.v1.Float64Tensor
+	2,  // 17: sigop.operator.v1.ClassifySignalResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	16, // 18: sigop.operator.v1.ClassifySignalResponse.classifications:type_name -> sigop.operator.v1.Classification
+	2,  // 19: sigop.operator.v1.ClassifyAudioRequest.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	2,  // 20: sigop.operator.v1.ClassifyAudioResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	16, // 21: sigop.operator.v1.ClassifyAudioResponse.classifications:type_name -> sigop.operator.v1.Classification
+	24, // 22: sigop.operator.v1.ListModelsResponse.models:type_name -> sigop.operator.v1.ModelStatus
+	25, // 23: sigop.operator.v1.ModelStatus.versions:type_name -> sigop.operator.v1.ModelVersionStatus
+	1,  // 24: sigop.operator.v1.ModelVersionStatus.state:type_name -> sigop.operator.v1.ModelState
+	2,  // 25: sigop.operator.v1.StreamConfig.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	26, // 26: sigop.operator.v1.ClassifyStreamRequest.config:type_name -> sigop.operator.v1.StreamConfig
+	3,  // 27: sigop.operator.v1.ClassifyStreamRequest.samples:type_name -> sigop.operator.v1.Float64Tensor
+	16, // 28: sigop.operator.v1.StreamWindow.classification:type_name -> sigop.operator.v1.Classification
+	2,  // 29: sigop.operator.v1.ClassifyStreamResponse.model_spec:type_name -> sigop.operator.v1.ModelSpec
+	28, // 30: sigop.operator.v1.ClassifyStreamResponse.window:type_name -> sigop.operator.v1.StreamWindow
+	29, // 31: sigop.operator.v1.ClassifyStreamResponse.event:type_name -> sigop.operator.v1.StreamEvent
+	12, // 32: sigop.operator.v1.Operator.FFT:input_type -> sigop.operator.v1.FFTRequest
+	14, // 33: sigop.operator.v1.Operator.Classify:input_type -> sigop.operator.v1.ClassifyRequest
+	18, // 34: sigop.operator.v1.Operator.ClassifySignal:input_type -> sigop.operator.v1.ClassifySignalRequest
+	20, // 35: sigop.operator.v1.Operator.ClassifyAudio:input_type -> sigop.operator.v1.ClassifyAudioRequest
+	22, // 36: sigop.operator.v1.Operator.ListModels:input_type -> sigop.operator.v1.ListModelsRequest
+	27, // 37: sigop.operator.v1.Operator.ClassifyStream:input_type -> sigop.operator.v1.ClassifyStreamRequest
+	6,  // 38: sigop.operator.v1.Operator.RegisterSharedMemory:input_type -> sigop.operator.v1.RegisterSharedMemoryRequest
+	8,  // 39: sigop.operator.v1.Operator.UnregisterSharedMemory:input_type -> sigop.operator.v1.UnregisterSharedMemoryRequest
+	10, // 40: sigop.operator.v1.Operator.SharedMemoryStatus:input_type -> sigop.operator.v1.SharedMemoryStatusRequest
+	13, // 41: sigop.operator.v1.Operator.FFT:output_type -> sigop.operator.v1.FFTResponse
+	17, // 42: sigop.operator.v1.Operator.Classify:output_type -> sigop.operator.v1.ClassifyResponse
+	19, // 43: sigop.operator.v1.Operator.ClassifySignal:output_type -> sigop.operator.v1.ClassifySignalResponse
+	21, // 44: sigop.operator.v1.Operator.ClassifyAudio:output_type -> sigop.operator.v1.ClassifyAudioResponse
+	23, // 45: sigop.operator.v1.Operator.ListModels:output_type -> sigop.operator.v1.ListModelsResponse
+	30, // 46: sigop.operator.v1.Operator.ClassifyStream:output_type -> sigop.operator.v1.ClassifyStreamResponse
+	7,  // 47: sigop.operator.v1.Operator.RegisterSharedMemory:output_type -> sigop.operator.v1.RegisterSharedMemoryResponse
+	9,  // 48: sigop.operator.v1.Operator.UnregisterSharedMemory:output_type -> sigop.operator.v1.UnregisterSharedMemoryResponse
+	11, // 49: sigop.operator.v1.Operator.SharedMemoryStatus:output_type -> sigop.operator.v1.SharedMemoryStatusResponse
+	41, // [41:50] is the sub-list for method output_type
+	32, // [32:41] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_sigop_operator_v1_operator_proto_init() }
@@ -1809,12 +2273,12 @@ func file_sigop_operator_v1_operator_proto_init() {
 	if File_sigop_operator_v1_operator_proto != nil {
 		return
 	}
-	file_sigop_operator_v1_operator_proto_msgTypes[6].OneofWrappers = []any{}
-	file_sigop_operator_v1_operator_proto_msgTypes[17].OneofWrappers = []any{
+	file_sigop_operator_v1_operator_proto_msgTypes[14].OneofWrappers = []any{}
+	file_sigop_operator_v1_operator_proto_msgTypes[25].OneofWrappers = []any{
 		(*ClassifyStreamRequest_Config)(nil),
 		(*ClassifyStreamRequest_Samples)(nil),
 	}
-	file_sigop_operator_v1_operator_proto_msgTypes[20].OneofWrappers = []any{
+	file_sigop_operator_v1_operator_proto_msgTypes[28].OneofWrappers = []any{
 		(*ClassifyStreamResponse_Window)(nil),
 		(*ClassifyStreamResponse_Event)(nil),
 	}
@@ -1824,7 +2288,7 @@ func file_sigop_operator_v1_operator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sigop_operator_v1_operator_proto_rawDesc), len(file_sigop_operator_v1_operator_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,12 +30,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Operator_FFT_FullMethodName            = "/sigop.operator.v1.Operator/FFT"
-	Operator_Classify_FullMethodName       = "/sigop.operator.v1.Operator/Classify"
-	Operator_ClassifySignal_FullMethodName = "/sigop.operator.v1.Operator/ClassifySignal"
-	Operator_ClassifyAudio_FullMethodName  = "/sigop.operator.v1.Operator/ClassifyAudio"
-	Operator_ListModels_FullMethodName     = "/sigop.operator.v1.Operator/ListModels"
-	Operator_ClassifyStream_FullMethodName = "/sigop.operator.v1.Operator/ClassifyStream"
+	Operator_FFT_FullMethodName                    = "/sigop.operator.v1.Operator/FFT"
+	Operator_Classify_FullMethodName               = "/sigop.operator.v1.Operator/Classify"
+	Operator_ClassifySignal_FullMethodName         = "/sigop.operator.v1.Operator/ClassifySignal"
+	Operator_ClassifyAudio_FullMethodName          = "/sigop.operator.v1.Operator/ClassifyAudio"
+	Operator_ListModels_FullMethodName             = "/sigop.operator.v1.Operator/ListModels"
+	Operator_ClassifyStream_FullMethodName         = "/sigop.operator.v1.Operator/ClassifyStream"
+	Operator_RegisterSharedMemory_FullMethodName   = "/sigop.operator.v1.Operator/RegisterSharedMemory"
+	Operator_UnregisterSharedMemory_FullMethodName = "/sigop.operator.v1.Operator/UnregisterSharedMemory"
+	Operator_SharedMemoryStatus_FullMethodName     = "/sigop.operator.v1.Operator/SharedMemoryStatus"
 )
 
 // OperatorClient is the client API for Operator service.
@@ -79,6 +82,23 @@ type OperatorClient interface {
 	// stream with the unary calls' codes, after every result already sent;
 	// RESOURCE_EXHAUSTED when the server's streams are all open.
 	ClassifyStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ClassifyStreamRequest, ClassifyStreamResponse], error)
+	// RegisterSharedMemory makes a file in the server's shared-memory directory
+	// (/dev/shm) a region that calls on the same host can pass signals and
+	// spectra through instead of the wire (Float64Tensor.shared_memory,
+	// FFTRequest.output). Offered only by servers started with
+	// --allow-shared-memory (else FAILED_PRECONDITION). The registering process
+	// must hold a shared lock (flock LOCK_SH) on the file while the region is in
+	// use: the server releases regions whose file nobody holds locked, so a
+	// client that dies leaves nothing behind. INVALID_ARGUMENT for a key that is
+	// not a plain file name in the directory, a file that is not there or not a
+	// regular file, or a range past its end; ALREADY_EXISTS for a name in use;
+	// RESOURCE_EXHAUSTED beyond the server's count or total size of regions.
+	RegisterSharedMemory(ctx context.Context, in *RegisterSharedMemoryRequest, opts ...grpc.CallOption) (*RegisterSharedMemoryResponse, error)
+	// UnregisterSharedMemory releases a region (NOT_FOUND if none has the name).
+	UnregisterSharedMemory(ctx context.Context, in *UnregisterSharedMemoryRequest, opts ...grpc.CallOption) (*UnregisterSharedMemoryResponse, error)
+	// SharedMemoryStatus lists the regions registered now, after releasing those
+	// whose client has gone.
+	SharedMemoryStatus(ctx context.Context, in *SharedMemoryStatusRequest, opts ...grpc.CallOption) (*SharedMemoryStatusResponse, error)
 }
 
 type operatorClient struct {
@@ -152,6 +172,36 @@ func (c *operatorClient) ClassifyStream(ctx context.Context, opts ...grpc.CallOp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Operator_ClassifyStreamClient = grpc.BidiStreamingClient[ClassifyStreamRequest, ClassifyStreamResponse]
 
+func (c *operatorClient) RegisterSharedMemory(ctx context.Context, in *RegisterSharedMemoryRequest, opts ...grpc.CallOption) (*RegisterSharedMemoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterSharedMemoryResponse)
+	err := c.cc.Invoke(ctx, Operator_RegisterSharedMemory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *operatorClient) UnregisterSharedMemory(ctx context.Context, in *UnregisterSharedMemoryRequest, opts ...grpc.CallOption) (*UnregisterSharedMemoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnregisterSharedMemoryResponse)
+	err := c.cc.Invoke(ctx, Operator_UnregisterSharedMemory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *operatorClient) SharedMemoryStatus(ctx context.Context, in *SharedMemoryStatusRequest, opts ...grpc.CallOption) (*SharedMemoryStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SharedMemoryStatusResponse)
+	err := c.cc.Invoke(ctx, Operator_SharedMemoryStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperatorServer is the server API for Operator service.
 // All implementations must embed UnimplementedOperatorServer
 // for forward compatibility.
@@ -193,6 +243,23 @@ type OperatorServer interface {
 	// stream with the unary calls' codes, after every result already sent;
 	// RESOURCE_EXHAUSTED when the server's streams are all open.
 	ClassifyStream(grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]) error
+	// RegisterSharedMemory makes a file in the server's shared-memory directory
+	// (/dev/shm) a region that calls on the same host can pass signals and
+	// spectra through instead of the wire (Float64Tensor.shared_memory,
+	// FFTRequest.output). Offered only by servers started with
+	// --allow-shared-memory (else FAILED_PRECONDITION). The registering process
+	// must hold a shared lock (flock LOCK_SH) on the file while the region is in
+	// use: the server releases regions whose file nobody holds locked, so a
+	// client that dies leaves nothing behind. INVALID_ARGUMENT for a key that is
+	// not a plain file name in the directory, a file that is not there or not a
+	// regular file, or a range past its end; ALREADY_EXISTS for a name in use;
+	// RESOURCE_EXHAUSTED beyond the server's count or total size of regions.
+	RegisterSharedMemory(context.Context, *RegisterSharedMemoryRequest) (*RegisterSharedMemoryResponse, error)
+	// UnregisterSharedMemory releases a region (NOT_FOUND if none has the name).
+	UnregisterSharedMemory(context.Context, *UnregisterSharedMemoryRequest) (*UnregisterSharedMemoryResponse, error)
+	// SharedMemoryStatus lists the regions registered now, after releasing those
+	// whose client has gone.
+	SharedMemoryStatus(context.Context, *SharedMemoryStatusRequest) (*SharedMemoryStatusResponse, error)
 	mustEmbedUnimplementedOperatorServer()
 }
 
@@ -220,6 +287,15 @@ func (UnimplementedOperatorServer) ListModels(context.Context, *ListModelsReques
 }
 func (UnimplementedOperatorServer) ClassifyStream(grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]) error {
 	return status.Error(codes.Unimplemented, "method ClassifyStream not implemented")
+}
+func (UnimplementedOperatorServer) RegisterSharedMemory(context.Context, *RegisterSharedMemoryRequest) (*RegisterSharedMemoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterSharedMemory not implemented")
+}
+func (UnimplementedOperatorServer) UnregisterSharedMemory(context.Context, *UnregisterSharedMemoryRequest) (*UnregisterSharedMemoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnregisterSharedMemory not implemented")
+}
+func (UnimplementedOperatorServer) SharedMemoryStatus(context.Context, *SharedMemoryStatusRequest) (*SharedMemoryStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SharedMemoryStatus not implemented")
 }
 func (UnimplementedOperatorServer) mustEmbedUnimplementedOperatorServer() {}
 func (UnimplementedOperatorServer) testEmbeddedByValue()                  {}
@@ -339,6 +415,60 @@ func _Operator_ClassifyStream_Handler(srv interface{}, stream grpc.ServerStream)
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Operator_ClassifyStreamServer = grpc.BidiStreamingServer[ClassifyStreamRequest, ClassifyStreamResponse]
 
+func _Operator_RegisterSharedMemory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterSharedMemoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServer).RegisterSharedMemory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Operator_RegisterSharedMemory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServer).RegisterSharedMemory(ctx, req.(*RegisterSharedMemoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Operator_UnregisterSharedMemory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnregisterSharedMemoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServer).UnregisterSharedMemory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Operator_UnregisterSharedMemory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServer).UnregisterSharedMemory(ctx, req.(*UnregisterSharedMemoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Operator_SharedMemoryStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SharedMemoryStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServer).SharedMemoryStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Operator_SharedMemoryStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServer).SharedMemoryStatus(ctx, req.(*SharedMemoryStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Operator_ServiceDesc is the grpc.ServiceDesc for Operator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -365,6 +495,18 @@ var Operator_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListModels",
 			Handler:    _Operator_ListModels_Handler,
+		},
+		{
+			MethodName: "RegisterSharedMemory",
+			Handler:    _Operator_RegisterSharedMemory_Handler,
+		},
+		{
+			MethodName: "UnregisterSharedMemory",
+			Handler:    _Operator_UnregisterSharedMemory_Handler,
+		},
+		{
+			MethodName: "SharedMemoryStatus",
+			Handler:    _Operator_SharedMemoryStatus_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

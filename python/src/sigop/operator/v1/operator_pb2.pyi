@@ -34,22 +34,82 @@ class ModelSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Float64Tensor(_message.Message):
-    __slots__ = ("shape", "content")
+    __slots__ = ("shape", "content", "shared_memory")
     SHAPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_FIELD_NUMBER: _ClassVar[int]
     shape: _containers.RepeatedScalarFieldContainer[int]
     content: bytes
-    def __init__(self, shape: _Optional[_Iterable[int]] = ..., content: _Optional[bytes] = ...) -> None: ...
+    shared_memory: SharedMemoryRef
+    def __init__(self, shape: _Optional[_Iterable[int]] = ..., content: _Optional[bytes] = ..., shared_memory: _Optional[_Union[SharedMemoryRef, _Mapping]] = ...) -> None: ...
+
+class SharedMemoryRef(_message.Message):
+    __slots__ = ("region", "offset", "byte_size")
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    BYTE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    offset: int
+    byte_size: int
+    def __init__(self, region: _Optional[str] = ..., offset: _Optional[int] = ..., byte_size: _Optional[int] = ...) -> None: ...
+
+class SharedMemoryRegion(_message.Message):
+    __slots__ = ("name", "key", "offset", "byte_size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    BYTE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    key: str
+    offset: int
+    byte_size: int
+    def __init__(self, name: _Optional[str] = ..., key: _Optional[str] = ..., offset: _Optional[int] = ..., byte_size: _Optional[int] = ...) -> None: ...
+
+class RegisterSharedMemoryRequest(_message.Message):
+    __slots__ = ("region",)
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    region: SharedMemoryRegion
+    def __init__(self, region: _Optional[_Union[SharedMemoryRegion, _Mapping]] = ...) -> None: ...
+
+class RegisterSharedMemoryResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UnregisterSharedMemoryRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class UnregisterSharedMemoryResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SharedMemoryStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SharedMemoryStatusResponse(_message.Message):
+    __slots__ = ("regions", "max_regions", "max_bytes")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REGIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedCompositeFieldContainer[SharedMemoryRegion]
+    max_regions: int
+    max_bytes: int
+    def __init__(self, regions: _Optional[_Iterable[_Union[SharedMemoryRegion, _Mapping]]] = ..., max_regions: _Optional[int] = ..., max_bytes: _Optional[int] = ...) -> None: ...
 
 class FFTRequest(_message.Message):
-    __slots__ = ("model_spec", "signals", "spectra")
+    __slots__ = ("model_spec", "signals", "spectra", "output")
     MODEL_SPEC_FIELD_NUMBER: _ClassVar[int]
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     SPECTRA_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
     model_spec: ModelSpec
     signals: Float64Tensor
     spectra: _containers.RepeatedScalarFieldContainer[Spectrum]
-    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., signals: _Optional[_Union[Float64Tensor, _Mapping]] = ..., spectra: _Optional[_Iterable[_Union[Spectrum, str]]] = ...) -> None: ...
+    output: SharedMemoryRef
+    def __init__(self, model_spec: _Optional[_Union[ModelSpec, _Mapping]] = ..., signals: _Optional[_Union[Float64Tensor, _Mapping]] = ..., spectra: _Optional[_Iterable[_Union[Spectrum, str]]] = ..., output: _Optional[_Union[SharedMemoryRef, _Mapping]] = ...) -> None: ...
 
 class FFTResponse(_message.Message):
     __slots__ = ("model_spec", "magnitude", "real", "imag")

@@ -65,6 +65,21 @@ class OperatorStub:
                 request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamRequest.SerializeToString,
                 response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamResponse.FromString,
                 _registered_method=True)
+        self.RegisterSharedMemory = channel.unary_unary(
+                '/sigop.operator.v1.Operator/RegisterSharedMemory',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.RegisterSharedMemoryRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.RegisterSharedMemoryResponse.FromString,
+                _registered_method=True)
+        self.UnregisterSharedMemory = channel.unary_unary(
+                '/sigop.operator.v1.Operator/UnregisterSharedMemory',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.UnregisterSharedMemoryRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.UnregisterSharedMemoryResponse.FromString,
+                _registered_method=True)
+        self.SharedMemoryStatus = channel.unary_unary(
+                '/sigop.operator.v1.Operator/SharedMemoryStatus',
+                request_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.SharedMemoryStatusRequest.SerializeToString,
+                response_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.SharedMemoryStatusResponse.FromString,
+                _registered_method=True)
 
 
 class OperatorServicer:
@@ -136,6 +151,38 @@ class OperatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterSharedMemory(self, request, context):
+        """RegisterSharedMemory makes a file in the server's shared-memory directory
+        (/dev/shm) a region that calls on the same host can pass signals and
+        spectra through instead of the wire (Float64Tensor.shared_memory,
+        FFTRequest.output). Offered only by servers started with
+        --allow-shared-memory (else FAILED_PRECONDITION). The registering process
+        must hold a shared lock (flock LOCK_SH) on the file while the region is in
+        use: the server releases regions whose file nobody holds locked, so a
+        client that dies leaves nothing behind. INVALID_ARGUMENT for a key that is
+        not a plain file name in the directory, a file that is not there or not a
+        regular file, or a range past its end; ALREADY_EXISTS for a name in use;
+        RESOURCE_EXHAUSTED beyond the server's count or total size of regions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnregisterSharedMemory(self, request, context):
+        """UnregisterSharedMemory releases a region (NOT_FOUND if none has the name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SharedMemoryStatus(self, request, context):
+        """SharedMemoryStatus lists the regions registered now, after releasing those
+        whose client has gone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +215,21 @@ def add_OperatorServicer_to_server(servicer, server):
                     servicer.ClassifyStream,
                     request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamRequest.FromString,
                     response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamResponse.SerializeToString,
+            ),
+            'RegisterSharedMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterSharedMemory,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.RegisterSharedMemoryRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.RegisterSharedMemoryResponse.SerializeToString,
+            ),
+            'UnregisterSharedMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnregisterSharedMemory,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.UnregisterSharedMemoryRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.UnregisterSharedMemoryResponse.SerializeToString,
+            ),
+            'SharedMemoryStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SharedMemoryStatus,
+                    request_deserializer=sigop_dot_operator_dot_v1_dot_operator__pb2.SharedMemoryStatusRequest.FromString,
+                    response_serializer=sigop_dot_operator_dot_v1_dot_operator__pb2.SharedMemoryStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -333,6 +395,87 @@ class Operator:
             '/sigop.operator.v1.Operator/ClassifyStream',
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamRequest.SerializeToString,
             sigop_dot_operator_dot_v1_dot_operator__pb2.ClassifyStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterSharedMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sigop.operator.v1.Operator/RegisterSharedMemory',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.RegisterSharedMemoryRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.RegisterSharedMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnregisterSharedMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sigop.operator.v1.Operator/UnregisterSharedMemory',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.UnregisterSharedMemoryRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.UnregisterSharedMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SharedMemoryStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sigop.operator.v1.Operator/SharedMemoryStatus',
+            sigop_dot_operator_dot_v1_dot_operator__pb2.SharedMemoryStatusRequest.SerializeToString,
+            sigop_dot_operator_dot_v1_dot_operator__pb2.SharedMemoryStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
