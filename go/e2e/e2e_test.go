@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	srv, err := serverproc.Start(ctx, serverproc.Config{
 		Command: bin, Graphs: graphs,
-		Args: []string{"--max-signal-length", fmt.Sprint(maxSignalLength)},
+		Args: []string{"--max-signal-length", fmt.Sprint(maxSignalLength), "--allow-shared-memory"},
 	})
 	cancel()
 	if err != nil {

@@ -31,18 +31,25 @@ func (c *Client) ClassifySignals(ctx context.Context, signals [][]float64, opts 
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
-	tensor, _, err := signalsTensor(signals, false)
-	return c.classifySignal(ctx, o, tensor, len(signals), err)
+	shape, _, err := signalRows(signals, false)
+	return c.classifySignal(ctx, o, signals, shape, len(signals), err)
 }
 
-// classifySignal makes a ClassifySignal call of n signals (or returns the
-// error encoding them gave).
-func (c *Client) classifySignal(ctx context.Context, o call, tensor *operatorv1.Float64Tensor, n int, err error) (*Result, error) {
+// classifySignal makes a ClassifySignal call of n signals from rows of the
+// given shape (or returns the error shaping them gave), through shared
+// memory when the client has a region for it.
+func (c *Client) classifySignal(ctx context.Context, o call, rows [][]float64, shape []int64, n int, err error) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
-	resp, err := c.stub.ClassifySignal(ctx, &operatorv1.ClassifySignalRequest{
-		ModelSpec: o.spec(), Signals: tensor, TopK: int32(o.topK), SampleRate: o.sampleRate,
+	request := &operatorv1.ClassifySignalRequest{ModelSpec: o.spec(), TopK: int32(o.topK), SampleRate: o.sampleRate}
+	resp, err := withRegion(ctx, c.shm, 8*values(rows), func(m *mapping) (*operatorv1.ClassifySignalResponse, error) {
+		if m == nil {
+			request.Signals = encodeSignals(rows, shape)
+		} else {
+			request.Signals = sharedTensor(m, rows, shape)
+		}
+		return c.stub.ClassifySignal(ctx, request)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
@@ -62,8 +69,8 @@ func (c *Client) ClassifyMultichannel(ctx context.Context, signals [][][]float64
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
-	tensor, err := multichannelTensor(signals)
-	return c.classifySignal(ctx, o, tensor, len(signals), err)
+	rows, shape, err := multichannelRows(signals)
+	return c.classifySignal(ctx, o, rows, shape, len(signals), err)
 }
 
 // ClassifyAudio classifies sound files (WAV, FLAC or OGG bytes, any sample

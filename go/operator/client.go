@@ -27,6 +27,7 @@ type Client struct {
 	fftModel   string
 	classifier string
 	topK       int
+	shm        *sharedMemory // nil: every call over the wire
 }
 
 type options struct {
@@ -40,6 +41,7 @@ type options struct {
 	certFile        string
 	keyFile         string
 	token           string
+	sharedMemoryDir string
 	dialOptions     []grpc.DialOption
 }
 
@@ -63,6 +65,21 @@ func WithClassifier(name string) Option { return func(o *options) { o.classifier
 // WithTopK limits classifications to the k best labels unless a call says
 // otherwise (TopK); default 0: all.
 func WithTopK(k int) Option { return func(o *options) { o.topK = k } }
+
+// WithSharedMemory has calls that carry signals (FFT, Magnitudes, Spectra,
+// ClassifySignals, ClassifyMultichannel) write them, and read the FFT's
+// spectra, in files under /dev/shm mapped by both sides, instead of sending
+// them through gRPC: for a server on the same host started with
+// `sigop serve --allow-shared-memory`. Results are the same as over the wire,
+// where calls go when the server is elsewhere, refuses, or the OS is not
+// Linux; Client.SharedMemory says which. Meant for one server: behind a
+// balanced target, a call answered by a replica that does not hold the
+// region is made again over the wire.
+func WithSharedMemory() Option { return WithSharedMemoryDir(DefaultSharedMemoryDir) }
+
+// WithSharedMemoryDir is WithSharedMemory with the files in dir (the
+// server's --shared-memory-dir).
+func WithSharedMemoryDir(dir string) Option { return func(o *options) { o.sharedMemoryDir = dir } }
 
 // WithDialOptions adds gRPC dial options, e.g. transport credentials; they
 // apply after sigop's own, so they win.
@@ -97,14 +114,23 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sigop: dial %s: %w", target, err)
 	}
-	return &Client{
+	c := &Client{
 		conn: conn, stub: operatorv1.NewOperatorClient(conn),
 		timeout: o.timeout, fftModel: o.fftModel, classifier: o.classifier, topK: o.topK,
-	}, nil
+	}
+	if o.sharedMemoryDir != "" {
+		c.shm = &sharedMemory{dir: o.sharedMemoryDir, stub: c.stub}
+	}
+	return c, nil
 }
 
-// Close closes the connection.
-func (c *Client) Close() error { return c.conn.Close() }
+// Close unregisters the client's shared-memory regions and closes the connection.
+func (c *Client) Close() error {
+	if c.shm != nil {
+		c.shm.close()
+	}
+	return c.conn.Close()
+}
 
 // Conn is the underlying connection, for other services on the same server
 // (health, reflection).
@@ -152,23 +178,46 @@ type spectra struct{ magnitude, real, imag [][]float64 }
 
 func (c *Client) fft(ctx context.Context, inputs [][]float64, oneD bool, want operatorv1.Spectrum) (spectra, error) {
 	var out spectra
-	signals, n, err := signalsTensor(inputs, oneD)
-	if err != nil {
-		return out, fmt.Errorf("sigop: FFT: %w", err)
-	}
-	resp, err := c.stub.FFT(ctx, &operatorv1.FFTRequest{
-		ModelSpec: &operatorv1.ModelSpec{Name: c.fftModel},
-		Signals:   signals,
-		Spectra:   []operatorv1.Spectrum{want},
-	})
+	shape, n, err := signalRows(inputs, oneD)
 	if err != nil {
 		return out, fmt.Errorf("sigop: FFT: %w", err)
 	}
 	rows, cols := len(inputs), n/2+1
+	parts := 1
+	if want == operatorv1.Spectrum_SPECTRUM_COMPLEX {
+		parts = 2
+	}
+	in, answer := 8*rows*n, 8*rows*cols*parts
+	var shared *mapping
+	resp, err := withRegion(ctx, c.shm, in+answer, func(m *mapping) (*operatorv1.FFTResponse, error) {
+		request := &operatorv1.FFTRequest{ModelSpec: &operatorv1.ModelSpec{Name: c.fftModel}, Spectra: []operatorv1.Spectrum{want}}
+		if shared = m; m == nil {
+			request.Signals = encodeSignals(inputs, shape)
+		} else {
+			request.Signals = sharedTensor(m, inputs, shape)
+			request.Output = &operatorv1.SharedMemoryRef{Region: m.key, Offset: uint64(in), ByteSize: uint64(answer)}
+		}
+		return c.stub.FFT(ctx, request)
+	}, func(m *mapping, resp *operatorv1.FFTResponse) error { // read the spectra before the region is reused
+		var err error
+		read := func(t *operatorv1.Float64Tensor) ([][]float64, error) { return sharedRows(m, t, rows, cols) }
+		if want == operatorv1.Spectrum_SPECTRUM_MAGNITUDE {
+			out.magnitude, err = read(resp.GetMagnitude())
+		} else if out.real, err = read(resp.GetReal()); err == nil {
+			out.imag, err = read(resp.GetImag())
+		}
+		return err
+	})
+	if err != nil || shared != nil {
+		if err != nil {
+			err = fmt.Errorf("sigop: FFT: %w", err)
+		}
+		return out, err
+	}
 	if want == operatorv1.Spectrum_SPECTRUM_MAGNITUDE {
-		out.magnitude, err = decodeRows(resp.GetMagnitude(), rows, cols)
-	} else if out.real, err = decodeRows(resp.GetReal(), rows, cols); err == nil {
-		out.imag, err = decodeRows(resp.GetImag(), rows, cols)
+		out.magnitude, err = wireRows(resp.GetMagnitude(), rows, cols)
+	} else if out.real, err = wireRows(resp.GetReal(), rows, cols); err == nil {
+		out.imag, err = wireRows(resp.GetImag(), rows, cols)
 	}
 	return out, err
 }

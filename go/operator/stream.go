@@ -100,7 +100,7 @@ func (s *Stream) Send(samples []float64) error {
 	if len(samples) == 0 {
 		return nil
 	}
-	return s.send(encodeSignals([][]float64{samples}, len(samples), true))
+	return s.send(encodeSignals([][]float64{samples}, []int64{int64(len(samples))}))
 }
 
 // SendMultichannel sends the next samples of every channel to a model of
@@ -115,7 +115,7 @@ func (s *Stream) SendMultichannel(chunk [][]float64) error {
 	if err != nil {
 		return fmt.Errorf("sigop: ClassifyStream: channels of one chunk: %w", err)
 	}
-	return s.send(encodeSignals(chunk, k, false))
+	return s.send(encodeSignals(chunk, []int64{int64(len(chunk)), int64(k)}))
 }
 
 func (s *Stream) send(t *operatorv1.Float64Tensor) error {
