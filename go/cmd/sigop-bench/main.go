@@ -2,7 +2,8 @@
 // prints JSON; bench/*.py run it beside in-process baselines measured in the
 // same run and print the comparison (`make bench`).
 //
-//	sigop-bench fft [--addr A | --sigop BIN --graphs DIR]
+//	sigop-bench fft [--addr A | --sigop BIN --graphs DIR] [--shared-memory]
+//	sigop-bench empty --addr A
 //	sigop-bench classify --addr A --model NAME --images DIR
 //	sigop-bench load --addr A --model NAME --images DIR --clients N --duration T
 //	sigop-bench stream --addr A --model NAME --n 1024 --streams N --duration T
@@ -34,6 +35,8 @@ type Case struct {
 	Min     float64 `json:"min_seconds"`
 	// LocalMedian is the same workload on operator.Local (gonum, in-process).
 	LocalMedian float64 `json:"local_median_seconds"`
+	// SharedMedian is the same calls through shared memory (--shared-memory).
+	SharedMedian float64 `json:"shared_median_seconds,omitempty"`
 }
 
 // Latency is the distribution of sequential single-signal calls.
@@ -45,12 +48,13 @@ type Latency struct {
 }
 
 type report struct {
-	Cases   []Case  `json:"cases"`
-	Latency Latency `json:"latency"`
+	Cases         []Case   `json:"cases"`
+	Latency       Latency  `json:"latency"`
+	SharedLatency *Latency `json:"shared_latency,omitempty"`
 }
 
 func main() {
-	subcommands := map[string]func([]string) error{"classify": runClassify, "load": runLoad, "stream": runStream}
+	subcommands := map[string]func([]string) error{"classify": runClassify, "load": runLoad, "stream": runStream, "empty": runEmpty}
 	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
 		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintf(os.Stderr, "sigop-bench %s: %v\n", os.Args[1], err)
@@ -65,18 +69,19 @@ func main() {
 	graphs := flag.String("graphs", "graphs", "folder of exported graphs")
 	calls := flag.Int("latency-calls", 2000, "sequential 1024-point calls for the latency percentiles (0: skip)")
 	addr := flag.String("addr", "", "time a server already running at this address instead of starting one")
+	shared := flag.Bool("shared-memory", false, "also time every case through shared memory (the server needs --allow-shared-memory)")
 	flag.Parse()
-	if err := run(*sigop, *graphs, *addr, *calls); err != nil {
+	if err := run(*sigop, *graphs, *addr, *calls, *shared); err != nil {
 		fmt.Fprintln(os.Stderr, "sigop-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sigop, graphs, addr string, calls int) error {
+func run(sigop, graphs, addr string, calls int, shared bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	if addr == "" {
-		srv, err := serverproc.Start(ctx, serverproc.Config{Command: sigop, Graphs: graphs})
+		srv, err := serverproc.Start(ctx, serverproc.Config{Command: sigop, Graphs: graphs, Args: []string{"--allow-shared-memory"}})
 		if err != nil {
 			return err
 		}
@@ -88,6 +93,16 @@ func run(sigop, graphs, addr string, calls int) error {
 		return err
 	}
 	defer client.Close()
+	var sharedClient *operator.Client
+	if shared {
+		if sharedClient, err = operator.Dial(addr, operator.WithSharedMemory()); err != nil {
+			return err
+		}
+		defer sharedClient.Close()
+		if err := sharedClient.SharedMemory(ctx); err != nil {
+			return err
+		}
+	}
 
 	cases := []Case{
 		{Name: "n=1024", Batch: 1, N: 1024, Seed: 100, Repeats: 200},
@@ -112,6 +127,13 @@ func run(sigop, graphs, addr string, calls int) error {
 			return fmt.Errorf("%s: local: %w", c.Name, err)
 		}
 		c.LocalMedian = localTimes[len(localTimes)/2]
+		if sharedClient != nil {
+			sharedTimes, err := timeCalls(func() error { _, err := sharedClient.Magnitudes(ctx, inputs); return err }, c.Repeats)
+			if err != nil {
+				return fmt.Errorf("%s: shared memory: %w", c.Name, err)
+			}
+			c.SharedMedian = sharedTimes[len(sharedTimes)/2]
+		}
 		rep.Cases = append(rep.Cases, c)
 		fmt.Fprintf(os.Stderr, "  %-16s median %8.3f ms (gonum %8.3f ms)\n", c.Name, 1e3*c.Median, 1e3*c.LocalMedian)
 	}
@@ -124,6 +146,13 @@ func run(sigop, graphs, addr string, calls int) error {
 		return err
 	}
 	rep.Latency = Latency{N: 1024, Calls: calls, P50: quantile(times, 0.5), P99: quantile(times, 0.99)}
+	if sharedClient != nil {
+		times, err := timeCalls(func() error { _, err := sharedClient.Magnitudes(ctx, x); return err }, calls)
+		if err != nil {
+			return err
+		}
+		rep.SharedLatency = &Latency{N: 1024, Calls: calls, P50: quantile(times, 0.5), P99: quantile(times, 0.99)}
+	}
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }
 

@@ -14,7 +14,7 @@ from .quiet import native_stderr_muted
 with native_stderr_muted():
     import tensorflow as tf  # noqa: E402
 
-__all__ = ["tf", "session_config"]
+__all__ = ["tf", "session_config", "callable_options"]
 
 
 def session_config(intra_op_threads: int = 0, inter_op_threads: int = 0) -> tf.compat.v1.ConfigProto:
@@ -24,3 +24,10 @@ def session_config(intra_op_threads: int = 0, inter_op_threads: int = 0) -> tf.c
         inter_op_parallelism_threads=inter_op_threads,
         allow_soft_placement=True,
     )
+
+
+def callable_options(feed: str, fetches: list[str]):
+    """What ``Session._make_callable_from_options`` runs: one fed tensor, the fetched ones, by name."""
+    from tensorflow.core.protobuf import config_pb2
+
+    return config_pb2.CallableOptions(feed=[feed], fetch=fetches)
