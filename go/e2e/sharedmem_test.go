@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,6 +148,13 @@ func TestSharedMemoryFallsBackToTheWire(t *testing.T) {
 	}
 	if err := c.SharedMemory(ctxT(t)); status.Code(errors.Unwrap(err)) != codes.FailedPrecondition {
 		t.Fatalf("SharedMemory() against a server without --allow-shared-memory: %v; want FailedPrecondition", err)
+	}
+	cmd := sigopClient("fft", "--addr", srv.Addr, "--shared-memory")
+	cmd.Stdin = strings.NewReader("1\n2\n3\n4\n")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if out, err := cmd.Output(); err != nil || len(strings.Fields(string(out))) != 3 || !strings.Contains(stderr.String(), "--allow-shared-memory") {
+		t.Fatalf("sigop-client fft --shared-memory against that server: %v, %q, stderr %q; want the spectrum and a word on why it went over the wire", err, out, stderr.String())
 	}
 }
 
@@ -299,5 +307,27 @@ func TestHostileSharedMemoryRequests(t *testing.T) {
 	}
 	if _, err := dial(t).FFT(signal.Noise(1024, 3)); err != nil {
 		t.Fatalf("the server after hostile shared-memory requests: %v", err)
+	}
+}
+
+func TestSigopClientFFTThroughSharedMemory(t *testing.T) {
+	var text strings.Builder
+	for _, v := range signal.Noise(4096, 8) {
+		fmt.Fprintln(&text, v)
+	}
+	run := func(args ...string) string {
+		cmd := sigopClient(append([]string{"fft", "--addr", addr}, args...)...)
+		cmd.Stdin = strings.NewReader(text.String())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || stderr.Len() > 0 {
+			t.Fatalf("sigop-client fft %v: %v\n%s", args, err, stderr.String())
+		}
+		return string(out)
+	}
+	shared, wire := run("--shared-memory"), run()
+	if shared != wire || len(strings.Fields(shared)) != 2049 {
+		t.Fatalf("sigop-client fft --shared-memory printed %d values, differing from the wire's %d", len(strings.Fields(shared)), len(strings.Fields(wire)))
 	}
 }

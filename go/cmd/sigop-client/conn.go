@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -14,7 +15,7 @@ import (
 // how to trust it and prove who we are, and how long to wait.
 type connFlags struct {
 	addr, tlsCA, tlsCert, tlsKey, tokenFile string
-	tls                                     bool
+	tls, sharedMemory                       bool
 	timeout                                 time.Duration
 }
 
@@ -26,6 +27,7 @@ func (f *connFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM key of --tls-cert")
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the server's bearer token (a file, so it never shows in ps)")
 	fs.DurationVar(&f.timeout, "timeout", timeout, "deadline of the call")
+	fs.BoolVar(&f.sharedMemory, "shared-memory", false, "pass signals and spectra through /dev/shm to a server on this host started with --allow-shared-memory (else over the wire)")
 }
 
 // dial connects with the flags' security settings, then opts.
@@ -51,5 +53,17 @@ func (f *connFlags) dial(opts ...operator.Option) (*operator.Client, error) {
 		}
 		sec = append(sec, operator.WithToken(token))
 	}
-	return operator.Dial(f.addr, append(sec, opts...)...)
+	if !f.sharedMemory {
+		return operator.Dial(f.addr, append(sec, opts...)...)
+	}
+	c, err := operator.Dial(f.addr, append(append(sec, operator.WithSharedMemory()), opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	if err := c.SharedMemory(ctx); err != nil { // the calls still work, over the wire: say so once
+		fmt.Fprintf(os.Stderr, "sigop-client: %v; calls go over the wire\n", err)
+	}
+	return c, nil
 }
