@@ -22,7 +22,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from _empty_server import start_empty_server  # noqa: E402
 from _server import start_server  # noqa: E402
+from _metrics import free_port, scrape  # noqa: E402
 
 from sigop.training.augment import Augment  # noqa: E402
 from sigop.images import decode_image  # noqa: E402
@@ -69,6 +71,44 @@ def in_process(folder: Path, images: np.ndarray, pngs: list[bytes]) -> dict[tupl
     return out
 
 
+def batch_one(args, graphs: Path, images_dir: Path, images: np.ndarray, pngs: list[bytes], rounds: int = 3) -> dict:
+    """Where a batch-1 Classify on LiteRT spends its time, in interleaved rounds: in-process LiteRT (back to back;
+    and decoding each PNG first), the Go client through a server (per call: as Go saw it, the server's handler,
+    LiteRT inside the server, from its metrics), and an empty Python gRPC call. Medians over the rounds."""
+    model = LiteModel(graphs / "article", Manifest.read(graphs / "article"))
+    port = free_port()
+    proc, address = start_server(args.sigop, str(graphs), RUNTIMES["lite"] + ("--metrics-address", f"127.0.0.1:{port}"))
+    empty_server, empty_address = start_empty_server()
+    per_round = []
+    try:
+        for r in range(rounds):
+            print(f"batch 1 on LiteRT, round {r + 1}/{rounds} ...", file=sys.stderr)
+            before = scrape(port, "Classify")
+            go = json.loads(subprocess.run([args.bench_bin, "classify", "--addr", address, "--model", "article",
+                                            "--images", str(images_dir), "--batches", "1", "--calls", "300"],
+                                           check=True, stdout=subprocess.PIPE, text=True).stdout)[0]
+            after = scrape(port, "Classify")
+            calls = after["request_count"] - before["request_count"]
+            empty = json.loads(subprocess.run([args.bench_bin, "empty", "--addr", empty_address, "--calls", "1000"],
+                                              check=True, stdout=subprocess.PIPE, text=True).stdout)
+            per_round.append({
+                "in-process": 1 / in_process_images_per_second(model, images, 1, 300),
+                "in-process + PNG": 1 / decoding_images_per_second(model, pngs, images.shape[1], 300),
+                "Go -> server": 1 / go["images_per_second"],
+                "server handler": (after["request_sum"] - before["request_sum"]) / calls,
+                "LiteRT in the server": (after["compute_sum"] - before["compute_sum"]) / calls,
+                "empty gRPC call": empty["p50_seconds"],
+            })
+    finally:
+        empty_server.stop(0)
+        proc.terminate()
+        proc.wait(60)
+        model.close()
+    return {key: float(np.median([m[key] for m in per_round])) for key in per_round[0]} | {
+        "served/in-process": float(np.median([m["in-process"] / m["Go -> server"] for m in per_round])),
+        "served/in-process + PNG": float(np.median([m["in-process + PNG"] / m["Go -> server"] for m in per_round]))}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sigop", required=True)
@@ -98,6 +138,7 @@ def main() -> int:
         pngs = sorted((root / "data" / "images").rglob("*.png"))[:32]
         images = np.stack([decode_image(p.read_bytes(), 224) for p in pngs])
         local = in_process(root / "graphs" / "article", images, [p.read_bytes() for p in pngs])
+        breakdown = batch_one(args, root / "graphs", root / "data" / "images", images, [p.read_bytes() for p in pngs])
 
         served = {}
         for runtime, flags in RUNTIMES.items():
@@ -148,13 +189,16 @@ def main() -> int:
     speedup = served["lite", 1]["images_per_second"] / served["tf", 1]["images_per_second"]
     print(f"goal: Go->server batch 1 on LiteRT >= 2.5x on TensorFlow: {speedup:.2f}x "
           f"({'met' if speedup >= 2.5 else 'MISSED'})")
+    print("\nWhere a batch-1 Classify on LiteRT spends its time (per call; medians of 3 interleaved rounds):")
+    for key, value in breakdown.items():
+        print(f"  {key:<24} {value:.2f}x" if "/" in key else f"  {key:<24} {value * 1e3:6.2f} ms")
     over_tf = served["lite", 1]["images_per_second"] / local["tf", 1]
     print(f"goal: Go->server batch 1 on LiteRT >= 2.5x the in-process TensorFlow session: {over_tf:.2f}x "
           f"({'met' if over_tf >= 2.5 else 'MISSED'})")
-    for what, key in (("in-process LiteRT", 1), ("in-process LiteRT + PNG decoding", "png")):
-        share = served["lite", 1]["images_per_second"] / local["lite", key]
-        print(f"goal: Go->server batch 1 on LiteRT >= 90% of {what}: {share:.0%} "
-              f"({'met' if share >= 0.9 else 'MISSED'})")
+    for what, key in (("in-process LiteRT", "served/in-process"),
+                      ("in-process LiteRT + PNG decoding", "served/in-process + PNG")):
+        print(f"goal: Go->server batch 1 on LiteRT >= 90% of {what} (interleaved rounds): {breakdown[key]:.0%} "
+              f"({'met' if breakdown[key] >= 0.9 else 'MISSED'})")
     over = served["lite", 1]["p50_seconds"] * 1e3 - 1e3 / local["lite", 1]
     print(f"goal: batch-1 latency over in-process LiteRT <= 1 ms: {over:+.2f} ms ({'met' if over <= 1 else 'MISSED'})")
 

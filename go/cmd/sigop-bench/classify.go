@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sigop-dev/sigop/go/operator"
@@ -27,8 +29,17 @@ func runClassify(args []string) error {
 	model := fs.String("model", "", "classifier model")
 	dir := fs.String("images", "", "folder searched recursively for PNG images")
 	calls := fs.Int("calls", 200, "single-image calls; batch-32 calls are calls/10")
+	batches := fs.String("batches", "1,32", "batch sizes to time, in order: 1, 32 or both")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var sizes []int
+	for _, b := range strings.Split(*batches, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(b))
+		if err != nil || (n != 1 && n != 32) {
+			return fmt.Errorf("--batches %q: expected 1, 32 or 1,32", *batches)
+		}
+		sizes = append(sizes, n)
 	}
 	images, err := pngs(*dir, 32)
 	if err != nil {
@@ -44,7 +55,7 @@ func runClassify(args []string) error {
 	defer c.Close()
 	ctx := context.Background()
 	var out []ClassifyResult
-	for _, batch := range []int{1, 32} {
+	for _, batch := range sizes {
 		n := *calls
 		if batch > 1 {
 			n = max(3, *calls/10)
