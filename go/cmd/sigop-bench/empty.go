@@ -20,6 +20,7 @@ func runEmpty(args []string) error {
 	fs := flag.NewFlagSet("empty", flag.ContinueOnError)
 	addr := fs.String("addr", "", "the empty server's address")
 	calls := fs.Int("calls", 2000, "sequential calls")
+	method := fs.String("method", EmptyMethod, "the method to call with an empty message (e.g. /grpc.health.v1.Health/Check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func runEmpty(args []string) error {
 	}
 	defer conn.Close()
 	ctx := context.Background()
-	times, err := timeCalls(func() error { return conn.Invoke(ctx, EmptyMethod, &emptypb.Empty{}, &emptypb.Empty{}) }, *calls)
+	times, err := timeCalls(func() error { return conn.Invoke(ctx, *method, &emptypb.Empty{}, &emptypb.Empty{}) }, *calls)
 	if err != nil {
 		return err
 	}
