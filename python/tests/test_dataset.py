@@ -93,6 +93,17 @@ def test_decode_image_resizes_and_rejects_garbage():
         decode_image(noisy.getvalue()[: len(noisy.getvalue()) // 2], 8)  # pixel data cut in half
 
 
+def test_a_grey_image_of_the_models_size_decodes_as_rgb_conversion_does():
+    grey = np.random.default_rng(1).integers(0, 256, (16, 16), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(grey, mode="L").save(buf, "PNG")
+    img = decode_image(buf.getvalue(), 16)  # the fast path: no resize, grey copied to R, G, B
+    want = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    assert img.dtype == np.uint8 and img.shape == (16, 16, 3) and (img == want).all()
+    assert (decode_image(buf.getvalue(), 8) == np.asarray(Image.fromarray(grey).convert("RGB").resize(
+        (8, 8), Image.BILINEAR))).all()
+
+
 def test_augmentations_keep_frequencies_unless_shift_is_allowed():
     t = np.arange(1024)
     x = np.sin(2 * np.pi * 50 * t / 1024)

@@ -14,7 +14,8 @@ import io
 import numpy as np
 from PIL import Image
 
-__all__ = ["FORMATS", "SUFFIXES", "ImageError", "ImageHeader", "read_header", "decode_image", "gray_to_rgb"]
+__all__ = ["FORMATS", "SUFFIXES", "ImageError", "ImageHeader", "read_header", "decode_image", "decode_header",
+           "gray_to_rgb"]
 
 FORMATS = ("PNG", "JPEG")
 SUFFIXES = {".png", ".jpg", ".jpeg"}  # file names these formats go by
@@ -59,13 +60,19 @@ def read_header(data: bytes, max_pixels: int = Image.MAX_IMAGE_PIXELS) -> ImageH
 
 def decode_image(data: bytes, size: int, max_pixels: int = Image.MAX_IMAGE_PIXELS) -> np.ndarray:
     """PNG/JPEG bytes -> uint8 RGB [size, size, 3], resized bilinearly if needed; raises ImageError."""
-    header = read_header(data, max_pixels)
+    return decode_header(read_header(data, max_pixels), size)
+
+
+def decode_header(header: ImageHeader, size: int) -> np.ndarray:
+    """The image whose header was read (and checked) -> uint8 RGB [size, size, 3]; raises ImageError."""
     try:
         with header.image as img:
             img.load()
             if img.mode in _SIXTEEN_BIT:
                 grey = np.asarray(img, dtype=np.float64)
                 img = Image.fromarray(np.clip(np.rint(grey / 257.0), 0, 255).astype(np.uint8), mode="L")
+            if img.mode == "L" and img.size == (size, size):  # a spectrum image: its grey copied into R, G and B
+                return gray_to_rgb(np.asarray(img, dtype=np.uint8))  # as convert("RGB") does, in a third of the time
             img = img.convert("RGB")
             if img.size != (size, size):
                 img = img.resize((size, size), Image.BILINEAR)

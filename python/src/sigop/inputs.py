@@ -16,7 +16,7 @@ import numpy as np
 
 from .audio import AudioError, frames_needed, prepare, read_audio, read_header, resampled_length
 from .images import SUFFIXES as IMAGE_SUFFIXES
-from .images import ImageError, decode_image, gray_to_rgb, read_header as read_image_header
+from .images import ImageError, decode_header, gray_to_rgb, read_header as read_image_header
 from .limits import Limits
 from .render import SpectrumContract, fit_to_contract, magnitude_to_image
 from .signals import SIGNAL_SUFFIXES
@@ -71,12 +71,13 @@ def _runs(n: int, batch: int) -> Iterator[range]:
 
 def images(data: Sequence[bytes], size: int, limits: Limits) -> Inputs:
     """Encoded PNG/JPEG images -> uint8 RGB [batch, size, size, 3]."""
-    peak = 0
+    headers = []
     for i, d in enumerate(data):  # every header first: a bomb at the end is refused before work starts
         try:
-            peak = max(peak, read_image_header(d, limits.max_image_pixels).decoded_bytes)
+            headers.append(read_image_header(d, limits.max_image_pixels))
         except ImageError as e:
             raise ImageError(f"images[{i}]: {e}") from None
+    peak = max(h.decoded_bytes for h in headers) if headers else 0
     per_image = size * size * 3
 
     def chunks(batch: int) -> Iterator[np.ndarray]:
@@ -84,7 +85,7 @@ def images(data: Sequence[bytes], size: int, limits: Limits) -> Inputs:
             out = np.empty((len(run), size, size, 3), dtype=np.uint8)
             for j, i in enumerate(run):
                 try:
-                    out[j] = decode_image(data[i], size, limits.max_image_pixels)
+                    out[j] = decode_header(headers[i], size)  # opened once: its header was read above
                 except ImageError as e:
                     raise ImageError(f"images[{i}]: {e}") from None
             yield out
