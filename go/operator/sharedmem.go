@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,8 +19,9 @@ import (
 const DefaultSharedMemoryDir = "/dev/shm"
 
 const (
-	regionQuantum = 64 << 10 // regions are sized in steps of this, so a few sizes serve every call
-	keptRegions   = 8        // idle regions kept for the next calls; more are unregistered
+	regionQuantum    = 64 << 10        // regions are sized in steps of this, so a few sizes serve every call
+	keptRegions      = 8               // idle regions kept for the next calls; more are unregistered
+	unregisterWithin = 5 * time.Second // a server gone or unreachable releases the regions itself, once their lock drops
 )
 
 // mapping is a file mapped into this process (shm_linux.go).
@@ -111,8 +113,12 @@ func (s *sharedMemory) put(m *mapping) {
 
 // drop unregisters a region and unmaps it.
 func (s *sharedMemory) drop(m *mapping) {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), unregisterWithin)
 	defer cancel()
+	s.unregister(ctx, m)
+}
+
+func (s *sharedMemory) unregister(ctx context.Context, m *mapping) {
 	s.stub.UnregisterSharedMemory(ctx, &operatorv1.UnregisterSharedMemoryRequest{Name: m.key}) // gone already is fine
 	m.release()
 }
@@ -123,8 +129,10 @@ func (s *sharedMemory) close() {
 	free := s.free
 	s.free, s.off = nil, errors.New("the client is closed")
 	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), unregisterWithin)
+	defer cancel()
 	for _, m := range free {
-		s.drop(m)
+		s.unregister(ctx, m)
 	}
 }
 
