@@ -229,8 +229,8 @@ func sharedTensor(m *mapping, rows [][]float64, shape []int64) *operatorv1.Float
 
 // sharedRows reads a response tensor the server wrote into m.
 func sharedRows(m *mapping, t *operatorv1.Float64Tensor, rows, cols int) ([][]float64, error) {
-	ref := t.GetSharedMemory()
-	if ref == nil || ref.GetRegion() != m.key || ref.GetOffset()+ref.GetByteSize() > uint64(len(m.data)) {
+	ref, size := t.GetSharedMemory(), uint64(len(m.data))
+	if ref == nil || ref.GetRegion() != m.key || ref.GetOffset() > size || ref.GetByteSize() > size-ref.GetOffset() {
 		return nil, fmt.Errorf("sigop: response tensor is not in this call's shared-memory region (%v)", ref)
 	}
 	return decodeRows(m.data[ref.GetOffset():ref.GetOffset()+ref.GetByteSize()], t.GetShape(), rows, cols)
