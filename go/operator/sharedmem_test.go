@@ -47,7 +47,7 @@ func TestSharedRowsRefuseWhatIsNotTheCallsRegion(t *testing.T) {
 		{Region: "another", ByteSize: 8},
 		{Region: m.key, Offset: 4096, ByteSize: 8},
 		{Region: m.key, Offset: 1 << 63, ByteSize: 1 << 63}, // wraps around uint64
-		{Region: m.key, ByteSize: 16},                        // not the 8 bytes of one value
+		{Region: m.key, ByteSize: 16},                       // not the 8 bytes of one value
 	} {
 		if _, err := sharedRows(m, &operatorv1.Float64Tensor{Shape: []int64{1}, SharedMemory: ref}, 1, 1); err == nil {
 			t.Errorf("a response pointing at %v was read", ref)
