@@ -105,14 +105,15 @@ def main() -> int:
     shared_round = ", ".join(f"{m['n=2^20']['shared'] / m['n=2^20']['scipy']:.2f}" for m in rounds)
     print(f"\nn=2^20 server/scipy per round: {per_round}; through shared memory: {shared_round}")
     floor = empty["p50_seconds"] * 1e3
-    for what, lat in (("over the wire", latency), ("through shared memory", shared_latency)):
+    for what, lat in (("over the wire", latency),
+                      ("with WithSharedMemory (under its 64 KiB threshold: the wire)", shared_latency)):
         print(f"1024-point call latency {what}, {lat['calls']} sequential calls: p50 {lat['p50_seconds']*1e3:.3f} ms, "
               f"p99 {lat['p99_seconds']*1e3:.3f} ms")
     print(f"empty Python gRPC call, {empty['calls']} sequential calls: p50 {floor:.3f} ms, "
           f"p99 {empty['p99_seconds']*1e3:.3f} ms")
     r220, p50_ms = ratio("n=2^20", "scipy"), latency["p50_seconds"] * 1e3
     shared220 = ratio("n=2^20", "scipy", "shared")
-    over = min(p50_ms, shared_latency["p50_seconds"] * 1e3) - floor
+    over = p50_ms - floor
     print(f"targets: 2^20 server/scipy {r220:.2f} (goal <= {TARGET_RATIO_2_20:g}): "
           f"{'met' if r220 <= TARGET_RATIO_2_20 else 'MISSED'}; "
           f"1024-point p50 {p50_ms:.3f} ms (goal <= {TARGET_P50_1024_MS:g} ms): "

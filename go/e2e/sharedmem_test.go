@@ -100,8 +100,10 @@ func TestSharedMemoryGivesTheWiresResults(t *testing.T) {
 	}
 	var signals [][]float64
 	for _, class := range signal.Classes {
-		x, _ := g.Signal(class)
-		signals = append(signals, x)
+		for range 8 { // 16 signals of 1024 samples: over SharedMemoryMinBytes
+			x, _ := g.Signal(class)
+			signals = append(signals, x)
+		}
 	}
 	gotR, err := shared.ClassifySignals(ctx, signals)
 	if err != nil {
@@ -120,7 +122,7 @@ func TestSharedMemoryGivesTheWiresResults(t *testing.T) {
 		t.Fatalf("unknown scores: %v through shared memory, %v over the wire", gotR.Unknown, wantR.Unknown)
 	}
 	// Bad input gets the wire's answer: a NaN is InvalidArgument.
-	bad := signal.Noise(1024, 9)
+	bad := signal.Noise(16384, 9)
 	bad[7] = bad[7] / 0 * 0
 	if _, err := shared.FFT(bad); status.Code(errors.Unwrap(err)) != codes.InvalidArgument && status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("NaN through shared memory: %v; want InvalidArgument", err)
@@ -168,6 +170,12 @@ func TestSharedMemoryIsReleasedWhenClientsGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := c.FFT(signal.Noise(1024, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := regionNames(t, stub); !slices.Equal(got, before) {
+		t.Fatalf("regions after a 1024-point FFT, under SharedMemoryMinBytes: %v; want %v (it goes over the wire)", got, before)
+	}
+	if _, err := c.FFT(signal.Noise(16384, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := regionNames(t, stub); len(got) != len(before)+1 {
@@ -221,7 +229,7 @@ func TestSharedMemoryHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.FFT(signal.Noise(2048, 1)); err != nil {
+	if _, err := c.FFT(signal.Noise(16384, 1)); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("registered")
@@ -312,7 +320,7 @@ func TestHostileSharedMemoryRequests(t *testing.T) {
 
 func TestSigopClientFFTThroughSharedMemory(t *testing.T) {
 	var text strings.Builder
-	for _, v := range signal.Noise(4096, 8) {
+	for _, v := range signal.Noise(8192, 8) { // 64 KiB in, 32 KiB out: through shared memory
 		fmt.Fprintln(&text, v)
 	}
 	run := func(args ...string) string {
@@ -327,7 +335,7 @@ func TestSigopClientFFTThroughSharedMemory(t *testing.T) {
 		return string(out)
 	}
 	shared, wire := run("--shared-memory"), run()
-	if shared != wire || len(strings.Fields(shared)) != 2049 {
+	if shared != wire || len(strings.Fields(shared)) != 4097 {
 		t.Fatalf("sigop-client fft --shared-memory printed %d values, differing from the wire's %d", len(strings.Fields(shared)), len(strings.Fields(wire)))
 	}
 }
