@@ -106,7 +106,7 @@ def main() -> int:
     print(f"\nn=2^20 server/scipy per round: {per_round}; through shared memory: {shared_round}")
     floor = empty["p50_seconds"] * 1e3
     for what, lat in (("over the wire", latency),
-                      ("with WithSharedMemory (under its 64 KiB threshold: the wire)", shared_latency)):
+                      ("with WithSharedMemory (under its 32 KiB threshold: the wire)", shared_latency)):
         print(f"1024-point call latency {what}, {lat['calls']} sequential calls: p50 {lat['p50_seconds']*1e3:.3f} ms, "
               f"p99 {lat['p99_seconds']*1e3:.3f} ms")
     print(f"empty Python gRPC call, {empty['calls']} sequential calls: p50 {floor:.3f} ms, "
