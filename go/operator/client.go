@@ -200,24 +200,27 @@ func (c *Client) fft(ctx context.Context, inputs [][]float64, oneD bool, want op
 		return c.stub.FFT(ctx, request)
 	}, func(m *mapping, resp *operatorv1.FFTResponse) error { // read the spectra before the region is reused
 		var err error
-		read := func(t *operatorv1.Float64Tensor) ([][]float64, error) { return sharedRows(m, t, rows, cols) }
-		if want == operatorv1.Spectrum_SPECTRUM_MAGNITUDE {
-			out.magnitude, err = read(resp.GetMagnitude())
-		} else if out.real, err = read(resp.GetReal()); err == nil {
-			out.imag, err = read(resp.GetImag())
-		}
+		out, err = readSpectra(resp, want, func(t *operatorv1.Float64Tensor) ([][]float64, error) { return sharedRows(m, t, rows, cols) })
 		return err
 	})
-	if err != nil || shared != nil {
-		if err != nil {
-			err = fmt.Errorf("sigop: FFT: %w", err)
-		}
-		return out, err
+	switch {
+	case err != nil:
+		return out, fmt.Errorf("sigop: FFT: %w", err)
+	case shared != nil:
+		return out, nil
 	}
+	return readSpectra(resp, want, func(t *operatorv1.Float64Tensor) ([][]float64, error) { return wireRows(t, rows, cols) })
+}
+
+// readSpectra takes the parts asked for out of a reply, with read (from the
+// message, or from the call's shared-memory region).
+func readSpectra(resp *operatorv1.FFTResponse, want operatorv1.Spectrum, read func(*operatorv1.Float64Tensor) ([][]float64, error)) (spectra, error) {
+	var out spectra
+	var err error
 	if want == operatorv1.Spectrum_SPECTRUM_MAGNITUDE {
-		out.magnitude, err = wireRows(resp.GetMagnitude(), rows, cols)
-	} else if out.real, err = wireRows(resp.GetReal(), rows, cols); err == nil {
-		out.imag, err = wireRows(resp.GetImag(), rows, cols)
+		out.magnitude, err = read(resp.GetMagnitude())
+	} else if out.real, err = read(resp.GetReal()); err == nil {
+		out.imag, err = read(resp.GetImag())
 	}
 	return out, err
 }

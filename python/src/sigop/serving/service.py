@@ -161,7 +161,6 @@ class OperatorService(pb_grpc.OperatorServicer):
                     v.manifest_json = json.dumps(s.model.manifest.to_json())
         return out
 
-
     @rpc
     def RegisterSharedMemory(self, request: pb.RegisterSharedMemoryRequest, context: grpc.ServicerContext
                              ) -> pb.RegisterSharedMemoryResponse:

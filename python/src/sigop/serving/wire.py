@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inputs import InvalidInput
-from ..inputs import Unsupported
+from ..inputs import InvalidInput, Unsupported
 from ..operator.v1 import operator_pb2 as pb
 from .shared_memory import SharedMemory
 
