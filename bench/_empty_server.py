@@ -15,7 +15,8 @@ from sigop.serving.config import ServerConfig
 
 __all__ = ["start_empty_server", "METHOD"]
 
-METHOD = "/sigop.bench.Empty/Call"  # sigop-bench empty calls it
+SERVICE, NAME = "sigop.bench.Empty", "Call"
+METHOD = f"/{SERVICE}/{NAME}"  # sigop-bench empty calls it
 
 
 def start_empty_server() -> tuple[grpc.Server, str]:
@@ -25,7 +26,7 @@ def start_empty_server() -> tuple[grpc.Server, str]:
                                   ("grpc.max_receive_message_length", config.max_message_bytes),
                                   ("grpc.so_reuseport", 0)])
     empty = grpc.unary_unary_rpc_method_handler(lambda request, context: b"")  # bytes in and out: nothing parsed
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("sigop.bench.Empty", {"Call": empty})])
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, {NAME: empty})])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, f"127.0.0.1:{port}"

@@ -41,23 +41,28 @@ from sigop.training import TrainConfig, train  # noqa: E402
 RUNTIMES = {"tf": ("--runtime", "tf"), "lite": ("--runtime", "lite"), "lite int8": ("--runtime", "lite", "--precision", "int8")}
 
 
-def in_process_images_per_second(model, images: np.ndarray, batch: int, calls: int) -> float:
-    model(images[:batch], ["probabilities"])  # warm-up
+def images_per_second(classify, calls: int, batch: int = 1) -> float:
+    """Images per second of ``calls`` calls of ``classify(i)`` (call i), each of ``batch`` images, after one
+    untimed warm-up call."""
+    classify(0)
     t0 = time.perf_counter()
     for i in range(calls):
-        start = (i * batch) % len(images)
-        model(images[start:start + batch], ["probabilities"])
+        classify(i)
     return calls * batch / (time.perf_counter() - t0)
+
+
+def in_process_images_per_second(model, images: np.ndarray, batch: int, calls: int) -> float:
+    def classify(i):
+        start = (i * batch) % len(images)
+        return model(images[start:start + batch], ["probabilities"])
+
+    return images_per_second(classify, calls, batch)
 
 
 def decoding_images_per_second(model, pngs: list[bytes], size: int, calls: int) -> float:
     """One PNG per call, decoded as the server decodes it, then classified: what a program that has the image
     file, as a Classify caller has, does in-process."""
-    model(decode_image(pngs[0], size)[None], ["probabilities"])  # warm-up
-    t0 = time.perf_counter()
-    for i in range(calls):
-        model(decode_image(pngs[i % len(pngs)], size)[None], ["probabilities"])
-    return calls / (time.perf_counter() - t0)
+    return images_per_second(lambda i: model(decode_image(pngs[i % len(pngs)], size)[None], ["probabilities"]), calls)
 
 
 def in_process(folder: Path, images: np.ndarray, pngs: list[bytes]) -> dict[tuple[str, int | str], float]:
@@ -136,9 +141,10 @@ def main() -> int:
         export_lite(root / "graphs" / "article", *folder_inputs(root / "graphs" / "article", root / "data" / "signals",
                                                                quantize="int8"), quantize="int8")
         pngs = sorted((root / "data" / "images").rglob("*.png"))[:32]
-        images = np.stack([decode_image(p.read_bytes(), 224) for p in pngs])
-        local = in_process(root / "graphs" / "article", images, [p.read_bytes() for p in pngs])
-        breakdown = batch_one(args, root / "graphs", root / "data" / "images", images, [p.read_bytes() for p in pngs])
+        encoded = [p.read_bytes() for p in pngs]
+        images = np.stack([decode_image(b, 224) for b in encoded])
+        local = in_process(root / "graphs" / "article", images, encoded)
+        breakdown = batch_one(args, root / "graphs", root / "data" / "images", images, encoded)
 
         served = {}
         for runtime, flags in RUNTIMES.items():

@@ -50,7 +50,7 @@ func (c *Client) classifySignal(ctx context.Context, o call, rows [][]float64, s
 			request.Signals = sharedTensor(m, rows, shape)
 		}
 		return c.stub.ClassifySignal(ctx, request)
-	})
+	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}

@@ -49,7 +49,6 @@ type sharedMemory struct {
 	mu   sync.Mutex
 	free []*mapping
 	off  error // why calls go over the wire; nil until the server refuses
-	used bool  // a region was registered once
 }
 
 // get is a registered region of at least size bytes, or nil: the call goes
@@ -73,7 +72,6 @@ func (s *sharedMemory) get(ctx context.Context, size int) *mapping {
 		return m
 	}
 	s.mu.Unlock()
-	size = max(size, 1)
 	m, err := s.register(ctx, (size+regionQuantum-1)/regionQuantum*regionQuantum)
 	if err != nil {
 		if ctx.Err() == nil && status.Code(err) != codes.ResourceExhausted { // the server is full: this call only
@@ -99,9 +97,6 @@ func (s *sharedMemory) register(ctx context.Context, size int) (*mapping, error)
 		m.release()
 		return nil, err
 	}
-	s.mu.Lock()
-	s.used = true
-	s.mu.Unlock()
 	return m, nil
 }
 
@@ -148,8 +143,9 @@ func (s *sharedMemory) close() {
 // more, else over the wire (m nil). When
 // the region turns out gone for the server (it restarted, or another
 // replica answered), the region is dropped and the call made again over the
-// wire. read takes what the call left in the region before it is reused.
-func withRegion[R any](ctx context.Context, shm *sharedMemory, size int, call func(m *mapping) (R, error), read ...func(*mapping, R) error) (R, error) {
+// wire. read (nil: nothing to read) takes what the call left in the region
+// before it is reused.
+func withRegion[R any](ctx context.Context, shm *sharedMemory, size int, call func(m *mapping) (R, error), read func(*mapping, R) error) (R, error) {
 	var m *mapping
 	if shm != nil && size >= SharedMemoryMinBytes {
 		m = shm.get(ctx, size)
@@ -162,10 +158,8 @@ func withRegion[R any](ctx context.Context, shm *sharedMemory, size int, call fu
 		shm.drop(m)
 		return call(nil)
 	}
-	for _, r := range read {
-		if err == nil {
-			err = r(m, resp)
-		}
+	if err == nil && read != nil {
+		err = read(m, resp)
 	}
 	shm.put(m)
 	return resp, err
@@ -192,26 +186,24 @@ func values(rows [][]float64) int {
 }
 
 // SharedMemory says whether calls pass their signals through shared memory:
-// nil once the server has registered a region of this client's; otherwise
-// why they go over the wire (the client was dialled without
-// WithSharedMemory, the server is on another host or was started without
-// --allow-shared-memory). It registers a region if none is yet.
+// nil when the client holds a region the server registered (it registers
+// one if it has none); otherwise why they go over the wire (the client was
+// dialled without WithSharedMemory, the server is on another host or was
+// started without --allow-shared-memory).
 func (c *Client) SharedMemory(ctx context.Context) error {
 	if c.shm == nil {
 		return errors.New("sigop: the client was dialled without WithSharedMemory")
 	}
 	if m := c.shm.get(ctx, 1); m != nil {
 		c.shm.put(m)
+		return nil
 	}
 	c.shm.mu.Lock()
 	defer c.shm.mu.Unlock()
 	if c.shm.off != nil {
 		return fmt.Errorf("sigop: shared memory is not used: %w", c.shm.off)
 	}
-	if !c.shm.used {
-		return fmt.Errorf("sigop: shared memory is not used yet: %w", ctx.Err())
-	}
-	return nil
+	return fmt.Errorf("sigop: no shared-memory region now (the server holds as many as it allows, or %v)", ctx.Err())
 }
 
 // putFloats writes x into dst as little-endian float64s.

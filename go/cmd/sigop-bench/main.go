@@ -35,7 +35,8 @@ type Case struct {
 	Min     float64 `json:"min_seconds"`
 	// LocalMedian is the same workload on operator.Local (gonum, in-process).
 	LocalMedian float64 `json:"local_median_seconds"`
-	// SharedMedian is the same calls through shared memory (--shared-memory).
+	// SharedMedian is the same calls through shared memory (--shared-memory);
+	// 0 for cases under operator.SharedMemoryMinBytes, which go over the wire.
 	SharedMedian float64 `json:"shared_median_seconds,omitempty"`
 }
 
@@ -48,9 +49,8 @@ type Latency struct {
 }
 
 type report struct {
-	Cases         []Case   `json:"cases"`
-	Latency       Latency  `json:"latency"`
-	SharedLatency *Latency `json:"shared_latency,omitempty"`
+	Cases   []Case  `json:"cases"`
+	Latency Latency `json:"latency"`
 }
 
 func main() {
@@ -127,7 +127,7 @@ func run(sigop, graphs, addr string, calls int, shared bool) error {
 			return fmt.Errorf("%s: local: %w", c.Name, err)
 		}
 		c.LocalMedian = localTimes[len(localTimes)/2]
-		if sharedClient != nil {
+		if moved := 8 * c.Batch * (c.N + c.N/2 + 1); sharedClient != nil && moved >= operator.SharedMemoryMinBytes {
 			sharedTimes, err := timeCalls(func() error { _, err := sharedClient.Magnitudes(ctx, inputs); return err }, c.Repeats)
 			if err != nil {
 				return fmt.Errorf("%s: shared memory: %w", c.Name, err)
@@ -146,13 +146,6 @@ func run(sigop, graphs, addr string, calls int, shared bool) error {
 		return err
 	}
 	rep.Latency = Latency{N: 1024, Calls: calls, P50: quantile(times, 0.5), P99: quantile(times, 0.99)}
-	if sharedClient != nil {
-		times, err := timeCalls(func() error { _, err := sharedClient.Magnitudes(ctx, x); return err }, calls)
-		if err != nil {
-			return err
-		}
-		rep.SharedLatency = &Latency{N: 1024, Calls: calls, P50: quantile(times, 0.5), P99: quantile(times, 0.99)}
-	}
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }
 

@@ -86,12 +86,7 @@ class Region:
 
     def abandoned(self) -> bool:
         """Nobody holds the file locked any more: its client has gone."""
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        return True
+        return _unlocked(self.fd)
 
 
 class SharedMemory:
@@ -200,15 +195,22 @@ def _open(directory: Path, name: str, key: str, offset: int, size: int) -> Regio
         if offset + size > info.st_size:
             raise InvalidInput(f"region {name}: bytes {offset}..{offset + size} lie past the end of {key} "
                                f"({info.st_size} bytes)")
-        region = Region(name, key, offset, size, fd, None, 0)  # type: ignore[arg-type]
-        if region.abandoned():
+        if _unlocked(fd):
             raise Unsupported(f"region {name}: nobody holds {key} locked; the registering client must hold a "
                               f"shared lock (flock LOCK_SH) on it while the region is in use")
         page = offset - offset % mmap.ALLOCATIONGRANULARITY
-        region.map = mmap.mmap(fd, offset + size - page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
-                               offset=page)
-        region.start = offset - page
-        return region
+        mapped = mmap.mmap(fd, offset + size - page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=page)
+        return Region(name, key, offset, size, fd, mapped, offset - page)
     except BaseException:
         os.close(fd)
         raise
+
+
+def _unlocked(fd: int) -> bool:
+    """No other descriptor holds a lock on fd's file (this one can take it exclusively, and gives it back)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
