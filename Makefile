@@ -52,11 +52,16 @@ setup: system-packages $(VENV)/.installed $(BIN)/.tools ## Set everything up: De
 
 # gen-into DIR: regenerate every stub under DIR (the repo itself, or a scratch
 # copy that check-generated compares with what is committed).
+# The vendored Open Inference Protocol file has no go_package line (it stays
+# the upstream file): its Go import path is given here instead.
+OIP_PROTO := sigop/inference/open_inference_grpc.proto
+OIP_GO    := M$(OIP_PROTO)=$(GOMOD)/gen/inference;inferencepb
 define gen-into
 	$(PY) -m grpc_tools.protoc -I proto \
 	  --python_out=$(1)/python/src --pyi_out=$(1)/python/src --grpc_python_out=$(1)/python/src \
-	  --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=$(1)/go --go_opt=module=$(GOMOD) \
+	  --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=$(1)/go --go_opt=module=$(GOMOD) --go_opt='$(OIP_GO)' \
 	  --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc --go-grpc_out=$(1)/go --go-grpc_opt=module=$(GOMOD) \
+	  --go-grpc_opt='$(OIP_GO)' \
 	  $(PROTOS)
 endef
 

@@ -116,6 +116,17 @@ class InputPlan:
         self._count(len(data), "images", "PNG or JPEG image")
         return inputs.images(data, self.details["image_size"], self.limits)
 
+    def pixels(self, x: np.ndarray) -> Inputs:
+        """Decoded RGB pixels uint8 [batch, size, size, 3], the model's own image size (no resizing)."""
+        if self.takes_waveforms:
+            raise Unsupported(f"model {self.name!r} takes waveforms, not images; send signals or sound files")
+        size = self.details["image_size"]
+        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (size, size, 3):
+            raise InvalidInput(f"images: {x.dtype} pixels of shape {list(x.shape)}; model {self.name!r} takes uint8 "
+                               f"RGB pixels [batch, {size}, {size}, 3] (or encoded PNG or JPEG images)")
+        self._count(len(x), "images", "image")
+        return Inputs(0, "images", lambda batch: (x[i:i + batch] for i in range(0, len(x), batch)))
+
     def audio(self, data: Sequence[bytes]) -> Inputs:
         """Encoded WAV, FLAC or OGG files, at any rate."""
         if not self.takes_waveforms:

@@ -75,6 +75,10 @@ class Health:
         with self._lock:
             return self._status.get(service, SERVICE_UNKNOWN)
 
+    def status(self, service: str = "") -> int:
+        """The service's status now (SERVICE_UNKNOWN for one never set)."""
+        return self._status_of(service)
+
     def Check(self, request, context):
         with self._lock:
             status = self._status.get(request.service)

@@ -1,4 +1,4 @@
-"""Build and run the gRPC server: Operator service, health, reflection.
+"""Build and run the gRPC server: Operator service, Open Inference Protocol, health, reflection.
 
 Health answers NOT_SERVING until every graph is loaded and warmed up (the
 first call into a fresh graph is several times slower than the next), and goes
@@ -18,13 +18,12 @@ import sys
 import threading
 from concurrent import futures
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2
-from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from ..inference import open_inference_grpc_pb2_grpc as oip_grpc
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .config import OPERATOR_SERVICE, ServerConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
@@ -32,9 +31,13 @@ from .health import Health
 from .core import Core
 from .interceptors import MetricsInterceptor
 from .metrics import Metrics, parse_address
+from .reflection import add_reflection
 from .repository import ModelRepository
 from .security import TokenAuth, server_credentials
 from .service import OperatorService
+from .oip_plane import Plane
+from .oip_service import SERVICE_NAME as INFERENCE_SERVICE
+from .oip_service import InferenceService
 from .shared_memory import SharedMemory
 
 __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
@@ -78,7 +81,11 @@ class Server:
         pb_grpc.add_OperatorServicer_to_server(self.service, self._grpc)
         self.health = Health()
         self.health.add_to_server(self._grpc)
-        _add_reflection(self._grpc, (OPERATOR_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), self.health.pool)
+        # The Open Inference Protocol on the same port: ready exactly when health says SERVING.
+        serving = lambda: self.health.status() == health_pb2.HealthCheckResponse.SERVING  # noqa: E731
+        self.inference = InferenceService(Plane(self.core), serving)
+        oip_grpc.add_GRPCInferenceServiceServicer_to_server(self.inference, self._grpc)
+        add_reflection(self._grpc, (OPERATOR_SERVICE, INFERENCE_SERVICE, HEALTH_SERVICE), self.health.pool)
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         if config.tls_cert or config.tls_key:
             if not (config.tls_cert and config.tls_key):
@@ -104,7 +111,7 @@ class Server:
         self._poller: threading.Thread | None = None
 
     def _set_health(self, status: int) -> None:
-        for name in ("", OPERATOR_SERVICE):
+        for name in ("", OPERATOR_SERVICE, INFERENCE_SERVICE):
             self.health.set(name, status)
 
     def start(self, on_listening: Callable[[str], None] | None = None) -> "Server":
@@ -186,17 +193,6 @@ def _release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to trim
         pass
-
-
-def _add_reflection(server: grpc.Server, names: tuple[str, ...], pool: futures.ThreadPoolExecutor) -> None:
-    """Server reflection, run on ``pool`` (the health threads) rather than the busy workers."""
-    servicer = reflection.ReflectionServicer(names)
-
-    def info(request_iterator, context):
-        return servicer.ServerReflectionInfo(request_iterator, context)
-
-    info.experimental_thread_pool = pool
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(SimpleNamespace(ServerReflectionInfo=info), server)
 
 
 def serve(config: ServerConfig) -> int:

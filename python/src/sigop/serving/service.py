@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import grpc
 import numpy as np
@@ -19,10 +18,10 @@ from ..limits import clip
 from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .arrivals import within
-from .core import Call, Core, Scores, Served, top_k
+from .core import Core, Scores, Served, top_k
 from .errors import ModelNotFound
 from .shared_memory import SharedMemory
-from .status import rpc, rpc_stream
+from .status import call_of, rpc, rpc_stream
 from .stream import Event, StreamSession, StreamSettings, WindowResult
 from .wire import decode_signals, encode_into, encode_shared
 
@@ -35,11 +34,6 @@ _SPECTRUM_OUTPUTS = {
     pb.SPECTRUM_MAGNITUDE: ("magnitude",),
     pb.SPECTRUM_COMPLEX: ("real", "imag"),
 }
-
-
-def _call(context: grpc.ServicerContext) -> Call:
-    remaining = context.time_remaining()  # no deadline: None or a huge number, depending on the version
-    return Call(None if remaining is None or remaining > 1e6 else time.monotonic() + remaining, context.is_active)
 
 
 def _spec(served: Served) -> pb.ModelSpec:
@@ -94,7 +88,7 @@ class OperatorService(pb_grpc.OperatorServicer):
     @rpc
     def Classify(self, request: pb.ClassifyRequest, context: grpc.ServicerContext) -> pb.ClassifyResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
-        scores = self._core.classify(served, served.plan.images(request.images), "Classify", _call(context))
+        scores = self._core.classify(served, served.plan.images(request.images), "Classify", call_of(context))
         return pb.ClassifyResponse(model_spec=_spec(served),
                                    classifications=_classifications(served, scores, request.top_k))
 
@@ -102,14 +96,14 @@ class OperatorService(pb_grpc.OperatorServicer):
     def ClassifySignal(self, request: pb.ClassifySignalRequest, context: grpc.ServicerContext) -> pb.ClassifySignalResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
         given = served.plan.signals(self._signals(request.signals, channels=True)[0], request.sample_rate)
-        scores = self._core.classify(served, given, "ClassifySignal", _call(context))
+        scores = self._core.classify(served, given, "ClassifySignal", call_of(context))
         return pb.ClassifySignalResponse(model_spec=_spec(served),
                                          classifications=_classifications(served, scores, request.top_k))
 
     @rpc
     def ClassifyAudio(self, request: pb.ClassifyAudioRequest, context: grpc.ServicerContext) -> pb.ClassifyAudioResponse:
         served = self._core.classifier(request.model_spec.name, request.model_spec.version)
-        scores = self._core.classify(served, served.plan.audio(request.audio), "ClassifyAudio", _call(context))
+        scores = self._core.classify(served, served.plan.audio(request.audio), "ClassifyAudio", call_of(context))
         return pb.ClassifyAudioResponse(model_spec=_spec(served),
                                         classifications=_classifications(served, scores, request.top_k))
 
@@ -126,7 +120,7 @@ class OperatorService(pb_grpc.OperatorServicer):
             c = first.config
             session = StreamSession(self._core, StreamSettings(
                 c.model_spec.name, c.model_spec.version, c.sample_rate, c.hop, c.top_k, c.smoothing_windows,
-                c.min_duration, c.threshold, c.unknown_events), _call(context))
+                c.min_duration, c.threshold, c.unknown_events), call_of(context))
             with self._core.holding(session.served):  # its version, through reloads, until it ends
                 spec = _spec(session.served)
                 for i, request in enumerate(requests, start=1):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 import grpc
 
@@ -17,10 +18,11 @@ from ..images import ImageError
 from ..inputs import InvalidInput, Unsupported
 from ..limits import OverBudget, StreamIdle, StreamLimit, TooLarge
 from .batching import Expired, QueueFull, Unloaded
+from .core import Call
 from .errors import ModelNotFound
 from .shared_memory import RegionExists
 
-__all__ = ["rpc", "rpc_stream"]
+__all__ = ["rpc", "rpc_stream", "call_of"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,12 @@ _CODES = (
     ((Unloaded,), grpc.StatusCode.UNAVAILABLE),  # clients retry it, on this replica or another
     ((StreamIdle,), grpc.StatusCode.DEADLINE_EXCEEDED),  # the server's wait for the client's next message
 )
+
+
+def call_of(context: grpc.ServicerContext) -> Call:
+    """The core's view of a call: its deadline and whether its client still waits."""
+    remaining = context.time_remaining()  # no deadline: None or a huge number, depending on the version
+    return Call(None if remaining is None or remaining > 1e6 else time.monotonic() + remaining, context.is_active)
 
 
 def _abort(e: BaseException, context: grpc.ServicerContext, name: str) -> None:

@@ -1,0 +1,248 @@
+"""The Open Inference Protocol on sigop's port: same answers, codes and readiness as the Operator service."""
+
+import shutil
+import struct
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from sigop.datasets.article import CLASSES, generate
+from sigop.inference import open_inference_grpc_pb2 as ipb
+from sigop.inference import open_inference_grpc_pb2_grpc as ipb_grpc
+from sigop.operator.v1 import operator_pb2 as pb
+from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
+from sigop.render import SpectrumContract, render_signal
+from sigop.serving.server import Server, ServerConfig
+from test_classify_server import png, signals_request
+
+
+@pytest.fixture(scope="module")
+def server(article_model, fft_graph_dir, tmp_path_factory):
+    folder, _, _, _ = article_model
+    root = tmp_path_factory.mktemp("oip")
+    shutil.copytree(fft_graph_dir, root / "fft")
+    shutil.copytree(folder, root / "article")
+    s = Server(ServerConfig(graphs=root, address="127.0.0.1:0", poll_seconds=0)).start()
+    yield s
+    s.stop(0)
+
+
+@pytest.fixture(scope="module")
+def stubs(server):
+    channel = grpc.insecure_channel(server.address)
+    return ipb_grpc.GRPCInferenceServiceStub(channel), pb_grpc.OperatorStub(channel)
+
+
+def signals(n=12, seed=5):
+    rng = np.random.default_rng(seed)
+    return np.stack([generate(CLASSES[i % 2], rng) for i in range(n)])
+
+
+def infer(name, *tensors, raw=True, outputs=(), **params):
+    """A ModelInferRequest of (name, datatype, array-or-bytes-list) inputs."""
+    r = ipb.ModelInferRequest(model_name=name, id="req-7")
+    for k, v in params.items():
+        if isinstance(v, float):
+            r.parameters[k].double_param = v
+        else:
+            r.parameters[k].int64_param = v
+    for tname, datatype, values in tensors:
+        t = r.inputs.add(name=tname, datatype=datatype)
+        if datatype == "BYTES":
+            t.shape[:] = [len(values)]
+            if raw:
+                r.raw_input_contents.append(b"".join(struct.pack("<I", len(v)) + v for v in values))
+            else:
+                t.contents.bytes_contents.extend(values)
+        else:
+            t.shape[:] = values.shape
+            if raw:
+                r.raw_input_contents.append(values.tobytes())
+            else:
+                getattr(t.contents, {"FP64": "fp64_contents", "FP32": "fp32_contents"}[datatype]).extend(
+                    values.reshape(-1).tolist())
+    for o in outputs:
+        name, _, k = o.partition("/")
+        out = r.outputs.add(name=name)
+        if k:
+            out.parameters["classification"].int64_param = int(k)
+    return r
+
+
+def output(response, name):
+    """An output's values as numpy (numbers) or a list of bytes, from raw or typed contents."""
+    i, t = next((i, t) for i, t in enumerate(response.outputs) if t.name == name)
+    dtypes = {"FP64": "<f8", "FP32": "<f4", "BOOL": "?"}
+    if response.raw_output_contents:
+        raw = response.raw_output_contents[i]
+        if t.datatype == "BYTES":
+            out, at = [], 0
+            while at < len(raw):
+                (size,) = struct.unpack_from("<I", raw, at)
+                out.append(raw[at + 4:at + 4 + size])
+                at += 4 + size
+            return out
+        return np.frombuffer(raw, dtypes[t.datatype]).reshape(tuple(t.shape))
+    if t.datatype == "BYTES":
+        return list(t.contents.bytes_contents)
+    field = {"FP64": "fp64_contents", "FP32": "fp32_contents", "BOOL": "bool_contents"}[t.datatype]
+    return np.array(getattr(t.contents, field), dtypes[t.datatype]).reshape(tuple(t.shape))
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_model_infer_gives_classify_signals_scores(stubs, raw):
+    oip, op = stubs
+    x = signals()
+    want = op.ClassifySignal(signals_request(x))
+    r = oip.ModelInfer(infer("article", ("signals", "FP64", x), raw=raw))
+    assert (r.model_name, r.model_version, r.id) == ("article", "1", "req-7")
+    assert [t.name for t in r.outputs] == ["probabilities", "label", "unknown", "is_unknown"]
+    assert bool(r.raw_output_contents) == raw
+    labels = [c.label for c in want.classifications[0].classes]
+    p = output(r, "probabilities")
+    assert p.shape == (len(x), 2) and p.dtype == np.float32
+    for row, c in zip(p, want.classifications):
+        by_label = {k.label: k.score for k in c.classes}
+        np.testing.assert_allclose(row, [by_label[lab] for lab in sorted(by_label)], rtol=1e-6, atol=1e-7)
+    assert [v.decode() for v in output(r, "label")] == [c.classes[0].label for c in want.classifications]
+    np.testing.assert_allclose(output(r, "unknown"), [c.unknown_score for c in want.classifications], rtol=1e-6)
+    assert output(r, "is_unknown").tolist() == [c.unknown for c in want.classifications]
+    assert sorted(labels) == sorted(by_label)
+    # FP32 signals are the same signals to float32's precision
+    r32 = oip.ModelInfer(infer("article", ("signals", "FP32", x.astype(np.float32)), raw=raw, outputs=["probabilities"]))
+    np.testing.assert_allclose(output(r32, "probabilities"), p, atol=1e-4)
+
+
+def test_images_pixels_classification_and_top_k(stubs):
+    oip, op = stubs
+    x = signals(4, seed=9)
+    grey = render_signal(x, SpectrumContract(max_bin=136))
+    want = op.ClassifySignal(signals_request(x, top_k=1))
+    by_png = oip.ModelInfer(infer("article", ("images", "BYTES", [png(g) for g in grey]), outputs=["probabilities/1"]))
+    pixels = np.repeat(grey[..., None], 3, axis=3)
+    by_pixels = oip.ModelInfer(infer("article", ("images", "UINT8", pixels), outputs=["probabilities/1"]))
+    for r in (by_png, by_pixels):
+        strings = [s.decode() for s in output(r, "probabilities")]
+        assert [t.shape for t in r.outputs] == [[4, 1]]
+        assert [s.split(":", 2)[2] for s in strings] == [c.classes[0].label for c in want.classifications]
+        for s, c in zip(strings, want.classifications):
+            score, index, label = s.split(":", 2)
+            assert float(score) == pytest.approx(c.classes[0].score, abs=1e-3)
+            assert int(index) == ["blue", "red"].index(label)
+    top = oip.ModelInfer(infer("article", ("signals", "FP64", x), outputs=["probabilities", "label"], top_k=2))
+    assert [t.datatype for t in top.outputs] == ["BYTES", "BYTES"] and list(top.outputs[0].shape) == [4, 2]
+
+
+def test_the_fft_graph_is_a_model(stubs):
+    oip, op = stubs
+    x = np.random.default_rng(1).normal(size=(3, 64))
+    want = op.FFT(pb.FFTRequest(signals=pb.Float64Tensor(shape=[3, 64], content=x.tobytes()),
+                                spectra=[pb.SPECTRUM_MAGNITUDE, pb.SPECTRUM_COMPLEX]))
+    for raw in (True, False):
+        r = oip.ModelInfer(infer("fft", ("signals", "FP64", x), raw=raw))
+        assert [t.name for t in r.outputs] == ["magnitude", "real", "imag"]
+        for name in ("magnitude", "real", "imag"):
+            np.testing.assert_array_equal(output(r, name), np.frombuffer(getattr(want, name).content, "<f8").reshape(3, 33))
+    one = oip.ModelInfer(infer("fft", ("signals", "FP64", x[0]), outputs=["magnitude"]))
+    assert list(one.outputs[0].shape) == [33] and output(one, "magnitude").tolist() == output(r, "magnitude")[0].tolist()
+
+
+def test_metadata_and_readiness(stubs, server):
+    oip, _ = stubs
+    assert oip.ServerLive(ipb.ServerLiveRequest()).live and oip.ServerReady(ipb.ServerReadyRequest()).ready
+    meta = oip.ServerMetadata(ipb.ServerMetadataRequest())
+    assert meta.name == "sigop" and "classification" in meta.extensions
+    m = oip.ModelMetadata(ipb.ModelMetadataRequest(name="article"))
+    assert (m.name, list(m.versions), m.platform) == ("article", ["1"], "sigop")
+    assert [(t.name, t.datatype, list(t.shape)) for t in m.inputs] == [("signals", "FP64", [-1, -1])]
+    assert [(t.name, t.datatype, list(t.shape)) for t in m.outputs] == [
+        ("probabilities", "FP32", [-1, 2]), ("label", "BYTES", [-1]), ("unknown", "FP32", [-1]),
+        ("is_unknown", "BOOL", [-1])]
+    assert m.properties["labels"] == '["blue", "red"]' and "images" in m.properties["also_accepts"]
+    f = oip.ModelMetadata(ipb.ModelMetadataRequest(name="fft"))
+    assert [t.name for t in f.outputs] == ["magnitude", "real", "imag"]
+    assert oip.ModelReady(ipb.ModelReadyRequest(name="article")).ready
+    assert oip.ModelReady(ipb.ModelReadyRequest(name="article", version="1")).ready
+    assert not oip.ModelReady(ipb.ModelReadyRequest(name="article", version="2")).ready
+    assert not oip.ModelReady(ipb.ModelReadyRequest(name="nope")).ready
+
+
+NAN = np.array([[1.0, np.nan, 2.0]])
+BAD = [
+    ("unknown model", infer("nope", ("signals", "FP64", signals(1))), grpc.StatusCode.NOT_FOUND, "not loaded"),
+    ("missing version", infer("article", ("signals", "FP64", signals(1))) , grpc.StatusCode.NOT_FOUND, "version 9"),
+    ("no model name", infer("", ("signals", "FP64", signals(1))), grpc.StatusCode.INVALID_ARGUMENT, "model_name"),
+    ("NaN", infer("article", ("signals", "FP64", NAN)), grpc.StatusCode.INVALID_ARGUMENT, "sample 1 is nan"),
+    ("int signals", infer("article", ("signals", "FP64", np.zeros((1, 4), np.int32))), grpc.StatusCode.INVALID_ARGUMENT,
+     "raw contents have"),
+    ("wrong input", infer("article", ("pixels", "FP64", signals(1))), grpc.StatusCode.INVALID_ARGUMENT, "'signals'"),
+    ("two inputs", infer("article", ("signals", "FP64", signals(1)), ("audio", "BYTES", [b"x"])),
+     grpc.StatusCode.INVALID_ARGUMENT, "exactly one input"),
+    ("bad output", infer("article", ("signals", "FP64", signals(1)), outputs=["logits"]),
+     grpc.StatusCode.INVALID_ARGUMENT, "has outputs"),
+    ("bad png", infer("article", ("images", "BYTES", [b"\x89PNG garbage"])), grpc.StatusCode.INVALID_ARGUMENT, "images"),
+    ("audio to a spectrum model", infer("article", ("audio", "BYTES", [b"RIFF"])), grpc.StatusCode.FAILED_PRECONDITION,
+     "not waveforms"),
+    ("rate for a spectrum model", infer("article", ("signals", "FP64", signals(1)), sample_rate=8000.0),
+     grpc.StatusCode.INVALID_ARGUMENT, "rate"),
+    ("classification of the FFT", infer("fft", ("signals", "FP64", signals(1)), outputs=["magnitude/2"]),
+     grpc.StatusCode.INVALID_ARGUMENT, "classification"),
+]
+BAD[1][1].model_version = "9"
+
+
+@pytest.mark.parametrize("request_, code, match", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_requests_get_their_codes_and_the_server_keeps_serving(stubs, request_, code, match):
+    oip, _ = stubs
+    with pytest.raises(grpc.RpcError) as e:
+        oip.ModelInfer(request_)
+    assert e.value.code() == code and match in e.value.details(), e.value.details()
+    assert oip.ModelInfer(infer("fft", ("signals", "FP64", np.array([1.0, 0.0])))).outputs
+
+
+def test_hostile_shapes_and_contents(stubs):
+    oip, _ = stubs
+    cases = {
+        "negative": ipb.ModelInferRequest(model_name="fft", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="signals", datatype="FP64", shape=[-1, 4])]),
+        "huge": ipb.ModelInferRequest(model_name="fft", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="signals", datatype="FP64", shape=[1 << 40, 1 << 40])], raw_input_contents=[b""]),
+        "typed count": ipb.ModelInferRequest(model_name="fft", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="signals", datatype="FP64", shape=[2, 2], contents=ipb.InferTensorContents(fp64_contents=[1, 2, 3]))]),
+        "raw and typed": ipb.ModelInferRequest(model_name="fft", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="signals", datatype="FP64", shape=[1], contents=ipb.InferTensorContents(fp64_contents=[1]))],
+            raw_input_contents=[np.zeros(1).tobytes()]),
+        "raw count": infer("fft", ("signals", "FP64", np.zeros(4))),
+        "bytes length": ipb.ModelInferRequest(model_name="article", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="images", datatype="BYTES", shape=[1])], raw_input_contents=[struct.pack("<I", 1 << 30) + b"x"]),
+        "datatype": ipb.ModelInferRequest(model_name="fft", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="signals", datatype="COMPLEX", shape=[1])], raw_input_contents=[b"\0" * 8]),
+        "int8 range": ipb.ModelInferRequest(model_name="article", inputs=[ipb.ModelInferRequest.InferInputTensor(
+            name="images", datatype="INT8", shape=[1], contents=ipb.InferTensorContents(int_contents=[300]))]),
+        "version": infer("fft", ("signals", "FP64", np.zeros(4))),
+    }
+    cases["raw count"].raw_input_contents.append(b"")
+    cases["version"].model_version = "one"
+    for name, request in cases.items():
+        with pytest.raises(grpc.RpcError) as e:
+            oip.ModelInfer(request)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, e.value.details())
+
+
+def test_ready_follows_health_through_shutdown(article_model, fft_graph_dir, tmp_path):
+    shutil.copytree(fft_graph_dir, tmp_path / "fft")
+    s = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0)).start()
+    try:
+        channel = grpc.insecure_channel(s.address)
+        oip, health = ipb_grpc.GRPCInferenceServiceStub(channel), health_pb2_grpc.HealthStub(channel)
+        for service in ("", "inference.GRPCInferenceService"):
+            assert health.Check(health_pb2.HealthCheckRequest(service=service)).status == health_pb2.HealthCheckResponse.SERVING
+        assert oip.ServerReady(ipb.ServerReadyRequest()).ready
+        s.health.enter_graceful_shutdown()  # what stop() does first
+        assert not oip.ServerReady(ipb.ServerReadyRequest()).ready
+        assert not oip.ModelReady(ipb.ModelReadyRequest(name="fft")).ready
+        assert oip.ServerLive(ipb.ServerLiveRequest()).live
+    finally:
+        s.stop(0)
