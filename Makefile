@@ -31,6 +31,17 @@ $(VENV)/.installed: python/requirements.txt python/requirements-nodeps.txt pytho
 .PHONY: venv
 venv: $(VENV)/.installed ## Create the Python virtual environment with pinned packages.
 
+# Third-party Open Inference Protocol software the tests use as judges, each in a venv of its own (they pin
+# protobuf < 7, sigop 7.x; the wire does not care which protobuf built the stubs): NVIDIA's and KServe's
+# clients call sigop serve; MLServer is a server sigop's Go client calls.
+OIP_CLIENTS  := .cache/oip/clients
+OIP_MLSERVER := .cache/oip/mlserver
+
+.cache/oip/%/.installed: python/tests/oip/requirements-%.txt
+	rm -rf $(@D) && python3 -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --no-deps -r $<
+	touch $@
+
 $(BIN)/.tools: go/go.mod go/go.sum
 	mkdir -p $(BIN)
 	cd go && go mod download
@@ -95,8 +106,8 @@ vectors: $(VENV)/.installed ## Regenerate the shared test vectors (FFT from nump
 test: setup check-generated test-python test-go test-e2e ## Set up and run every test.
 
 .PHONY: test-python
-test-python: setup ## Python unit and server tests.
-	cd python && ../$(PY) -m pytest -q
+test-python: setup $(OIP_CLIENTS)/.installed ## Python unit and server tests (with tritonclient and KServe's client as judges).
+	cd python && SIGOP_OIP_CLIENTS=$(CURDIR)/$(OIP_CLIENTS)/bin/python ../$(PY) -m pytest -q
 
 .PHONY: test-go
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
+	"github.com/sigop-dev/sigop/go/internal/dial"
 )
 
 // DefaultMaxMessageBytes matches the server's default limit: a 2^20-point
@@ -31,18 +31,12 @@ type Client struct {
 }
 
 type options struct {
+	dial.Settings
 	timeout         time.Duration
-	maxMessageBytes int
 	fftModel        string
 	classifier      string
 	topK            int
-	tls             bool
-	caFile          string
-	certFile        string
-	keyFile         string
-	token           string
 	sharedMemoryDir string
-	dialOptions     []grpc.DialOption
 }
 
 // Option configures Dial.
@@ -53,7 +47,7 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 
 // WithMaxMessageBytes sets the largest message sent or received (default 64 MiB);
 // keep it equal to the server's --max-message-mib.
-func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMessageBytes = n } }
+func WithMaxMessageBytes(n int) Option { return func(o *options) { o.MaxMessageBytes = n } }
 
 // WithFFTModel names the server's FFT model (default "fft").
 func WithFFTModel(name string) Option { return func(o *options) { o.fftModel = name } }
@@ -84,7 +78,7 @@ func WithSharedMemoryDir(dir string) Option { return func(o *options) { o.shared
 // WithDialOptions adds gRPC dial options, e.g. transport credentials; they
 // apply after sigop's own, so they win.
 func WithDialOptions(opts ...grpc.DialOption) Option {
-	return func(o *options) { o.dialOptions = append(o.dialOptions, opts...) }
+	return func(o *options) { o.DialOptions = append(o.DialOptions, opts...) }
 }
 
 // Dial creates a Client for target (host:port, or any gRPC target such as
@@ -93,26 +87,13 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 // grpc.NewClient it does not connect until the first call. Without WithTLS (or credentials in WithDialOptions) the connection is
 // plaintext.
 func Dial(target string, opts ...Option) (*Client, error) {
-	o := options{timeout: DefaultTimeout, maxMessageBytes: DefaultMaxMessageBytes, fftModel: "fft"}
+	o := options{timeout: DefaultTimeout, Settings: dial.Settings{MaxMessageBytes: DefaultMaxMessageBytes}, fftModel: "fft"}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	security, err := o.securityDialOptions()
+	conn, err := o.NewClient(target, operatorService, operatorService)
 	if err != nil {
 		return nil, err
-	}
-	dialOpts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(serviceConfig),
-		grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(o.maxMessageBytes),
-			grpc.MaxCallSendMsgSize(o.maxMessageBytes),
-		),
-	}, security...)
-	dialOpts = append(dialOpts, o.dialOptions...)
-	conn, err := grpc.NewClient(target, dialOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("sigop: dial %s: %w", target, err)
 	}
 	c := &Client{
 		conn: conn, stub: operatorv1.NewOperatorClient(conn),
