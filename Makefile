@@ -140,11 +140,24 @@ $(E2E)/graphs/imu/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 	$(PY) -m sigop.datasets.axes --out $(E2E)/axes --per-class 40 --seed 6
 	$(SIGOP) train --data $(E2E)/axes --out $(E2E)/graphs/imu --no-saved-model
 
+# The gRPC ecosystem's own tools, pinned, built from the Go module proxy: judges of reflection in test-e2e.
+GRPCURL := github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
+GHZ     := github.com/bojand/ghz/cmd/ghz@v0.93.0
+GRPC_TOOLS := $(BIN)/.grpc-tools-$(subst /,_,$(notdir $(GRPCURL))-$(notdir $(GHZ)))
+
+$(GRPC_TOOLS):
+	mkdir -p $(BIN)
+	GOBIN=$(BIN) go install $(GRPCURL)
+	GOBIN=$(BIN) go install $(GHZ)
+	touch $@
+
 .PHONY: test-e2e
-test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json $(E2E)/graphs/imu/manifest.json ## Go client against the real Python server.
+test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json $(E2E)/graphs/imu/manifest.json \
+  $(GRPC_TOOLS) $(OIP_MLSERVER)/.installed ## Go client against the real Python server (and against MLServer; grpcurl and ghz as judges).
 	rm -rf $(E2E)/graphs/fft && cp -r $(GRAPHS)/fft $(E2E)/graphs/fft
 	cd go && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
-	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard \
+	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard SIGOP_GRPCURL=$(BIN)/grpcurl SIGOP_GHZ=$(BIN)/ghz \
+	  SIGOP_MLSERVER=$(CURDIR)/$(OIP_MLSERVER)/bin/python \
 	  go test -tags e2e -count=1 -v ./e2e 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 # ---- demo and benchmarks --------------------------------------------------

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	// grpcio-reflection serves v1alpha only; grpcurl and other tools fall back to it.
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 
@@ -281,6 +281,7 @@ func TestHealthAndReflection(t *testing.T) {
 			t.Fatalf("health %q = %v, %v; want SERVING", svc, resp, err)
 		}
 	}
+	// v1alpha, as older tools ask
 	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
@@ -296,9 +297,31 @@ func TestHealthAndReflection(t *testing.T) {
 	for _, s := range resp.GetListServicesResponse().GetService() {
 		names = append(names, s.GetName())
 	}
-	for _, want := range []string{serverproc.OperatorService, "grpc.health.v1.Health"} {
+	for _, want := range []string{serverproc.OperatorService, "grpc.health.v1.Health", "inference.GRPCInferenceService"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("reflection lists %v; want %s among them", names, want)
+		}
+	}
+	// v1, as current tools ask first: a method resolves to its file
+	v1, err := reflectionv1.NewServerReflectionClient(conn).ServerReflectionInfo(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for symbol, file := range map[string]string{
+		"sigop.operator.v1.Operator.ClassifySignal": "sigop/operator/v1/operator.proto",
+		"inference.GRPCInferenceService.ModelInfer": "sigop/inference/open_inference_grpc.proto",
+	} {
+		if err := v1.Send(&reflectionv1.ServerReflectionRequest{
+			MessageRequest: &reflectionv1.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: symbol}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := v1.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := r.GetFileDescriptorResponse().GetFileDescriptorProto()
+		if len(files) == 0 || !strings.Contains(string(files[0]), file) {
+			t.Errorf("reflection v1 of %s: %v; want %s", symbol, r.GetErrorResponse(), file)
 		}
 	}
 }

@@ -30,6 +30,7 @@ type Client struct {
 type options struct {
 	dial.Settings
 	timeout time.Duration
+	health  []string
 }
 
 // Option configures Dial.
@@ -53,22 +54,29 @@ func WithClientCertificate(certFile, keyFile string) Option {
 // WithToken sends "authorization: Bearer <token>" on every call.
 func WithToken(token string) Option { return func(o *options) { o.Token = token } }
 
+// WithHealthCheck has a balanced Client skip addresses whose grpc.health.v1
+// status for service ("": the server as a whole) is not SERVING: replicas
+// still warming up or draining. Use it with servers that serve that health
+// service (sigop, Triton); the protocol itself does not require one
+// (MLServer has none), so it is off by default, and UNAVAILABLE is retried
+// on another address either way.
+func WithHealthCheck(service string) Option { return func(o *options) { o.health = []string{service} } }
+
 // WithDialOptions adds gRPC dial options; they apply last, so they win.
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(o *options) { o.DialOptions = append(o.DialOptions, opts...) }
 }
 
 // Dial creates a Client for target (host:port, or a gRPC target such as
-// dns:///name:port, balanced round-robin over its addresses, skipping those
-// whose grpc.health.v1 does not say SERVING, and retrying UNAVAILABLE on
-// another; a server without a health service counts as healthy). It does not
-// connect until the first call; plaintext unless WithTLS.
+// dns:///name:port, balanced round-robin over its addresses, retrying
+// UNAVAILABLE on another; see WithHealthCheck). It does not connect until
+// the first call; plaintext unless WithTLS.
 func Dial(target string, opts ...Option) (*Client, error) {
 	o := options{Settings: dial.Settings{MaxMessageBytes: DefaultMaxMessageBytes}, timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	conn, err := o.NewClient(target, Service, "")
+	conn, err := o.NewClient(target, Service, o.health...)
 	if err != nil {
 		return nil, err
 	}

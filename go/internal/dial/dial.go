@@ -32,17 +32,21 @@ type Settings struct {
 	DialOptions     []grpc.DialOption
 }
 
-// serviceConfig balances round-robin, checks each address's health under
-// healthService ("" is the server as a whole), and retries UNAVAILABLE on
-// another address for every method of service. Only for idempotent
-// services: a retry must never apply a request twice.
+// serviceConfig balances round-robin, checks each address's grpc.health.v1
+// status under health[0] when given ("" is the server as a whole), and
+// retries UNAVAILABLE on another address for every method of service. Only
+// for idempotent services: a retry must never apply a request twice.
 //
 // gRPC buffers at most 256 KiB of a request for retries, so larger requests
 // fail over only while not yet sent.
-func serviceConfig(service, healthService string) string {
+func serviceConfig(service string, health []string) string {
+	check := ""
+	if len(health) > 0 {
+		check = fmt.Sprintf(`"healthCheckConfig": {"serviceName": %q},`, health[0])
+	}
 	return fmt.Sprintf(`{
   "loadBalancingConfig": [{"round_robin": {}}],
-  "healthCheckConfig": {"serviceName": %q},
+  %s
   "methodConfig": [{
     "name": [{"service": %q}],
     "retryPolicy": {
@@ -53,21 +57,21 @@ func serviceConfig(service, healthService string) string {
       "retryableStatusCodes": ["UNAVAILABLE"]
     }
   }]
-}`, healthService, service)
+}`, check, service)
 }
 
 // NewClient creates a connection to target for the methods of service
 // (plaintext unless TLS is set, or credentials come in DialOptions, which
-// apply last and so win). Like grpc.NewClient it does not connect until the
-// first call.
-func (s Settings) NewClient(target, service, healthService string) (*grpc.ClientConn, error) {
+// apply last and so win), health-checking each address under health[0] if
+// given. Like grpc.NewClient it does not connect until the first call.
+func (s Settings) NewClient(target, service string, health ...string) (*grpc.ClientConn, error) {
 	security, err := s.security()
 	if err != nil {
 		return nil, err
 	}
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(serviceConfig(service, healthService)),
+		grpc.WithDefaultServiceConfig(serviceConfig(service, health)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(s.MaxMessageBytes), grpc.MaxCallSendMsgSize(s.MaxMessageBytes)),
 	}, security...)
 	conn, err := grpc.NewClient(target, append(opts, s.DialOptions...)...)
