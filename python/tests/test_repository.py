@@ -110,3 +110,31 @@ def test_a_graphs_folder_without_fft_still_serves_the_builtin_one(tmp_path, fft_
         assert server.models.on_disk() == ["spectra"]
     finally:
         server.stop(0)
+
+
+def test_a_folder_that_is_one_model_serves_it_under_model_name(tmp_path, fft_graph_dir, monkeypatch):
+    # KServe mounts one model at /mnt/models: here, numbered versions of the FFT graph, named by $MODEL_NAME.
+    for v in (1, 3):
+        shutil.copytree(fft_graph_dir, tmp_path / "mnt" / str(v))
+    from sigop.cli import build_parser
+
+    monkeypatch.setenv("MODEL_NAME", "spectrum")
+    args = build_parser("serve").parse_args(["serve", "--graphs", str(tmp_path / "mnt")])
+    assert args.model_name == "spectrum"
+    server = Server(ServerConfig(graphs=tmp_path / "mnt", model_name=args.model_name, address="127.0.0.1:0",
+                                 poll_seconds=0)).start()
+    try:
+        stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+        x = np.array([1.0, 0, 0, 0], dtype="<f8")
+        r = stub.FFT(pb.FFTRequest(model_spec=pb.ModelSpec(name="spectrum"),
+                                   signals=pb.Float64Tensor(shape=[4], content=x.tobytes())))
+        assert (r.model_spec.name, r.model_spec.version) == ("spectrum", 3)
+        assert sorted(m.name for m in stub.ListModels(pb.ListModelsRequest()).models) == ["fft", "spectrum"]
+    finally:
+        server.stop(0)
+    # without a name, the manifest's own
+    shutil.rmtree(tmp_path / "mnt" / "3")
+    from sigop.serving.repository import discover
+
+    assert discover(tmp_path / "mnt") == {"fft": {1: tmp_path / "mnt" / "1"}}
+    assert discover(tmp_path / "mnt", "spectrum") == {"spectrum": {1: tmp_path / "mnt" / "1"}}

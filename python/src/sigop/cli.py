@@ -20,17 +20,16 @@ def _export_fft(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def serve_config(args: argparse.Namespace):
+    """The ServerConfig that `sigop serve` flags ask for."""
     from .limits import MiB, Limits
     from .serving.batching import BatchConfig
     from .serving.config import ServerConfig
     from .serving.security import read_token
-    from .serving.server import configure_logging, serve
     from .serving.shared_memory import SharedMemoryConfig
 
-    configure_logging(args.log_level)
-    config = ServerConfig(
-        graphs=Path(args.graphs), address=args.address, max_message_bytes=args.max_message_mib * MiB,
+    return ServerConfig(
+        graphs=Path(args.graphs), model_name=args.model_name, address=args.address, max_message_bytes=args.max_message_mib * MiB,
         workers=args.workers, grace_seconds=args.grace, intra_op_threads=args.intra_op_threads,
         inter_op_threads=args.inter_op_threads, poll_seconds=args.poll_seconds,
         tls_cert=args.tls_cert, tls_key=args.tls_key, tls_client_ca=args.tls_client_ca,
@@ -46,6 +45,13 @@ def _serve(args: argparse.Namespace) -> int:
         shared_memory=SharedMemoryConfig(Path(args.shared_memory_dir) if args.allow_shared_memory else None,
                                          args.max_shared_memory_regions, args.max_shared_memory_mib * MiB),
     )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serving.server import configure_logging, serve
+
+    configure_logging(args.log_level)
+    config = serve_config(args)
     try:
         return serve(config)
     except OSError as e:  # before serving: a used port, a bad address, no graphs
@@ -210,7 +216,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     S, L, B = serve_defaults, Limits(), BatchConfig()
     s = sub.add_parser("serve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                        help="serve every graph under --graphs over gRPC")
-    s.add_argument("--graphs", default="graphs", help="folder of exported graphs")
+    s.add_argument("--graphs", default="graphs",
+                   help="folder of exported graphs, or one model's folder (KServe's /mnt/models)")
+    s.add_argument("--model-name", default=os.environ.get("MODEL_NAME", ""), help="name of the model when --graphs is "
+                   "one model's folder (default: $MODEL_NAME, else the manifest's name)")
     s.add_argument("--address", default=S.address, help="host:port to listen on; port 0 picks a free one")
     s.add_argument("--max-message-mib", type=int, default=S.max_message_bytes // MiB,
                    help="max gRPC message size, both ways")

@@ -13,10 +13,16 @@ and recorded as FAILED; whatever served before keeps serving.
 
 A graphs folder without an ``fft`` model still serves the FFT: the
 exporter's graph (the committed graphs/fft), made at start-up.
+
+A graphs folder that is itself one model (its own ``manifest.json``, or
+numbered version folders holding one: how KServe mounts a model at
+``/mnt/models``) serves that model, named ``model_name`` (``sigop serve
+--model-name``, or $MODEL_NAME) or else by its manifest.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -55,26 +61,42 @@ def _stamp(folder: Path) -> tuple:
     return (st.st_mtime_ns, st.st_size)
 
 
-def discover(root: Path) -> dict[str, dict[int, Path]]:
+def _versions(model_dir: Path) -> dict[int, Path]:
+    """{version: folder} of one model's folder: numbered version folders, and its own manifest as version 1."""
+    versions = {int(v.name): v for v in model_dir.iterdir()
+                if v.is_dir() and v.name.isdigit() and int(v.name) > 0 and (v / MANIFEST_FILE).is_file()}
+    if (model_dir / MANIFEST_FILE).is_file():
+        if 1 in versions:
+            log.warning("%s: both a manifest and a version folder 1; using %s", model_dir, versions[1])
+        else:
+            versions[1] = model_dir
+    return versions
+
+
+def discover(root: Path, model_name: str = "") -> dict[str, dict[int, Path]]:
     """{name: {version: folder}} for every manifest in the layout above."""
+    own = _versions(root)
+    if own:  # the folder is one model
+        try:
+            named = json.loads((own[max(own)] / MANIFEST_FILE).read_text())["name"]
+        except (OSError, ValueError, KeyError, TypeError):
+            named = root.name
+        return {model_name or str(named): own}
+    if model_name:
+        log.warning("--model-name %s names the model of a folder that is one model; %s holds several, each named "
+                    "by its folder", clip(model_name), root)
     found: dict[str, dict[int, Path]] = {}
     for model_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        versions = {int(v.name): v for v in model_dir.iterdir()
-                    if v.is_dir() and v.name.isdigit() and int(v.name) > 0 and (v / MANIFEST_FILE).is_file()}
-        if (model_dir / MANIFEST_FILE).is_file():
-            if 1 in versions:
-                log.warning("%s: both a manifest and a version folder 1; using %s", model_dir, versions[1])
-            else:
-                versions[1] = model_dir
-        if versions:
+        if versions := _versions(model_dir):
             found[model_dir.name] = versions
     return found
 
 
 class ModelRepository:
     def __init__(self, root: Path, *, intra_op_threads: int = 0, inter_op_threads: int = 0, warm_batch: int = 1,
-                 runtime: str = "auto", precision: str = "float32"):
+                 runtime: str = "auto", precision: str = "float32", model_name: str = ""):
         self.root = Path(root)
+        self.model_name = model_name
         self._runtime = {"runtime": runtime, "precision": precision}
         self._warm_batch = warm_batch
         if not self.root.is_dir():
@@ -87,7 +109,7 @@ class ModelRepository:
     def refresh(self) -> bool:
         """Load new or changed versions, forget removed ones; True if what serves changed."""
         with self._refresh_lock:
-            found = discover(self.root)
+            found = discover(self.root, self.model_name)
             if DEFAULT_FFT_MODEL not in found:
                 found[DEFAULT_FFT_MODEL] = {1: builtin_fft_folder()}
             changed = False

@@ -61,7 +61,8 @@ class Server:
         warm_batch = max(config.limits.compute_batch, config.batching.max_batch if config.batching.enabled else 1)
         self.models = ModelRepository(config.graphs, intra_op_threads=config.intra_op_threads,
                                       inter_op_threads=config.inter_op_threads, warm_batch=warm_batch,
-                                      runtime=config.runtime, precision=config.precision)
+                                      runtime=config.runtime, precision=config.precision,
+                                      model_name=config.model_name)
         metrics_host_port = parse_address(config.metrics_address, "--metrics-address") if config.metrics_address else None
         options = [
             ("grpc.max_send_message_length", config.max_message_bytes),
