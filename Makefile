@@ -207,8 +207,9 @@ bench-minirocket: setup ## MiniRocket against its reference (sktime): features o
 	$(PY) bench/minirocket_bench.py --sigop $(SIGOP) --out out/bench/minirocket
 
 .PHONY: bench
-bench: setup ## FFT (client->server vs scipy), classification (server vs in-process, training cache), streams vs unary, seed 002 shifted spectra.
+bench: setup $(E2E)/graphs/article/manifest.json ## FFT (client->server vs scipy), classification (server vs in-process, training cache), the two protocols, streams vs unary, seed 002 shifted spectra.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
+	$(PY) bench/protocol_bench.py --sigop $(SIGOP) --graphs $(E2E)/graphs --bench-bin $(BIN)/sigop-bench
 	$(PY) bench/fft_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench --rounds 5
 	$(PY) bench/classify_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench
 	$(PY) bench/stream_bench.py --sigop $(SIGOP) --graphs $(GRAPHS) --bench-bin $(BIN)/sigop-bench

@@ -7,6 +7,7 @@
 //	sigop-bench classify --addr A --model NAME --images DIR
 //	sigop-bench load --addr A --model NAME --images DIR --clients N --duration T
 //	sigop-bench stream --addr A --model NAME --n 1024 --streams N --duration T
+//	sigop-bench protocols --addr A --model NAME [--calls N --rounds R]
 package main
 
 import (
@@ -54,7 +55,8 @@ type report struct {
 }
 
 func main() {
-	subcommands := map[string]func([]string) error{"classify": runClassify, "load": runLoad, "stream": runStream, "empty": runEmpty}
+	subcommands := map[string]func([]string) error{"classify": runClassify, "load": runLoad, "stream": runStream, "empty": runEmpty,
+		"protocols": runProtocols}
 	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
 		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintf(os.Stderr, "sigop-bench %s: %v\n", os.Args[1], err)
