@@ -163,6 +163,13 @@ def test_token_guards_every_service_but_health(graphs):
             list(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
         assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+        from sigop.inference import open_inference_grpc_pb2 as ipb, open_inference_grpc_pb2_grpc as ipb_grpc
+
+        oip = ipb_grpc.GRPCInferenceServiceStub(channel)  # the second protocol on the port is guarded the same way
+        with pytest.raises(grpc.RpcError) as e:
+            oip.ServerMetadata(ipb.ServerMetadataRequest())
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert oip.ServerMetadata(ipb.ServerMetadataRequest(), metadata=[("authorization", "Bearer t0k")]).name == "sigop"
     finally:
         server.stop(0)
 

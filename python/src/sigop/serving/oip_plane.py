@@ -134,7 +134,7 @@ class Plane:
         served = self.core.classifier(name, version_number(version))
         scores = self.core.classify(served, self._given(served, inputs[0], parameters.get("sample_rate")),
                                     "ModelInfer", call)
-        columns = {"probabilities": scores.probabilities,
+        columns = {"probabilities": np.asarray(scores.probabilities, np.float32),  # FP32, as its metadata says
                    "label": np.array(served.labels, dtype=object)[scores.probabilities.argmax(axis=1)]}
         if scores.unknown is not None:
             columns |= {"unknown": np.asarray(scores.unknown, np.float32), "is_unknown": scores.is_unknown}
