@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ModelInfer (the Open Inference Protocol) beside ClassifySignal (sigop's own service) on one server, one model and
-the same signals, from Go: calls/s at batch 1 and 32, p50 and p99, in interleaved rounds of one run.
+the same signals, from Go: calls/s at batch 1 and 32, p50 and p99, call by call in turn, in one run.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ def main() -> int:
     ap.add_argument("--graphs", required=True, help="graphs folder holding --model, a classifier that takes signals")
     ap.add_argument("--model", default="article")
     ap.add_argument("--bench-bin", required=True)
-    ap.add_argument("--calls", type=int, default=300, help="calls per round at batch 1 (batch 32: a tenth)")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=400, help="calls per round at batch 1 (batch 32: a tenth)")
+    ap.add_argument("--rounds", type=int, default=8)
     args = ap.parse_args()
     proc, address = start_server(args.sigop, args.graphs)
     try:
-        print(f"protocols: {args.rounds} interleaved rounds ...", file=sys.stderr)
+        print(f"protocols: {args.rounds} rounds, calls alternating ...", file=sys.stderr)
         go = subprocess.run([args.bench_bin, "protocols", "--addr", address, "--model", args.model,
                              "--calls", str(args.calls), "--rounds", str(args.rounds)],
                             check=True, stdout=subprocess.PIPE, text=True)
@@ -38,7 +38,7 @@ def main() -> int:
         proc.wait(60)
     results = {(r["protocol"], r["batch"]): r for r in json.loads(go.stdout)}
     print(f"\nClassifySignal vs ModelInfer, model {args.model!r}, sequential calls from Go, "
-          f"{args.rounds} interleaved rounds ({os.cpu_count()} cores):")
+          f"{args.rounds} rounds, calls alternating ({os.cpu_count()} cores):")
     print(f"{'protocol':>15} {'batch':>5} {'calls':>6} {'calls/s':>8} {'p50':>9} {'p99':>9}  rounds (calls/s)")
     for (protocol, batch), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         rounds = ", ".join(f"{x:.1f}" for x in r["rounds_calls_per_second"])

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/sigop-dev/sigop/go/inference"
 	"github.com/sigop-dev/sigop/go/operator"
@@ -13,7 +15,7 @@ import (
 )
 
 // ProtocolResult is one protocol's sequential calls at one batch size,
-// pooled over interleaved rounds.
+// pooled over rounds (calls/s: the median round's).
 type ProtocolResult struct {
 	Protocol    string    `json:"protocol"` // "ClassifySignal" or "ModelInfer"
 	Batch       int       `json:"batch"`
@@ -26,8 +28,7 @@ type ProtocolResult struct {
 
 // runProtocols times the same article signals through ClassifySignal (the
 // Operator service) and ModelInfer (the Open Inference Protocol) on one
-// server and model, in rounds that alternate which goes first, so both see
-// the same machine.
+// server and model, call by call in turn.
 func runProtocols(args []string) error {
 	fs := flag.NewFlagSet("protocols", flag.ContinueOnError)
 	addr := fs.String("addr", "", "sigop server address")
@@ -64,51 +65,56 @@ func runProtocols(args []string) error {
 			return err
 		},
 	}
+	protocols := []string{"ClassifySignal", "ModelInfer"}
 	var out []ProtocolResult
 	for _, batch := range []int{1, 32} {
 		n := *calls
 		if batch > 1 {
 			n = max(5, *calls/10)
 		}
-		results := map[string]*ProtocolResult{}
-		pooled := map[string][]float64{}
-		for round := range *rounds {
-			order := []string{"ClassifySignal", "ModelInfer"}
-			if round%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, protocol := range order {
-				i := 0
-				call := func() error {
-					start := (i * batch) % len(rows)
-					i++
-					return callers[protocol](rows[start : start+batch])
-				}
-				times, err := timeCalls(call, n)
-				if err != nil {
-					return err
-				}
-				total := 0.0
-				for _, t := range times {
-					total += t
-				}
-				r := results[protocol]
-				if r == nil {
-					r = &ProtocolResult{Protocol: protocol, Batch: batch}
-					results[protocol] = r
-				}
-				r.Calls += n
-				r.Rounds = append(r.Rounds, float64(n)/total)
-				pooled[protocol] = append(pooled[protocol], times...)
+		for _, p := range protocols { // warm-up
+			if err := callers[p](rows[:batch]); err != nil {
+				return err
 			}
 		}
-		for _, protocol := range []string{"ClassifySignal", "ModelInfer"} {
-			r := results[protocol]
+		// Calls alternate one by one (which goes first flips each pair), so both protocols meet the same
+		// machine: on a shared, noisy host, blocks of one then the other drift apart by more than they differ.
+		times := map[string][][]float64{} // per protocol, per round
+		for round := range *rounds {
+			for _, p := range protocols {
+				times[p] = append(times[p], nil)
+			}
+			for i := range n {
+				order := protocols
+				if i%2 == 1 {
+					order = []string{protocols[1], protocols[0]}
+				}
+				start := (i * batch) % len(rows)
+				for _, p := range order {
+					t0 := time.Now()
+					if err := callers[p](rows[start : start+batch]); err != nil {
+						return fmt.Errorf("%s: %w", p, err)
+					}
+					times[p][round] = append(times[p][round], time.Since(t0).Seconds())
+				}
+			}
+		}
+		for _, p := range protocols {
+			r := ProtocolResult{Protocol: p, Batch: batch, Calls: n * *rounds}
+			var pooled []float64
+			for _, ts := range times[p] {
+				total := 0.0
+				for _, t := range ts {
+					total += t
+				}
+				r.Rounds = append(r.Rounds, float64(len(ts))/total)
+				pooled = append(pooled, ts...)
+			}
 			sorted := slices.Sorted(slices.Values(r.Rounds))
 			r.CallsPerSec = sorted[len(sorted)/2]
-			times := slices.Sorted(slices.Values(pooled[protocol]))
-			r.P50, r.P99 = quantile(times, 0.5), quantile(times, 0.99)
-			out = append(out, *r)
+			slices.Sort(pooled)
+			r.P50, r.P99 = quantile(pooled, 0.5), quantile(pooled, 0.99)
+			out = append(out, r)
 		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(out)
