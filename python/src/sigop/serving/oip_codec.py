@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from ..inference import open_inference_grpc_pb2 as pb
 from ..inputs import InvalidInput
+from .oip_plane import Tensor
 
-__all__ = ["Tensor", "DTYPES", "decode_inputs", "encode_output", "parameter"]
+__all__ = ["DTYPES", "decode_inputs", "encode_output", "parameter"]
 
 # datatype -> (numpy dtype, typed contents field); FP16 and BF16 travel raw only.
 DTYPES = {
@@ -34,17 +34,6 @@ DTYPES = {
     "FP64": (np.dtype("<f8"), "fp64_contents"),
 }
 _NAMES = {dtype: name for name, (dtype, _) in DTYPES.items()}
-
-
-@dataclass(frozen=True)
-class Tensor:
-    """One decoded tensor: numeric values as an array of ``shape``, or BYTES as a flat list of elements."""
-
-    name: str
-    datatype: str
-    shape: list[int]
-    values: np.ndarray | list[bytes]
-    parameters: dict
 
 
 def parameter(p: pb.InferParameter):

@@ -28,13 +28,23 @@ import numpy as np
 from ..inputs import Inputs, InvalidInput
 from ..limits import clip
 from .core import Call, Core, Served, top_k
-from .oip_codec import Tensor
-from .wire import check_finite, signal_shape
+from .signal_checks import check_finite, signal_shape
 
-__all__ = ["Plane", "TensorSpec", "ModelView", "Output", "version_number"]
+__all__ = ["Plane", "Tensor", "TensorSpec", "ModelView", "Output", "version_number"]
 
 PLATFORM = "sigop"
 FFT_OUTPUTS = ("magnitude", "real", "imag")
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One decoded tensor: numeric values as an array of ``shape``, or BYTES as a flat list of elements."""
+
+    name: str
+    datatype: str
+    shape: list[int]
+    values: np.ndarray | list[bytes]
+    parameters: dict
 
 
 @dataclass(frozen=True)

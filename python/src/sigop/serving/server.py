@@ -31,13 +31,13 @@ from .health import Health
 from .core import Core
 from .interceptors import MetricsInterceptor
 from .metrics import Metrics, parse_address
+from .oip_plane import Plane
+from .oip_service import SERVICE_NAME as INFERENCE_SERVICE
+from .oip_service import InferenceService
 from .reflection import add_reflection
 from .repository import ModelRepository
 from .security import TokenAuth, server_credentials
 from .service import OperatorService
-from .oip_plane import Plane
-from .oip_service import SERVICE_NAME as INFERENCE_SERVICE
-from .oip_service import InferenceService
 from .shared_memory import SharedMemory
 
 __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
