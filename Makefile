@@ -143,7 +143,7 @@ $(E2E)/graphs/imu/manifest.json: $(VENV)/.installed $(PY_SOURCES)
 # The gRPC ecosystem's own tools, pinned, built from the Go module proxy: judges of reflection in test-e2e.
 GRPCURL := github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 GHZ     := github.com/bojand/ghz/cmd/ghz@v0.93.0
-GRPC_TOOLS := $(BIN)/.grpc-tools-$(subst /,_,$(notdir $(GRPCURL))-$(notdir $(GHZ)))
+GRPC_TOOLS := $(BIN)/.grpc-tools-$(notdir $(GRPCURL))-$(notdir $(GHZ))
 
 $(GRPC_TOOLS):
 	mkdir -p $(BIN)

@@ -94,17 +94,7 @@ func TestSharedMemoryGivesTheWiresResults(t *testing.T) {
 			t.Fatalf("signal %d: complex spectra through shared memory differ from the wire's", i)
 		}
 	}
-	g, err := signal.NewGenerator(signal.DefaultParams(), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var signals [][]float64
-	for _, class := range signal.Classes {
-		for range 8 { // 16 signals of 1024 samples: over SharedMemoryMinBytes
-			x, _ := g.Signal(class)
-			signals = append(signals, x)
-		}
-	}
+	signals := articleSignals(t, 8, 5) // 16 signals of 1024 samples: over SharedMemoryMinBytes
 	gotR, err := shared.ClassifySignals(ctx, signals)
 	if err != nil {
 		t.Fatal(err)

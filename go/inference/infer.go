@@ -210,6 +210,7 @@ func unpackBytes(name string, raw []byte) ([][]byte, error) {
 
 func (t *Tensor) typedContents() (*inferencepb.InferTensorContents, error) {
 	c := &inferencepb.InferTensorContents{}
+	ints, _ := t.Int64s() // nil unless an integer type
 	switch t.Datatype {
 	case "BYTES":
 		c.BytesContents = t.elems
@@ -219,19 +220,19 @@ func (t *Tensor) typedContents() (*inferencepb.InferTensorContents, error) {
 		c.Fp32Contents, _ = t.Float32s()
 	case "BOOL":
 		c.BoolContents, _ = t.Bools()
-	case "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64":
-		ints, _ := t.Int64s()
+	case "INT64":
+		c.Int64Contents = ints
+	case "UINT64":
 		for _, v := range ints {
-			switch t.Datatype {
-			case "INT64":
-				c.Int64Contents = append(c.Int64Contents, v)
-			case "UINT64":
-				c.Uint64Contents = append(c.Uint64Contents, uint64(v))
-			case "UINT8", "UINT16", "UINT32":
-				c.UintContents = append(c.UintContents, uint32(v))
-			default:
-				c.IntContents = append(c.IntContents, int32(v))
-			}
+			c.Uint64Contents = append(c.Uint64Contents, uint64(v))
+		}
+	case "UINT8", "UINT16", "UINT32":
+		for _, v := range ints {
+			c.UintContents = append(c.UintContents, uint32(v))
+		}
+	case "INT8", "INT16", "INT32":
+		for _, v := range ints {
+			c.IntContents = append(c.IntContents, int32(v))
 		}
 	default:
 		return nil, fmt.Errorf("input %q: %s has no typed contents; send it raw (without TypedContents)", t.Name, t.Datatype)
@@ -269,44 +270,42 @@ func decodeResult(resp *inferencepb.ModelInferResponse) (*Result, error) {
 
 // fromTyped fills the tensor's raw bytes (or elements) from typed contents.
 func (t *Tensor) fromTyped(c *inferencepb.InferTensorContents) error {
-	var from *Tensor
+	var values []uint64 // integers narrower than their typed field, kept as their low bytes
 	switch t.Datatype {
 	case "BYTES":
 		t.elems = c.GetBytesContents()
 		return nil
 	case "FP64":
-		from = FP64("", nil, c.GetFp64Contents())
-	case "FP32":
-		from = FP32("", nil, c.GetFp32Contents())
-	case "BOOL":
-		from = BOOL("", nil, c.GetBoolContents())
-	case "INT64":
-		from = INT64("", nil, c.GetInt64Contents())
-	default:
-		size, ok := itemSize[t.Datatype]
-		if !ok || t.Datatype == "FP16" || t.Datatype == "BF16" {
-			return fmt.Errorf("output %q: datatype %q in typed contents", t.Name, t.Datatype)
-		}
-		var values []uint64
-		switch t.Datatype {
-		case "UINT64":
-			values = c.GetUint64Contents()
-		case "UINT8", "UINT16", "UINT32":
-			for _, v := range c.GetUintContents() {
-				values = append(values, uint64(v))
-			}
-		default:
-			for _, v := range c.GetIntContents() {
-				values = append(values, uint64(int64(v)))
-			}
-		}
-		raw := make([]byte, 0, size*len(values))
-		for _, v := range values {
-			raw = binary.LittleEndian.AppendUint64(raw, v)[:len(raw)+size] // little-endian: the low bytes first
-		}
-		t.raw = raw
+		t.raw = FP64("", nil, c.GetFp64Contents()).raw
 		return nil
+	case "FP32":
+		t.raw = FP32("", nil, c.GetFp32Contents()).raw
+		return nil
+	case "BOOL":
+		t.raw = BOOL("", nil, c.GetBoolContents()).raw
+		return nil
+	case "INT64":
+		t.raw = INT64("", nil, c.GetInt64Contents()).raw
+		return nil
+	case "UINT64":
+		values = c.GetUint64Contents()
+	case "UINT8", "UINT16", "UINT32":
+		for _, v := range c.GetUintContents() {
+			values = append(values, uint64(v))
+		}
+	case "INT8", "INT16", "INT32":
+		for _, v := range c.GetIntContents() {
+			values = append(values, uint64(int64(v)))
+		}
+	default:
+		return fmt.Errorf("output %q: datatype %q in typed contents", t.Name, t.Datatype)
 	}
-	t.raw = from.raw
+	size := itemSize[t.Datatype]
+	t.raw = make([]byte, size*len(values))
+	var word [8]byte
+	for i, v := range values {
+		binary.LittleEndian.PutUint64(word[:], v)
+		copy(t.raw[i*size:], word[:size]) // little-endian: the low bytes are the narrow value
+	}
 	return nil
 }

@@ -189,6 +189,8 @@ BAD = [
      grpc.StatusCode.INVALID_ARGUMENT, "rate"),
     ("classification of the FFT", infer("fft", ("signals", "FP64", signals(1)), outputs=["magnitude/2"]),
      grpc.StatusCode.INVALID_ARGUMENT, "classification"),
+    ("negative classification", infer("article", ("signals", "FP64", signals(1)), outputs=["probabilities/-1"]),
+     grpc.StatusCode.INVALID_ARGUMENT, "parameter classification '-1'"),
 ]
 BAD[1][1].model_version = "9"
 
@@ -231,7 +233,7 @@ def test_hostile_shapes_and_contents(stubs):
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, e.value.details())
 
 
-def test_ready_follows_health_through_shutdown(article_model, fft_graph_dir, tmp_path):
+def test_ready_follows_health_through_shutdown(fft_graph_dir, tmp_path):
     shutil.copytree(fft_graph_dir, tmp_path / "fft")
     s = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0)).start()
     try:

@@ -127,9 +127,10 @@ def encode_output(response: pb.ModelInferResponse, name: str, values: np.ndarray
     """Append output ``name`` to the response: in raw_output_contents when ``raw``, else typed contents."""
     t = response.outputs.add(name=name, shape=list(shape))
     if isinstance(values, np.ndarray):
-        t.datatype = _NAMES[values.dtype.newbyteorder("<") if values.dtype.byteorder == ">" else values.dtype]
+        values = np.ascontiguousarray(values, values.dtype.newbyteorder("<"))  # the protocol's byte order
+        t.datatype = _NAMES[values.dtype]
         if raw:
-            response.raw_output_contents.append(np.ascontiguousarray(values, values.dtype.newbyteorder("<")).tobytes())
+            response.raw_output_contents.append(values.tobytes())
         else:
             getattr(t.contents, DTYPES[t.datatype][1]).extend(values.reshape(-1).tolist())
         return

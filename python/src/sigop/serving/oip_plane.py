@@ -71,6 +71,11 @@ class Output:
     name: str
     classes: int | None = None
 
+    @classmethod
+    def asked(cls, name: str, parameters: dict) -> "Output":
+        """An output as a request names it, with its parameters (``classification``: k)."""
+        return cls(name, _int(parameters, "classification"))
+
 
 def version_number(version: str) -> int:
     """The protocol's version string as sigop's number ("" or "0": the newest)."""
@@ -92,26 +97,27 @@ class Plane:
     def __init__(self, core: Core):
         self.core = core
 
-    def kind(self, name: str, version: str) -> str:
+    def kind(self, name: str, version: int) -> str:
         if not name:
             raise InvalidInput("model_name is required; ListModels or the server's graphs folder names the models")
-        model, _ = self.core.models.get(name, version_number(version))
+        model, _ = self.core.models.get(name, version)
         return model.manifest.kind
 
     def ready(self, name: str, version: str) -> bool:
         try:
-            self.kind(name, version)
+            self.kind(name, version_number(version))
             return True
         except (KeyError, InvalidInput):  # ModelNotFound is a KeyError
             return False
 
     def metadata(self, name: str, version: str) -> ModelView:
         versions = [str(v) for v, s in sorted(self.core.models.status().get(name, {}).items()) if s.model is not None]
-        if self.kind(name, version) == "fft":
+        number = version_number(version)
+        if self.kind(name, number) == "fft":
             return ModelView(name, versions, PLATFORM, [TensorSpec("signals", "FP64", [-1, -1])],
                              [TensorSpec(o, "FP64", [-1, -1]) for o in FFT_OUTPUTS],
                              {"kind": "fft", "also_accepts": "signals as FP32, or 1-D [n]"})
-        served = self.core.classifier(name, version_number(version))
+        served = self.core.classifier(name, number)
         labels = served.labels
         outputs = [TensorSpec("probabilities", "FP32", [-1, len(labels)]), TensorSpec("label", "BYTES", [-1])]
         if served.unknown_threshold is not None:
@@ -139,13 +145,14 @@ class Plane:
         if len(inputs) != 1:
             raise InvalidInput(f"model {clip(name)} takes exactly one input tensor; got {len(inputs)} "
                                f"({', '.join(t.name for t in inputs)})")
-        if self.kind(name, version) == "fft":
-            return self._fft(name, version_number(version), inputs[0], outputs)
-        served = self.core.classifier(name, version_number(version))
+        number = version_number(version)
+        if self.kind(name, number) == "fft":
+            return self._fft(name, number, inputs[0], outputs)
+        served = self.core.classifier(name, number)
         scores = self.core.classify(served, self._given(served, inputs[0], parameters.get("sample_rate")),
                                     "ModelInfer", call)
         columns = {"probabilities": np.asarray(scores.probabilities, np.float32),  # FP32, as its metadata says
-                   "label": np.array(served.labels, dtype=object)[scores.probabilities.argmax(axis=1)]}
+                   "label": [served.labels[i].encode() for i in scores.probabilities.argmax(axis=1)]}
         if scores.unknown is not None:
             columns |= {"unknown": np.asarray(scores.unknown, np.float32), "is_unknown": scores.is_unknown}
         default_k = _int(parameters, "top_k")
@@ -157,14 +164,13 @@ class Plane:
             k = o.classes if o.classes is not None else (default_k if o.name == "probabilities" else None)
             values = columns[o.name]
             if k is None:
-                out.append((o.name, [v.encode() for v in values] if values.dtype == object else values,
-                            list(values.shape)))
+                out.append((o.name, values, list(np.shape(values))))
             else:
                 out.append(_classification(o.name, values, served.labels, k))
         return served.version, out
 
     def _given(self, served: Served, t: Tensor, rate) -> Inputs:
-        plan, limits = served.plan, self.core.limits
+        plan = served.plan
         if rate is not None and (isinstance(rate, (bool, str)) or not np.isfinite(rate) or rate < 0):
             raise InvalidInput(f"parameter sample_rate {clip(str(rate))}: expected a number of Hz > 0")
         if t.name == "signals":
@@ -208,13 +214,14 @@ def _int(parameters: dict, key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"parameter {key} {clip(str(value))}: expected an integer >= 0 (0: every label)")
+        raise InvalidInput(f"parameter {key} {clip(str(value))}: expected an integer >= 0, a number of classes "
+                           f"(0: every label)")
     return value
 
 
 def _classification(name: str, values: np.ndarray, labels: list[str], k: int):
     """Triton's classification extension: each row's k best as "score:index:label" (k = 0: all)."""
-    if values.ndim != 2:
+    if np.ndim(values) != 2:
         raise InvalidInput(f"output {name!r}: classification needs a score per label; ask it of 'probabilities'")
     best = top_k(values, k)
     strings = [f"{float(row[i]):.9g}:{i}:{labels[i]}".encode() for row, order in zip(values, best) for i in order]

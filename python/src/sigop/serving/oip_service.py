@@ -15,7 +15,6 @@ import grpc
 from .. import __version__
 from ..inference import open_inference_grpc_pb2 as pb
 from ..inference import open_inference_grpc_pb2_grpc as pb_grpc
-from ..inputs import InvalidInput
 from .oip_codec import decode_inputs, encode_output, parameter
 from .oip_plane import ModelView, Output, Plane
 from .status import call_of, rpc
@@ -28,16 +27,6 @@ EXTENSIONS = ["classification"]
 
 def _tensors(specs) -> list[pb.ModelMetadataResponse.TensorMetadata]:
     return [pb.ModelMetadataResponse.TensorMetadata(name=t.name, datatype=t.datatype, shape=t.shape) for t in specs]
-
-
-def _classes(p: dict, name: str) -> int | None:
-    value = p.get("classification")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"output {name!r}: parameter classification {value!r}; expected the number of classes "
-                           f"(an integer >= 0, 0: all)")
-    return value
 
 
 class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
@@ -72,10 +61,7 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
         limits = self._plane.core.limits
         inputs = decode_inputs(request, max_elements=limits.max_batch * limits.max_signal_length)
         parameters = {k: parameter(v) for k, v in request.parameters.items()}
-        outputs = []
-        for o in request.outputs:
-            p = {k: parameter(v) for k, v in o.parameters.items()}
-            outputs.append(Output(o.name, _classes(p, o.name)))
+        outputs = [Output.asked(o.name, {k: parameter(v) for k, v in o.parameters.items()}) for o in request.outputs]
         version, answers = self._plane.infer(request.model_name, request.model_version, inputs, parameters, outputs,
                                              call_of(context))
         response = pb.ModelInferResponse(model_name=request.model_name, model_version=str(version), id=request.id)

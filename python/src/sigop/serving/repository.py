@@ -77,7 +77,7 @@ def discover(root: Path, model_name: str = "") -> dict[str, dict[int, Path]]:
     """{name: {version: folder}} for every manifest in the layout above."""
     own = _versions(root)
     if own:  # the folder is one model
-        try:
+        try:  # the name alone: Manifest.read would hash the graph on every poll
             named = json.loads((own[max(own)] / MANIFEST_FILE).read_text())["name"]
         except (OSError, ValueError, KeyError, TypeError):
             named = root.name
