@@ -113,7 +113,7 @@ test-python: setup $(OIP_CLIENTS)/.installed ## Python unit and server tests (wi
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
 	cd go && unformatted=$$(gofmt -l .) && \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted: $$unformatted"; exit 1; fi
-	cd go && go vet ./... && go vet -tags e2e ./e2e && go test -count=1 ./...
+	cd go && go vet ./... && go vet -tags e2e ./e2e && go vet -tags image ./imagetest && go test -count=1 ./...
 
 # The end-to-end server gets the committed FFT graph and a small article
 # classifier trained here (retrained when the Python sources change).
@@ -159,6 +159,39 @@ test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifes
 	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard SIGOP_GRPCURL=$(BIN)/grpcurl SIGOP_GHZ=$(BIN)/ghz \
 	  SIGOP_MLSERVER=$(CURDIR)/$(OIP_MLSERVER)/bin/python \
 	  go test -tags e2e -count=1 -v ./e2e 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
+# ---- container image -------------------------------------------------------
+
+# The serving image, from Debian packages and PyPI wheels only (deploy/image/build.sh): no base image, no registry.
+VERSION      := $(shell sed -nE 's/^version = "(.*)"/\1/p' python/pyproject.toml)
+IMAGE        := out/image/sigop-$(VERSION).oci.tar
+HEALTH_PROBE := github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
+IMAGE_TEST   := .cache/image-test
+
+$(BIN)/.$(notdir $(HEALTH_PROBE)):
+	mkdir -p $(BIN)
+	GOBIN=$(BIN) CGO_ENABLED=0 go install $(HEALTH_PROBE)
+	touch $@
+
+.PHONY: image-packages
+image-packages: ## Install the Debian packages that build and unpack images (mmdebstrap, umoci, skopeo), if missing.
+	@command -v mmdebstrap > /dev/null && command -v umoci > /dev/null && command -v skopeo > /dev/null || \
+	  { $(SUDO) apt-get install -y -q mmdebstrap umoci skopeo > /dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q > /dev/null && $(SUDO) apt-get install -y -q mmdebstrap umoci skopeo > /dev/null; }; }
+
+.PHONY: image
+image: setup image-packages $(BIN)/.$(notdir $(HEALTH_PROBE)) ## Build the serving image out/image/sigop-VERSION.oci.tar (podman/docker load, skopeo copy).
+	$(SUDO) env PY=$(CURDIR)/$(PY) HEALTH_PROBE=$(BIN)/grpc-health-probe deploy/image/build.sh $(IMAGE)
+
+.PHONY: test-image
+test-image: image $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json $(E2E)/graphs/imu/manifest.json ## Run the image's entrypoint (unshare + chroot, read-only root); health, FFT, classify, SIGTERM from Go.
+	$(SUDO) rm -rf $(IMAGE_TEST) && mkdir -p $(IMAGE_TEST)/models
+	cp -r $(E2E)/graphs/article $(E2E)/graphs/digits $(E2E)/graphs/imu $(IMAGE_TEST)/models/
+	skopeo copy --quiet oci-archive:$(IMAGE) oci:$(IMAGE_TEST)/layout:$(VERSION)
+	$(SUDO) umoci unpack --image $(IMAGE_TEST)/layout:$(VERSION) $(IMAGE_TEST)/bundle > /dev/null
+	cd go && go test -c -tags image -o $(BIN)/imagetest.test ./imagetest
+	cd go && $(SUDO) env SIGOP_IMAGE_BUNDLE=$(CURDIR)/$(IMAGE_TEST)/bundle SIGOP_IMAGE_MODELS=$(CURDIR)/$(IMAGE_TEST)/models \
+	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard $(BIN)/imagetest.test -test.v -test.count=1 2>&1 | grep -vE '^=== RUN'
 
 # ---- demo and benchmarks --------------------------------------------------
 

@@ -11,7 +11,8 @@ import grpc
 import pytest
 import yaml
 
-from sigop.cli import build_parser, serve_config
+from sigop.cli import build_parser
+from sigop.cli_serve import serve_config
 from sigop.inference import open_inference_grpc_pb2 as ipb
 from sigop.inference import open_inference_grpc_pb2_grpc as ipb_grpc
 from sigop.serving.server import Server

@@ -19,11 +19,24 @@ from ..manifest import DEFAULT_FFT_MODEL, Manifest
 from ..plan import InputPlan
 from .frozen import FrozenGraph
 
-__all__ = ["builtin_fft_folder", "builtin_fft", "standalone_plan"]
+__all__ = ["builtin_fft_folder", "builtin_fft", "use_fft_folder", "standalone_plan"]
 
 _folder: Path | None = None
 _graph: FrozenGraph | None = None
 _lock = threading.Lock()
+
+
+def use_fft_folder(folder: Path) -> None:
+    """Take the FFT from a folder ``sigop export-fft`` wrote (the image's committed graphs/fft) instead of exporting
+    it at start-up. Its manifest and graph hash are checked here, so a wrong path fails before anything serves."""
+    global _folder
+    manifest = Manifest.read(Path(folder))
+    if manifest.kind != "fft":
+        raise ValueError(f"--fft-graph {folder}: its manifest is a {manifest.kind!r}, expected an 'fft' graph")
+    with _lock:
+        if _graph is not None and _folder != Path(folder):
+            raise RuntimeError("the built-in FFT graph is already loaded from another folder")
+        _folder = Path(folder)
 
 
 def builtin_fft_folder() -> Path:

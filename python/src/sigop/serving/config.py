@@ -23,6 +23,7 @@ OPERATOR_SERVICE = pb.DESCRIPTOR.services_by_name["Operator"].full_name  # what 
 class ServerConfig:
     graphs: Path
     address: str = "127.0.0.1:50051"
+    fft_graph: Path | None = None  # the FFT when graphs/ has none: this export-fft folder, else exported at start-up
     model_name: str = ""  # the name of the one model a --graphs folder that is one model serves (KServe's MODEL_NAME)
     max_message_bytes: int = 64 * MiB  # gRPC's own default, 4 MiB, would refuse a 2^19-point signal
     workers: int = 8  # Operator calls computed at once; health and reflection have threads of their own

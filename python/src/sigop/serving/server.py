@@ -25,6 +25,7 @@ from grpc_health.v1 import health_pb2
 
 from ..inference import open_inference_grpc_pb2_grpc as oip_grpc
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
+from ..runtime.fft import use_fft_folder
 from .config import OPERATOR_SERVICE, ServerConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
 from .health import Health
@@ -59,6 +60,8 @@ class Server:
         # Streams may hold half the workers unless told otherwise: the other half stay for unary calls.
         limits = config.limits if config.limits.max_streams else replace(config.limits, max_streams=config.workers // 2)
         warm_batch = max(config.limits.compute_batch, config.batching.max_batch if config.batching.enabled else 1)
+        if config.fft_graph:
+            use_fft_folder(config.fft_graph)
         self.models = ModelRepository(config.graphs, intra_op_threads=config.intra_op_threads,
                                       inter_op_threads=config.inter_op_threads, warm_batch=warm_batch,
                                       runtime=config.runtime, precision=config.precision,
