@@ -66,7 +66,7 @@ mapfile -t labels < <(label "title=sigop" "version=$version" "revision=$revision
 umoci config --image "$work/layout:$tag" --author=sigop --os=linux --architecture=amd64 \
   --config.user="$uid:$uid" --config.workingdir=/ \
   --config.env=PATH=/opt/sigop/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  --config.env=TF_CPP_MIN_LOG_LEVEL=2 --config.env=PYTHONUNBUFFERED=1 --config.env=HOME=/tmp \
+  --config.env=TF_CPP_MIN_LOG_LEVEL=2 --config.env=PYTHONUNBUFFERED=1 \
   --config.env=NUMBA_CACHE_DIR=/tmp/numba --config.env=SIGOP_FFT_GRAPH=/opt/sigop/graphs/fft \
   --clear=config.entrypoint --config.entrypoint=sigop \
   --clear=config.cmd --config.cmd=serve --config.cmd=--graphs=/models --config.cmd=--address=0.0.0.0:50051 \

@@ -193,3 +193,60 @@ def test_prometheus_metrics_count_calls_codes_and_compute(graphs):
     assert 'sigop_compute_seconds_count{method="FFT",model="fft"} 2.0' in text
     assert 'sigop_request_seconds_count{method="FFT"} 3.0' in text
     assert "sigop_models_loaded 1.0" in text
+
+
+def test_inflight_calls_count_computing_services_only():
+    """sigop_inflight_calls (what deploy/'s HorizontalPodAutoscaler scales on) counts a computing call while it
+    runs, not health's, and falls back when the call ends, whether it returned or raised."""
+    from collections import namedtuple
+
+    from sigop.serving.interceptors import MetricsInterceptor
+    from sigop.serving.metrics import Metrics
+
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    metrics = Metrics(registry=registry)
+    interceptor = MetricsInterceptor(metrics, computing=(OPERATOR_SERVICE,))
+    Details = namedtuple("Details", "method invocation_metadata")
+    running, release, seen = threading.Event(), threading.Event(), []
+
+    def slow(request, context):
+        running.set()
+        release.wait(30)
+        if request == "fail":
+            raise RuntimeError("failed")
+        return request
+
+    class Context:
+        def code(self):
+            return None
+
+        def peer(self):
+            return "test"
+
+        def details(self):
+            return ""
+
+    def wrapped(method):
+        handler = interceptor.intercept_service(lambda d: grpc.unary_unary_rpc_method_handler(slow), Details(method, ()))
+        return handler.unary_unary
+
+    for method, request, counted in [(f"/{OPERATOR_SERVICE}/FFT", "ok", 1), (f"/{OPERATOR_SERVICE}/FFT", "fail", 1),
+                                     ("/grpc.health.v1.Health/Check", "ok", 0)]:
+        running.clear(), release.clear()
+        call = threading.Thread(target=lambda: seen.append(_call(wrapped(method), request, Context())))
+        call.start()
+        assert running.wait(30)
+        assert registry.get_sample_value("sigop_inflight_calls") == counted, method
+        release.set()
+        call.join(30)
+        assert registry.get_sample_value("sigop_inflight_calls") == 0, method
+    assert seen == ["ok", "raised", "ok"]
+
+
+def _call(fn, request, context):
+    try:
+        return fn(request, context)
+    except RuntimeError:
+        return "raised"

@@ -27,27 +27,34 @@ def _code_name(context: grpc.ServicerContext, raised: bool) -> str:
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):
-    """Counts and times every unary call; logs each at DEBUG and every failure at WARNING."""
+    """Counts and times every unary call, and those of ``computing`` services in flight; logs each at DEBUG and
+    every failure at WARNING."""
 
-    def __init__(self, metrics: Metrics):
+    def __init__(self, metrics: Metrics, computing: tuple[str, ...] = ()):
         self._m = metrics
+        self._computing = computing  # services whose calls count as in flight (not health's, not reflection's)
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
         if handler is None or handler.request_streaming or handler.response_streaming:
             return handler
-        method = details.method.rsplit("/", 1)[-1]
+        service, _, method = details.method.lstrip("/").rpartition("/")
         inner = handler.unary_unary
+        inflight = self._m.inflight if service in self._computing else None
 
         def observed(request, context):
             start = time.perf_counter()
             raised = False
+            if inflight is not None:
+                inflight.inc()
             try:
                 return inner(request, context)
             except BaseException:
                 raised = True
                 raise
             finally:
+                if inflight is not None:
+                    inflight.dec()
                 seconds = time.perf_counter() - start
                 code = _code_name(context, raised)
                 self._m.requests.labels(method, code).inc()

@@ -37,6 +37,9 @@ class Metrics:
                                buckets=_LATENCY_BUCKETS, registry=r)
         self.batch_size = Histogram("sigop_batch_size", "Requests merged into one graph call", ["model"],
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
+        self.inflight = Gauge("sigop_inflight_calls", "Unary Operator and Open Inference Protocol calls being "
+                              "computed now (at most --workers); what the HorizontalPodAutoscaler in deploy/ scales on",
+                              registry=r)
         self.models_loaded = Gauge("sigop_models_loaded", "Model versions serving", registry=r)
         self.streams_open = Gauge("sigop_streams_open", "ClassifyStream calls open", registry=r)
         self.stream_windows = Counter("sigop_stream_windows", "Windows classified in streams", ["model"], registry=r)

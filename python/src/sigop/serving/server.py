@@ -76,7 +76,8 @@ class Server:
         ]
         self.metrics = Metrics()
         # Outermost first: the metrics see every call, refused ones included.
-        interceptors = [MetricsInterceptor(self.metrics)] + ([TokenAuth(config.token)] if config.token else [])
+        interceptors = [MetricsInterceptor(self.metrics, computing=(OPERATOR_SERVICE, INFERENCE_SERVICE))]
+        interceptors += [TokenAuth(config.token)] if config.token else []
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="worker"),
                                  options=options, interceptors=interceptors)
         self.core = Core(self.models, limits, self.metrics, config.batching)
