@@ -105,9 +105,24 @@ vectors: $(VENV)/.installed ## Regenerate the shared test vectors (FFT from nump
 .PHONY: test
 test: setup check-generated test-python test-go test-e2e ## Set up and run every test.
 
+# Judges of deploy/, pinned, from the Go module proxy: kustomize renders it, promtool parses its PromQL and lints
+# /metrics, the Prometheus Operator's module carries the ServiceMonitor CRD (kubernetes-validate is on PyPI).
+KUSTOMIZE    := sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
+PROMTOOL     := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+PROM_OPERATOR := github.com/prometheus-operator/prometheus-operator@v0.85.0
+DEPLOY_TOOLS := $(BIN)/.deploy-tools-$(subst /,_,$(KUSTOMIZE))-$(notdir $(PROMTOOL))
+
+$(DEPLOY_TOOLS):
+	mkdir -p $(BIN)
+	GOBIN=$(BIN) go install $(KUSTOMIZE)
+	GOBIN=$(BIN) go install $(PROMTOOL)
+	touch $@
+
 .PHONY: test-python
-test-python: setup $(OIP_CLIENTS)/.installed ## Python unit and server tests (with tritonclient and KServe's client as judges).
-	cd python && SIGOP_OIP_CLIENTS=$(CURDIR)/$(OIP_CLIENTS)/bin/python ../$(PY) -m pytest -q
+test-python: setup $(OIP_CLIENTS)/.installed $(DEPLOY_TOOLS) ## Python unit and server tests (tritonclient, KServe's client, kustomize, kubernetes-validate, promtool as judges).
+	operator=$$(cd go && go mod download -json $(PROM_OPERATOR) | sed -nE 's/^\s*"Dir": "(.*)",?$$/\1/p'); \
+	test -d "$$operator" && cd python && SIGOP_OIP_CLIENTS=$(CURDIR)/$(OIP_CLIENTS)/bin/python SIGOP_KUSTOMIZE=$(BIN)/kustomize \
+	  SIGOP_PROMTOOL=$(BIN)/promtool SIGOP_PROMETHEUS_OPERATOR=$$operator ../$(PY) -m pytest -q
 
 .PHONY: test-go
 test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).

@@ -8,15 +8,19 @@ Exposed on their own HTTP port (sigop serve --metrics-address):
   merged run; ``render`` for the FFT graph drawing a spectrum model's images);
 - ``sigop_queue_seconds{model}``: time a request waited for a batch;
 - ``sigop_batch_size{model}``: requests merged into one graph call;
+- ``sigop_inflight_calls``: unary Operator and Open Inference Protocol calls computing now (deploy/'s autoscaler
+  scales on it);
 - ``sigop_models_loaded``: model versions serving;
+- ``sigop_streams_open``, ``sigop_stream_windows_total{model}``, ``sigop_stream_window_seconds{model}``: streams;
 - ``sigop_unknown_score{model}``: the unknown score of every input a model with one classified (its threshold
   is near 1: scores are in units of the calibration's 95th percentile), so drift shows;
-- ``sigop_unknown_answers_total{model}``: inputs over their model's threshold.
+- ``sigop_unknown_answers_total{model}``: inputs over their model's threshold;
+- ``process_*``: the server process's memory, CPU and file descriptors (prometheus-client's process collector).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
 
 __all__ = ["Metrics", "parse_address"]
 
@@ -28,6 +32,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
         self.requests = Counter("sigop_requests", "Calls by RPC and status code", ["method", "code"], registry=r)
         self.latency = Histogram("sigop_request_seconds", "Whole-call latency", ["method"], buckets=_LATENCY_BUCKETS,
                                  registry=r)
