@@ -67,7 +67,8 @@ var (
 	addr, metrics  string
 	proc           *exec.Cmd
 	procLog        = &logBuffer{}
-	exited         = make(chan error, 1)
+	exited         = make(chan struct{}) // closed when the process has exited, with exitErr set
+	exitErr        error
 	healthProbe    string
 )
 
@@ -106,8 +107,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	select {
-	case err := <-exited: // the last test stopped it
-		exited <- err
+	case <-exited: // the last test stopped it
 	default:
 		_ = proc.Process.Kill()
 		<-exited
@@ -166,7 +166,7 @@ func start() error {
 	if err := proc.Start(); err != nil {
 		return err
 	}
-	go func() { exited <- proc.Wait() }()
+	go func() { exitErr = proc.Wait(); close(exited) }()
 	healthProbe = filepath.Join(bundle, "rootfs", "usr", "local", "bin", "grpc-health-probe")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -218,9 +218,8 @@ func waitServing(ctx context.Context, service string) error {
 			return nil
 		}
 		select {
-		case err := <-exited:
-			exited <- err
-			return fmt.Errorf("the image's process exited before SERVING: %v", err)
+		case <-exited:
+			return fmt.Errorf("the image's process exited before SERVING: %v", exitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("not SERVING in time; grpc-health-probe said (exit %d) %s", code, out)
 		case <-tick.C:
@@ -435,6 +434,48 @@ func TestOpenInferenceProtocolThroughTheImage(t *testing.T) {
 	}
 }
 
+// Eight clients at once, 32 signals a call (the Deployment's batch size): every call answered, and the
+// memory it took is logged (docs/DEPLOY.md sizes the Deployment's requests and limits from it).
+func TestConcurrentClientsAreAllAnswered(t *testing.T) {
+	ctx := ctxT(t)
+	g, err := signal.NewGenerator(signal.DefaultParams(), 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]float64, 32)
+	for i := range rows {
+		rows[i], _ = g.Signal(signal.Classes[i%2])
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			c, err := operator.Dial(addr, operator.WithClassifier("article"), operator.WithTopK(1))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for range 5 {
+				r, err := c.ClassifySignals(ctx, rows)
+				if err == nil && len(r.Classes) != len(rows) {
+					err = fmt.Errorf("%d answers for %d signals", len(r.Classes), len(rows))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	t.Logf("memory after 8 clients x 5 calls of 32 signals: %s", memory())
+}
+
 // Prometheus metrics are served, counting the calls made above.
 func TestMetricsAreExported(t *testing.T) {
 	resp, err := http.Get("http://" + metrics + "/metrics")
@@ -469,9 +510,9 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("after SIGTERM the process exited with %v; its log:\n%s", err, procLog.String())
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("after SIGTERM the process exited with %v; its log:\n%s", exitErr, procLog.String())
 		}
 	case <-time.After(90 * time.Second):
 		t.Fatalf("the process did not exit within 90 s of SIGTERM; its log:\n%s", procLog.String())

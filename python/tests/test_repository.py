@@ -138,3 +138,38 @@ def test_a_folder_that_is_one_model_serves_it_under_model_name(tmp_path, fft_gra
 
     assert discover(tmp_path / "mnt") == {"fft": {1: tmp_path / "mnt" / "1"}}
     assert discover(tmp_path / "mnt", "spectrum") == {"spectrum": {1: tmp_path / "mnt" / "1"}}
+
+
+def test_fft_graph_flag_serves_a_committed_folder_and_refuses_others(tmp_path, article_model):
+    """--fft-graph (the image's SIGOP_FFT_GRAPH): that folder is the FFT, checked before serving, and nothing is
+    exported at start-up; a classifier's folder or a folder without a manifest is refused, naming it. A process of
+    its own: the built-in FFT is per process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[2] / "graphs" / "fft"
+    script = f"""
+import tempfile
+from pathlib import Path
+from sigop.manifest import ManifestError
+from sigop.runtime import fft
+for bad, error in ((Path({str(article_model[0])!r}), ValueError), (Path({str(tmp_path)!r}), ManifestError)):
+    try:
+        fft.use_fft_folder(bad)
+    except error as e:
+        print("refused:", e)
+    else:
+        raise SystemExit(f"{{bad}} was taken as the FFT graph")
+fft.use_fft_folder(Path({str(committed)!r}))
+assert fft.builtin_fft_folder() == Path({str(committed)!r})
+assert fft.builtin_fft().manifest.kind == "fft"
+assert not list(Path(tempfile.gettempdir()).glob("sigop-fft-*")), "exported an FFT graph anyway"
+print("served:", fft.builtin_fft_folder())
+"""
+    (tmp_path / "tmp").mkdir()
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("refused:") == 2 and "'classifier'" in run.stdout and f"served: {committed}" in run.stdout
