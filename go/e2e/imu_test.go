@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,28 +14,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/sigop-dev/sigop/go/internal/testsignals"
 	"github.com/sigop-dev/sigop/go/operator"
 )
 
-// The "imu" model: sigop's default command on three-axis signals (100 Hz,
-// 256 samples) whose class is the axis carrying a 8-12 Hz tone over noise.
-var axes = []string{"x", "y", "z"}
-
-// threeAxes makes one such signal in Go: [3][n], the tone on axis “axis“.
-func threeAxes(rng *rand.Rand, axis, n int) [][]float64 {
-	out := make([][]float64, 3)
-	f, phase := 8+4*rng.Float64(), 2*math.Pi*rng.Float64()
-	for c := range out {
-		out[c] = make([]float64, n)
-		for i := range out[c] {
-			out[c][i] = rng.NormFloat64()
-			if c == axis {
-				out[c][i] += 2 * math.Sin(2*math.Pi*f*float64(i)/100+phase)
-			}
-		}
-	}
-	return out
-}
+var axes = testsignals.Axes
 
 func dialIMU(t *testing.T) *operator.Client {
 	t.Helper()
@@ -62,7 +44,7 @@ func TestClassifyMultichannelTellsWhichAxisCarriesTheTone(t *testing.T) {
 	var signals [][][]float64
 	var want []string
 	for i := range 30 {
-		signals = append(signals, threeAxes(rng, i%3, 256))
+		signals = append(signals, testsignals.ThreeAxes(rng, i%3, 256))
 		want = append(want, "tone_"+axes[i%3])
 	}
 	r, err := c.ClassifyMultichannel(ctxT(t), signals)
@@ -94,7 +76,7 @@ func TestWatchMultichannelFollowsTheToneAcrossAxes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	recording := make([][]float64, 3)
 	for _, axis := range []int{0, 0, 0, 0, 2, 2, 2, 2} {
-		part := threeAxes(rng, axis, 256)
+		part := testsignals.ThreeAxes(rng, axis, 256)
 		for c := range recording {
 			recording[c] = append(recording[c], part[c]...)
 		}
@@ -131,7 +113,7 @@ func TestWatchMultichannelFollowsTheToneAcrossAxes(t *testing.T) {
 func TestSigopClientClassifiesAndWatchesThreeAxisFiles(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(11, 12))
-	x := threeAxes(rng, 1, 256)
+	x := testsignals.ThreeAxes(rng, 1, 256)
 	var csv strings.Builder
 	csv.WriteString("timestamp,accX,accY,accZ\n")
 	for i := range x[0] {
@@ -142,7 +124,7 @@ func TestSigopClientClassifiesAndWatchesThreeAxisFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	npyFile := filepath.Join(dir, "z.npy")
-	if err := os.WriteFile(npyFile, npy3(threeAxes(rng, 2, 256)), 0o644); err != nil {
+	if err := os.WriteFile(npyFile, npy3(testsignals.ThreeAxes(rng, 2, 256)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := sigopClient("classify-signal", "--addr", addr, "--model", "imu", "--top", "1", "--json", csvFile, npyFile).Output()

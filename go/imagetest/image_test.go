@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/sigop-dev/sigop/go/inference"
+	"github.com/sigop-dev/sigop/go/internal/testsignals"
 	"github.com/sigop-dev/sigop/go/operator"
 	"github.com/sigop-dev/sigop/go/signal"
 )
@@ -306,11 +307,7 @@ func TestFFTThroughTheImage(t *testing.T) {
 // WAVs by the digits model (soundfile and soxr in the image).
 func TestClassifiesSignalsThreeAxesAndSound(t *testing.T) {
 	ctx := ctxT(t)
-	article, err := operator.Dial(addr, operator.WithClassifier("article"), operator.WithTopK(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer article.Close()
+	article := dialClassifier(t, "article")
 	g, err := signal.NewGenerator(signal.DefaultParams(), 9)
 	if err != nil {
 		t.Fatal(err)
@@ -331,17 +328,13 @@ func TestClassifiesSignalsThreeAxesAndSound(t *testing.T) {
 		t.Errorf("article: %d of 40 fresh signals right; want at least 36", right)
 	}
 
-	imu, err := operator.Dial(addr, operator.WithClassifier("imu"), operator.WithTopK(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer imu.Close()
+	imu := dialClassifier(t, "imu")
 	rng := rand.New(rand.NewPCG(7, 8))
 	var axes [][][]float64
 	want = want[:0]
 	for i := range 30 {
-		axes = append(axes, threeAxes(rng, i%3, 256))
-		want = append(want, "tone_"+[]string{"x", "y", "z"}[i%3])
+		axes = append(axes, testsignals.ThreeAxes(rng, i%3, 256))
+		want = append(want, "tone_"+testsignals.Axes[i%3])
 	}
 	if r, err = imu.ClassifyMultichannel(ctx, axes); err != nil {
 		t.Fatal(err)
@@ -350,11 +343,7 @@ func TestClassifiesSignalsThreeAxesAndSound(t *testing.T) {
 		t.Errorf("imu: %d of 30 three-axis signals right; want at least 27", right)
 	}
 
-	digits, err := operator.Dial(addr, operator.WithClassifier("digits"), operator.WithTopK(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer digits.Close()
+	digits := dialClassifier(t, "digits")
 	paths, _ := filepath.Glob(filepath.Join(os.Getenv("SIGOP_E2E_UNHEARD"), "*", "*.wav"))
 	if len(paths) < 10 {
 		t.Fatalf("fewer than 10 WAV files under $SIGOP_E2E_UNHEARD")
@@ -376,6 +365,16 @@ func TestClassifiesSignalsThreeAxesAndSound(t *testing.T) {
 	}
 }
 
+func dialClassifier(t *testing.T, name string) *operator.Client {
+	t.Helper()
+	c, err := operator.Dial(addr, operator.WithClassifier(name), operator.WithTopK(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func countRight(r *operator.Result, want []string) int {
 	right := 0
 	for i, classes := range r.Classes {
@@ -384,22 +383,6 @@ func countRight(r *operator.Result, want []string) int {
 		}
 	}
 	return right
-}
-
-// threeAxes makes a [3][n] signal at 100 Hz with an 8-12 Hz tone on one axis (as the e2e imu model was trained).
-func threeAxes(rng *rand.Rand, axis, n int) [][]float64 {
-	out := make([][]float64, 3)
-	f, phase := 8+4*rng.Float64(), 2*math.Pi*rng.Float64()
-	for c := range out {
-		out[c] = make([]float64, n)
-		for i := range out[c] {
-			out[c][i] = rng.NormFloat64()
-			if c == axis {
-				out[c][i] += 2 * math.Sin(2*math.Pi*f*float64(i)/100+phase)
-			}
-		}
-	}
-	return out
 }
 
 // The Open Inference Protocol through the image: the FFT model's magnitudes equal the Operator service's.
