@@ -106,7 +106,7 @@ def test_kustomize_output_passes_kubernetes_schemas_strictly(rendered):
 
 
 def test_the_validator_refuses_what_a_cluster_would(rendered):
-    """The judge is not lenient: an unknown field, a string port and two probe handlers' worth of typos fail."""
+    """The judge is not lenient: an unknown field and a port given as a string fail."""
     deployment = only(rendered["base"], "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     for broken in ({**container, "resourcs": {}}, {**container, "ports": [{"containerPort": "50051"}]}):

@@ -80,3 +80,21 @@ def test_no_hand_written_module_is_over_300_lines():
              for p in PACKAGE.rglob("*.py") if not p.name.endswith(("_pb2.py", "_pb2_grpc.py"))}
     assert len(sizes) > 30
     assert {p: n for p, n in sizes.items() if n > 300} == {}
+
+
+def test_a_serving_only_install_says_which_training_package_is_missing():
+    """The image leaves out [train]: a training command names the missing package and the extra, without a
+    traceback; any other missing module is still a traceback (a bug, not an install choice)."""
+    def train_without(module):
+        script = (f"import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):\n"
+                  f"        if name == {module!r} or name.startswith({module + '.'!r}):\n"
+                  f"            raise ModuleNotFoundError(name=name)\n"
+                  f"sys.meta_path.insert(0, Block())\nfrom sigop.cli import main\n"
+                  f"sys.exit(main(['train', '--data', 'x', '--out', 'y']))\n")
+        return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+
+    run = train_without("scipy")
+    assert run.returncode == 2 and "needs the Python package 'scipy'" in run.stderr, run.stderr
+    assert "pip install 'sigop[train]'" in run.stderr and "Traceback" not in run.stderr
+    run = train_without("sigop.render")
+    assert run.returncode == 1 and "ModuleNotFoundError" in run.stderr and "Traceback" in run.stderr, run.stderr

