@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/sigop-dev/sigop/go/internal/testsignals"
 	"github.com/sigop-dev/sigop/go/operator"
 	"github.com/sigop-dev/sigop/go/signal"
 )
@@ -31,18 +32,7 @@ func dialClassifier(t *testing.T, opts ...operator.Option) *operator.Client {
 // Python generated: the two generators share the class structure.
 func TestClassifySignalsGeneratedInGo(t *testing.T) {
 	c := dialClassifier(t, operator.WithTopK(1))
-	g, err := signal.NewGenerator(signal.DefaultParams(), 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var signals [][]float64
-	var truth []string
-	for _, class := range signal.Classes {
-		for range 50 {
-			x, _ := g.Signal(class)
-			signals, truth = append(signals, x), append(truth, class.Name)
-		}
-	}
+	signals, truth := testsignals.Article(50, 11)
 	answer, err := c.ClassifySignals(ctxT(t), signals)
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sigop-dev/sigop/go/inference"
-	"github.com/sigop-dev/sigop/go/signal"
+	"github.com/sigop-dev/sigop/go/internal/testsignals"
 )
 
 func dialInference(t *testing.T, target string, opts ...inference.Option) *inference.Client {
@@ -25,20 +25,9 @@ func dialInference(t *testing.T, target string, opts ...inference.Option) *infer
 	return c
 }
 
-func articleSignals(t *testing.T, perClass int, seed uint64) [][]float64 {
-	t.Helper()
-	g, err := signal.NewGenerator(signal.DefaultParams(), seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]float64
-	for _, class := range signal.Classes {
-		for range perClass {
-			x, _ := g.Signal(class)
-			out = append(out, x)
-		}
-	}
-	return out
+func articleSignals(perClass int, seed uint64) [][]float64 {
+	rows, _ := testsignals.Article(perClass, seed)
+	return rows
 }
 
 // The same signals give the same scores through ModelInfer as through
@@ -46,7 +35,7 @@ func articleSignals(t *testing.T, perClass int, seed uint64) [][]float64 {
 func TestModelInferGivesClassifySignalScores(t *testing.T) {
 	ctx := ctxT(t)
 	c, op := dialInference(t, addr, inference.WithHealthCheck(inference.Service)), dialClassifier(t)
-	rows := articleSignals(t, 8, 21)
+	rows := articleSignals(8, 21)
 	want, err := op.ClassifySignals(ctx, rows)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +99,7 @@ func TestModelInferGivesClassifySignalScores(t *testing.T) {
 func TestModelInferOfTheFFTGraph(t *testing.T) {
 	ctx := ctxT(t)
 	c, op := dialInference(t, addr), dial(t)
-	rows := articleSignals(t, 2, 5)
+	rows := articleSignals(2, 5)
 	want, err := op.Magnitudes(ctx, rows)
 	if err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func TestSharedMemoryGivesTheWiresResults(t *testing.T) {
 			t.Fatalf("signal %d: complex spectra through shared memory differ from the wire's", i)
 		}
 	}
-	signals := articleSignals(t, 8, 5) // 16 signals of 1024 samples: over SharedMemoryMinBytes
+	signals := articleSignals(8, 5) // 16 signals of 1024 samples: over SharedMemoryMinBytes
 	gotR, err := shared.ClassifySignals(ctx, signals)
 	if err != nil {
 		t.Fatal(err)

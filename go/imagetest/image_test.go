@@ -32,7 +32,6 @@ import (
 	"github.com/sigop-dev/sigop/go/inference"
 	"github.com/sigop-dev/sigop/go/internal/testsignals"
 	"github.com/sigop-dev/sigop/go/operator"
-	"github.com/sigop-dev/sigop/go/signal"
 )
 
 // spec is the part of an OCI runtime spec (bundle/config.json) that says what to run.
@@ -308,18 +307,7 @@ func TestFFTThroughTheImage(t *testing.T) {
 func TestClassifiesSignalsThreeAxesAndSound(t *testing.T) {
 	ctx := ctxT(t)
 	article := dialClassifier(t, "article")
-	g, err := signal.NewGenerator(signal.DefaultParams(), 9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows [][]float64
-	var want []string
-	for _, class := range signal.Classes {
-		for range 20 {
-			x, _ := g.Signal(class)
-			rows, want = append(rows, x), append(want, class.Name)
-		}
-	}
+	rows, want := testsignals.Article(20, 9)
 	r, err := article.ClassifySignals(ctx, rows)
 	if err != nil {
 		t.Fatal(err)
@@ -421,14 +409,7 @@ func TestOpenInferenceProtocolThroughTheImage(t *testing.T) {
 // memory it took is logged (docs/DEPLOY.md sizes the Deployment's requests and limits from it).
 func TestConcurrentClientsAreAllAnswered(t *testing.T) {
 	ctx := ctxT(t)
-	g, err := signal.NewGenerator(signal.DefaultParams(), 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := make([][]float64, 32)
-	for i := range rows {
-		rows[i], _ = g.Signal(signal.Classes[i%2])
-	}
+	rows, _ := testsignals.Article(16, 11)
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {

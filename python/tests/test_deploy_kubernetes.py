@@ -301,7 +301,8 @@ def promql_for_promtool(expr):
 @need(PROMTOOL, "SIGOP_PROMTOOL")
 def test_promtool_parses_every_expression_and_lints_the_metrics(tmp_path, exposition):
     exprs = dashboard_exprs() + [r[k] for r in adapter_rules()["rules"] for k in ("seriesQuery", "metricsQuery")]
-    exprs = [e.replace("label_values(", "").rsplit(",", 1)[0] if e.startswith("label_values(") else e for e in exprs]
+    # Grafana's label_values(selector, label) is not PromQL; its selector is.
+    exprs = [re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", e) for e in exprs]
     rules = {"groups": [{"name": "sigop", "rules": [{"record": f"sigop:check:{i}", "expr": promql_for_promtool(e)}
                                                     for i, e in enumerate(exprs)]}]}
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))

@@ -98,3 +98,21 @@ def test_a_serving_only_install_says_which_training_package_is_missing():
     assert "pip install 'sigop[train]'" in run.stderr and "Traceback" not in run.stderr
     run = train_without("sigop.render")
     assert run.returncode == 1 and "ModuleNotFoundError" in run.stderr and "Traceback" in run.stderr, run.stderr
+
+
+def test_the_training_modules_cli_names_are_the_train_extras():
+    """cli.TRAINING_MODULES (import names) and pyproject.toml's [train] extra (distributions) list the same
+    packages: one added to the extra without its module would get a traceback in the image, not the message."""
+    import re
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from sigop.cli import TRAINING_MODULES
+
+    def norm(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pyproject = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())
+    extras = {norm(re.split(r"[<>=!~\[; ]", r)[0]) for r in pyproject["project"]["optional-dependencies"]["train"]}
+    provided = {m: {norm(d) for d in ds} for m, ds in packages_distributions().items()}
+    assert {d for m in TRAINING_MODULES for d in provided.get(m, {"?" + m})} == extras

@@ -5,6 +5,8 @@ package testsignals
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/sigop-dev/sigop/go/signal"
 )
 
 // Axes names the imu model's channels; its classes are "tone_" + an axis.
@@ -26,4 +28,20 @@ func ThreeAxes(rng *rand.Rand, axis, n int) [][]float64 {
 		}
 	}
 	return out
+}
+
+// Article makes perClass signals of each of the article's classes (blue,
+// then red) with the article's default parameters, and their labels.
+func Article(perClass int, seed uint64) (rows [][]float64, labels []string) {
+	g, err := signal.NewGenerator(signal.DefaultParams(), seed)
+	if err != nil { // the default parameters are valid; only a change to them can get here
+		panic(err)
+	}
+	for _, class := range signal.Classes {
+		for range perClass {
+			x, _ := g.Signal(class)
+			rows, labels = append(rows, x), append(labels, class.Name)
+		}
+	}
+	return rows, labels
 }
