@@ -119,3 +119,22 @@ def test_an_explicit_test_set_is_reported_and_never_trained_on(tmp_path):
     assert {c["candidate"] for c in report["auto"]["candidates"]} == {"transfer", "minirocket"}
     assert report["config"]["test_data"] == str(tmp_path / "b" / "signals")
     assert ds.name_of(ds.split("test")[0]).startswith("test-data/")  # how reports name the explicit test files
+
+
+def test_unknown_data_on_a_model_with_litert_copies_keeps_the_report(article_model, fresh_signals, tmp_path):
+    # The article's model has a LiteRT copy, which evaluate scores beside the graph on the known files. It was
+    # scored against the labels of known and unknown files together (IndexError: shape mismatch), losing the report.
+    model = article_model[0]
+    assert (model / "model.tflite").is_file()
+    n = np.load(next((fresh_signals / "red").glob("*.npy"))).shape[-1]
+    others, rng = tmp_path / "others", np.random.default_rng(7)
+    others.mkdir()
+    for i in range(12):
+        np.save(others / f"noise{i:02d}.npy", rng.normal(size=n))
+    r = evaluate(model, fresh_signals, tmp_path / "report", progress=False, unknown_data=others)
+    assert r["unknown"]["known_files"] == 80 and r["unknown"]["unknown_files"] == 12
+    lite = r["lite"]["float32"]
+    assert abs(lite["accuracy_delta_points"]) <= 5 and lite["max_abs_diff"] < 0.1
+    assert (tmp_path / "report" / "unknown_scores.png").stat().st_size > 0
+    rows = list(csv.DictReader(open(tmp_path / "report" / "predictions.csv")))
+    assert len(rows) == 92 and sum(row["true"] == "(unknown)" for row in rows) == 12

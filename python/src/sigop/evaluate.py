@@ -112,12 +112,12 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         result["agreement"] = agreement
     result["lite"] = {}
     for precision, p in lite_probs.items():
-        s = summary(y, p, labels)
+        s = summary(y_known, p, labels)  # LiteRT copies run on the known files only
         result["lite"][precision] = {
             "file": graph.manifest.lite[precision]["file"], "accuracy": s["accuracy"], "macro_f1": s["macro_f1"],
             "accuracy_delta_points": round(100 * (s["accuracy"] - result["accuracy"]), 3),
             "max_abs_diff": float(np.abs(p - probs[known]).max()),
-            "model_calls_per_second": round(len(files) / max(lite_seconds[precision], 1e-9), 1)}
+            "model_calls_per_second": round(known_count / max(lite_seconds[precision], 1e-9), 1)}
     out = Path(out) if out else Path(model) / "evaluation" / Path(data).name
     out.mkdir(parents=True, exist_ok=True)
     result["report"] = str(out)
