@@ -152,6 +152,8 @@ def auto_summary(record: dict) -> str:
     """One line: what auto chose, and every candidate's score."""
     if "holdout_files" in record:
         scores = ", ".join(f"{c['candidate']} {c['holdout_accuracy']:.4f}" for c in record["candidates"])
-        return f"model auto: chose {record['chosen']} (accuracy on a hold-out of {record['holdout_files']} files: {scores})"
-    scores = ", ".join(f"{c['candidate']} {c['cv_accuracy']:.4f}" for c in record["candidates"])
-    return f"model auto: chose {record['chosen']} ({record['folds']}-fold accuracy: {scores})"
+        line = f"model auto: chose {record['chosen']} (accuracy on a hold-out of {record['holdout_files']} files: {scores})"
+    else:
+        scores = ", ".join(f"{c['candidate']} {c['cv_accuracy']:.4f}" for c in record["candidates"])
+        line = f"model auto: chose {record['chosen']} ({record['folds']}-fold accuracy: {scores})"
+    return line + (f": {record['rule']}" if record.get("rule") else "")

@@ -60,7 +60,10 @@ def train(cfg: TrainConfig) -> dict:
     t0 = time.perf_counter()
     model, logits, history, extra = fit_network(cnn_cfg, ds, fe, waves)
     cnn = _candidate(f"cnn ({NETWORK_FRONT_END})", logits, labels, holdout, t0)
-    record = {"chosen": cnn["candidate"] if cnn["holdout_accuracy"] >= mr["holdout_accuracy"] else "minirocket",
+    cnn_wins = cnn["holdout_accuracy"] >= mr["holdout_accuracy"]
+    record = {"chosen": cnn["candidate"] if cnn_wins else "minirocket",
+              "rule": ("a tie goes to the CNN on sound (shift-invariant, sigop's best recipe for sound)"
+                       if cnn["holdout_accuracy"] == mr["holdout_accuracy"] else "the more accurate on the hold-out"),
               "protocol": "one stratified hold-out (the validation split)", "holdout_files": int(holdout.sum()),
               "candidates": [cnn, mr]}
     log.info("auto: hold-out accuracy %s %.4f, minirocket %.4f: %s", cnn["candidate"], cnn["holdout_accuracy"],
