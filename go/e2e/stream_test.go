@@ -81,11 +81,11 @@ func TestWatchReportsADeviceSwitchingClass(t *testing.T) {
 		t.Fatalf("%d windows; want %d", windows, want)
 	}
 	if len(events) != 2 || events[0].Label != red || events[1].Label != blue || events[1].Previous != red ||
-		events[1].PreviousStart != events[0].Start {
+		events[1].PreviousStartSample != events[0].StartSample || events[1].Start != 0 {
 		t.Fatalf("events %+v; want %s, then %s replacing it", events, red, blue)
 	}
-	if d := math.Abs(events[1].Start - 8*1024); d > 512 {
-		t.Fatalf("the switch reported at sample %g, %g from the truth; want within one hop (512)", events[1].Start, d)
+	if d := math.Abs(float64(events[1].StartSample - 8*1024)); d > 512 { // no rate: samples, and 0 seconds
+		t.Fatalf("the switch reported at sample %d, %g from the truth; want within one hop (512)", events[1].StartSample, d)
 	}
 }
 

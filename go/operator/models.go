@@ -16,11 +16,20 @@ type ModelVersion struct {
 	Kind      string   `json:"kind,omitempty"`    // "fft" or "classifier"
 	Runtime   string   `json:"runtime,omitempty"` // "tensorflow", "litert float32" or "litert int8"
 	Labels    []string `json:"labels,omitempty"`
-	// Channels is how many channels one signal has for a waveform model
-	// (1 unless it was trained on several sensor axes: send those with
-	// ClassifyMultichannel and Stream.SendMultichannel); 0 for other models.
+	// InputForm is what one input is, the same for every recipe:
+	// "waveform" (signals at SampleRate), "spectrum" (signals drawn as
+	// spectrum images by FFT bin: no rate of its own) or "images"; empty for
+	// the FFT.
+	InputForm string `json:"input_form,omitempty"`
+	// Channels is how many channels one signal has (1 unless the model was
+	// trained on several sensor axes: send those with ClassifyMultichannel
+	// and Stream.SendMultichannel); 0 for models that take no signals.
 	Channels     int      `json:"channels,omitempty"`
 	ChannelNames []string `json:"channel_names,omitempty"` // as its training data named them, if it did
+	// SampleRate is the rate in Hz a waveform model takes; 0 for a spectrum
+	// model (give a stream's rate with SampleRate for its times in seconds).
+	SampleRate float64 `json:"sample_rate,omitempty"`
+	Samples    int64   `json:"samples,omitempty"` // samples of one model input at SampleRate
 	// UnknownScore describes the model's unknown score; nil for a model
 	// exported without one.
 	UnknownScore *UnknownScore `json:"unknown_score,omitempty"`
@@ -37,21 +46,8 @@ type UnknownScore struct {
 
 type manifestDetails struct {
 	Details struct {
-		FrontEnd *struct {
-			Channels int      `json:"channels"`
-			Names    []string `json:"channel_names"`
-		} `json:"front_end"`
 		Unknown *UnknownScore `json:"unknown"`
 	} `json:"details"`
-}
-
-// channelsOf reads a waveform model's channels from its manifest.
-func channelsOf(manifest string) (int, []string) {
-	var m manifestDetails
-	if json.Unmarshal([]byte(manifest), &m) != nil || m.Details.FrontEnd == nil {
-		return 0, nil
-	}
-	return max(1, m.Details.FrontEnd.Channels), m.Details.FrontEnd.Names
 }
 
 // unknownScoreOf reads a classifier's unknown score from its manifest.
@@ -73,11 +69,11 @@ func (c *Client) Models(ctx context.Context, name string) (map[string][]ModelVer
 	out := make(map[string][]ModelVersion, len(resp.GetModels()))
 	for _, m := range resp.GetModels() {
 		for _, v := range m.GetVersions() {
-			channels, names := channelsOf(v.GetManifestJson())
 			out[m.GetName()] = append(out[m.GetName()], ModelVersion{
 				Version: v.GetVersion(), Available: v.GetState() == operatorv1.ModelState_MODEL_STATE_AVAILABLE,
 				Message: v.GetMessage(), Kind: v.GetKind(), Runtime: v.GetRuntime(), Labels: v.GetLabels(),
-				Channels: channels, ChannelNames: names, UnknownScore: unknownScoreOf(v.GetManifestJson()),
+				InputForm: v.GetInputForm(), Channels: int(v.GetChannels()), ChannelNames: v.GetChannelNames(),
+				SampleRate: v.GetSampleRate(), Samples: v.GetSamples(), UnknownScore: unknownScoreOf(v.GetManifestJson()),
 				Manifest: v.GetManifestJson(),
 			})
 		}

@@ -60,12 +60,15 @@ func (s *channelServer) ClassifyStream(call grpc.BidiStreamingServer[operatorv1.
 }
 
 func (s *channelServer) ListModels(context.Context, *operatorv1.ListModelsRequest) (*operatorv1.ListModelsResponse, error) {
-	manifest := `{"kind": "classifier", "details": {"front_end": {"kind": "waveform", "channels": 3, "channel_names": ["x", "y", "z"]}}}`
-	mono := `{"kind": "classifier", "details": {"front_end": {"kind": "log_mel"}}}`
+	xyz := []string{"x", "y", "z"}
 	return &operatorv1.ListModelsResponse{Models: []*operatorv1.ModelStatus{
-		{Name: "imu", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", ManifestJson: manifest}}},
-		{Name: "speech", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", ManifestJson: mono}}},
-		{Name: "article", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", ManifestJson: `{"details": {}}`}}},
+		{Name: "imu", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", InputForm: "waveform",
+			Channels: 3, ChannelNames: xyz, SampleRate: 1000, Samples: 2048}}},
+		{Name: "speech", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", InputForm: "waveform",
+			Channels: 1, SampleRate: 16000, Samples: 16000}}},
+		{Name: "vib", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", InputForm: "spectrum",
+			Channels: 3, ChannelNames: xyz, Samples: 8192}}},
+		{Name: "photos", Versions: []*operatorv1.ModelVersionStatus{{Version: 1, Kind: "classifier", InputForm: "images"}}},
 	}}, nil
 }
 
@@ -114,11 +117,15 @@ func TestModelsSayHowManyChannelsASignalHas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imu, speech, article := models["imu"][0], models["speech"][0], models["article"][0]
-	if imu.Channels != 3 || !slices.Equal(imu.ChannelNames, []string{"x", "y", "z"}) {
-		t.Errorf("imu: %d channels %v; want 3 x,y,z", imu.Channels, imu.ChannelNames)
+	imu, speech, vib, photos := models["imu"][0], models["speech"][0], models["vib"][0], models["photos"][0]
+	if imu.Channels != 3 || !slices.Equal(imu.ChannelNames, []string{"x", "y", "z"}) || imu.SampleRate != 1000 || imu.Samples != 2048 {
+		t.Errorf("imu: %+v; want 3 channels x,y,z at 1000 Hz, 2048 samples", imu)
 	}
-	if speech.Channels != 1 || article.Channels != 0 {
-		t.Errorf("a waveform model's channels default to 1 (got %d), a spectrum-image model's are 0 (got %d)", speech.Channels, article.Channels)
+	// A spectrum-image model of three channels is as much a three-channel model as a waveform one.
+	if vib.InputForm != "spectrum" || vib.Channels != 3 || vib.SampleRate != 0 || vib.Samples != 8192 {
+		t.Errorf("vib: %+v; want a spectrum model of 3 channels, no rate, 8192 samples", vib)
+	}
+	if speech.Channels != 1 || photos.Channels != 0 || photos.InputForm != "images" {
+		t.Errorf("speech takes 1 channel (got %d), photos none (got %d, %q)", speech.Channels, photos.Channels, photos.InputForm)
 	}
 }

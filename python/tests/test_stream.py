@@ -89,7 +89,19 @@ def test_a_device_that_switches_class_midway_gives_one_event_at_the_switch(stub)
     events = [r.event for r in out if r.WhichOneof("kind") == "event"]
     assert [w.start_sample for w in windows] == list(range(0, len(signal) - 1024 + 1, 512))
     assert [(e.label, e.previous) for e in events] == [(red.name, ""), (blue.name, red.name)]
-    assert abs(events[1].start_seconds - 8 * 1024) <= 512  # within one hop of the switch
+    assert abs(events[1].start_sample - 8 * 1024) <= 512  # within one hop of the switch
+    assert events[1].start_seconds == 0 and windows[1].start_seconds == 0  # no rate: samples only, never as seconds
+    # The same stream with its rate: a spectrum model has none, so the rate is the stream's clock; hop in seconds.
+    timed = pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), sample_rate=1000, hop=0.512,
+                            smoothing_windows=3, top_k=1)
+    again = list(stub.ClassifyStream(stream_requests(timed, signal, rng)))
+    timed_windows = [r.window for r in again if r.WhichOneof("kind") == "window"]
+    timed_events = [r.event for r in again if r.WhichOneof("kind") == "event"]
+    assert [w.start_sample for w in timed_windows] == [w.start_sample for w in windows]
+    assert [w.start_seconds for w in timed_windows] == [w.start_sample / 1000 for w in windows]
+    assert [(e.label, e.start_sample) for e in timed_events] == [(e.label, e.start_sample) for e in events]
+    assert timed_events[1].start_seconds == timed_events[1].start_sample / 1000
+    assert timed_events[1].previous_start_seconds == timed_events[0].start_seconds
     # Each window's scores are ClassifySignal's on the same samples.
     for w in windows[::5]:
         x = np.asarray(signal[w.start_sample:w.end_sample], "<f8")[None]
@@ -109,8 +121,8 @@ def test_a_stream_without_its_config_first_gets_invalid_argument(stub):
 @pytest.mark.parametrize("config, code, says", [
     (pb.StreamConfig(model_spec=pb.ModelSpec(name="nope")), grpc.StatusCode.NOT_FOUND, "nope"),
     (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), hop=-1), grpc.StatusCode.INVALID_ARGUMENT, "config.hop"),
-    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), sample_rate=8000), grpc.StatusCode.INVALID_ARGUMENT,
-     "no sample rate"),
+    (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), sample_rate=-8000), grpc.StatusCode.INVALID_ARGUMENT,
+     "clock of this stream"),
     (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), threshold=2), grpc.StatusCode.INVALID_ARGUMENT,
      "threshold"),
     (pb.StreamConfig(model_spec=pb.ModelSpec(name="article"), smoothing_windows=2**31 - 1),

@@ -176,7 +176,8 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	var names []string
 	return f.run(stdout, func() []string { return names }, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
-		channels := modelChannels(ctx, c, f.model, f.version)
+		m := modelInput(ctx, c, f.model, f.version)
+		channels := m.Channels
 		var signals []input
 		var err error
 		if signals, names, err = readForModel(fs.Args(), stdin, channels); err != nil {
@@ -185,7 +186,11 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 		if len(signals) == 0 {
 			return nil, fmt.Errorf("classify-signal: no signals read")
 		}
-		return byShape(signals, *rate, func(same [][][]float64, rate float64) (*operator.Result, error) {
+		given := *rate
+		return byShape(signals, given, func(same [][][]float64, rate float64) (*operator.Result, error) {
+			if rateless(m) && given == 0 {
+				rate = 0 // a file's own rate: a spectrum model draws by FFT bin, whatever the rate
+			}
 			o := append(opts, operator.SampleRate(rate))
 			if channels > 1 {
 				return c.ClassifyMultichannel(ctx, same, o...)

@@ -16,14 +16,15 @@ type input struct {
 	rate     float64
 }
 
-// modelChannels is how many channels one signal of the model has, from the
-// server's model list: the named model (or the server's only classifier) at
-// the version asked for (0: the newest available). A model the list does not
-// describe takes one channel; the call itself then says what is wrong.
-func modelChannels(ctx context.Context, c *operator.Client, model string, version int64) int {
+// modelInput describes one input of the model, from the server's model
+// list: the named model (or the server's only classifier) at the version
+// asked for (0: the newest available). A model the list does not describe
+// is taken as one channel; the call itself then says what is wrong.
+func modelInput(ctx context.Context, c *operator.Client, model string, version int64) operator.ModelVersion {
+	unknown := operator.ModelVersion{Channels: 1}
 	models, err := c.Models(ctx, model)
 	if err != nil {
-		return 1
+		return unknown
 	}
 	var versions []operator.ModelVersion
 	if model != "" {
@@ -32,7 +33,7 @@ func modelChannels(ctx context.Context, c *operator.Client, model string, versio
 		for _, vs := range models {
 			if slices.ContainsFunc(vs, func(v operator.ModelVersion) bool { return v.Kind == "classifier" }) {
 				if versions != nil {
-					return 1 // several classifiers and none named: the server says so
+					return unknown // several classifiers and none named: the server says so
 				}
 				versions = vs
 			}
@@ -40,11 +41,17 @@ func modelChannels(ctx context.Context, c *operator.Client, model string, versio
 	}
 	for _, v := range versions { // newest first
 		if v.Available && (version == 0 || v.Version == version) {
-			return max(1, v.Channels)
+			v.Channels = max(1, v.Channels)
+			return v
 		}
 	}
-	return 1
+	return unknown
 }
+
+// rateless says whether the model draws signals by FFT bin, with no rate of
+// its own: a file's rate is not sent to it (evaluate and the server's own
+// file reading drop it too), and is a stream's clock only.
+func rateless(m operator.ModelVersion) bool { return m.InputForm == "spectrum" }
 
 // readForModel reads FILEs (or stdin) as a model of “channels“ takes
 // them: several channels, each file one signal [channels, samples]; one

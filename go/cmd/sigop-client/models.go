@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sigop-dev/sigop/go/operator"
 )
 
 func runModels(args []string, stdout io.Writer) error {
@@ -51,7 +53,7 @@ func runModels(args []string, stdout io.Writer) error {
 			if !v.Available {
 				state = "FAILED: " + v.Message
 			}
-			channels := ""
+			channels := inputOf(v)
 			if v.Channels > 1 { // a model of several channels says which, after its labels
 				channels = fmt.Sprintf("\t%d channels", v.Channels)
 				if len(v.ChannelNames) > 0 {
@@ -65,4 +67,17 @@ func runModels(args []string, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// inputOf is what one input of a classifier is: its form, rate and window.
+func inputOf(v operator.ModelVersion) string {
+	switch v.InputForm {
+	case "waveform":
+		return fmt.Sprintf("\twaveform at %g Hz, %d samples", v.SampleRate, v.Samples)
+	case "spectrum":
+		return fmt.Sprintf("\tspectrum by FFT bin (no rate), %d samples", v.Samples)
+	case "images":
+		return "\timages"
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	conn.register(fs, 0)
 	model := fs.String("model", "", "classifier model name (default: the server's only classifier)")
 	version := fs.Int64("model-version", 0, "the model's version, kept for the whole stream (default: the newest)")
-	hop := fs.Float64("hop", 0, "seconds between window starts (samples for spectrum-image models); 0: one window")
+	hop := fs.Float64("hop", 0, "seconds between window starts (samples for a stream without a rate); 0: one window")
 	rate := fs.Float64("rate", 0, "Hz of the numbers read from stdin; 0: the model's own (files carry their rate)")
 	smooth := fs.Int("smooth", 3, "windows whose scores are averaged before a label is taken")
 	minDuration := fs.Float64("min-duration", 0, "seconds a new label must hold before its event")
@@ -36,7 +37,9 @@ func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
 
 Streams a WAV or FLAC file, a .npy or CSV recording, or numbers from stdin
 (FILE "-" or none) as they arrive, to the server; prints each label change:
-  START_S  LABEL  SCORE  (PREVIOUS from START_S)
+  START  LABEL  SCORE  (PREVIOUS from START)
+START is in seconds when the stream has a rate (the model's, the file's, or
+--rate; a spectrum-image model has none of its own), else in samples.
 For a model of several channels (an IMU's axes), stdin holds one line per
 sample with one value per channel ("x,y,z"; a header line may name them, and
 its time column is dropped), a .npy is [channels, samples], a CSV has one
@@ -62,16 +65,20 @@ column per channel, and a WAV keeps its channels.
 		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
 		defer cancel()
 	}
-	channels := modelChannels(ctx, c, *model, *version)
+	m := modelInput(ctx, c, *model, *version)
+	channels := m.Channels
 	var frames <-chan [][]float64 // every channel; nil for numbers on stdin to a one-channel model
 	var readErr <-chan error
 	var numbers <-chan []float64
 	sampleRate := *rate
 	switch {
-	case (name == "" || name == "-") && channels > 1:
-		frames, readErr = rowChunks(stdin, channels)
 	case name == "" || name == "-":
-		numbers, readErr = numberChunks(stdin)
+		in, rows := csvLike(stdin)
+		if channels > 1 || rows { // rows, as a logger writes them: a header, a time column
+			frames, readErr = rowChunks(in, channels)
+		} else {
+			numbers, readErr = numberChunks(in)
+		}
 	default:
 		chunks, fileRate, errc, closeFile, err := fileChunks(name, channels)
 		if err != nil {
@@ -106,7 +113,7 @@ column per channel, and a WAV keeps its channels.
 		if r.Window != nil && !*windows {
 			continue
 		}
-		if err := printResult(w, r, *asJSON); err != nil {
+		if err := printResult(w, r, *asJSON, sampleRate != 0 || m.SampleRate != 0); err != nil {
 			return err
 		}
 		w.Flush() // as it happens, not when the buffer fills
@@ -117,25 +124,47 @@ column per channel, and a WAV keeps its channels.
 	return <-readErr
 }
 
-func printResult(w io.Writer, r operator.StreamResult, asJSON bool) error {
+// printResult prints a result; times in seconds when the stream is
+// “timed“ (it has a rate), else in samples.
+func printResult(w io.Writer, r operator.StreamResult, asJSON, timed bool) error {
 	if asJSON {
 		if r.Event != nil {
 			return json.NewEncoder(w).Encode(map[string]any{"event": r.Event})
 		}
 		return json.NewEncoder(w).Encode(map[string]any{"window": r.Window})
 	}
+	at := func(seconds float64, sample int64) string {
+		if timed {
+			return fmt.Sprintf("%.2f", seconds)
+		}
+		return fmt.Sprintf("%d", sample)
+	}
 	if e := r.Event; e != nil {
 		since := ""
 		if e.Previous != "" {
-			since = fmt.Sprintf("\t(%s from %.2f)", e.Previous, e.PreviousStart)
+			since = fmt.Sprintf("\t(%s from %s)", e.Previous, at(e.PreviousStart, e.PreviousStartSample))
 		}
-		_, err := fmt.Fprintf(w, "%.2f\t%s\t%.4f%s\n", e.Start, e.Label, e.Score, since)
+		_, err := fmt.Fprintf(w, "%s\t%s\t%.4f%s\n", at(e.Start, e.StartSample), e.Label, e.Score, since)
 		return err
 	}
 	top := r.Window.Classes[0]
-	_, err := fmt.Fprintf(w, "  window %.2f-%.2f\t%s\t%.4f%s\n", r.Window.Start, r.Window.End, top.Label, top.Score,
-		unknownColumn(r.Window.Unknown))
+	_, err := fmt.Fprintf(w, "  window %s-%s\t%s\t%.4f%s\n", at(r.Window.Start, r.Window.StartSample),
+		at(r.Window.End, r.Window.EndSample), top.Label, top.Score, unknownColumn(r.Window.Unknown))
 	return err
+}
+
+// csvLike reads stdin's first line and says whether it is a CSV's (a
+// header, or values between commas or semicolons) rather than
+// whitespace-separated numbers; the reader it returns starts with that line.
+func csvLike(stdin io.Reader) (io.Reader, bool) {
+	in := bufio.NewReaderSize(stdin, 1<<16)
+	first, err := in.ReadString('\n')
+	rest := io.MultiReader(strings.NewReader(first), in)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return rest, false // the read's error comes back from the chunker
+	}
+	t := strings.TrimSpace(first)
+	return rest, t != "" && (header(splitFields(t, separatorOf(t))) || strings.ContainsAny(t, ",;"))
 }
 
 // numberChunks reads whitespace-separated numbers and sends them in chunks:

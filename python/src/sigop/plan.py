@@ -16,6 +16,7 @@ evaluate and training, the same graph the server serves by default.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -30,9 +31,23 @@ from .manifest import DEFAULT_FFT_MODEL, Manifest
 from .render import SpectrumContract
 from .signals import SOUND_SUFFIXES, read_signal
 
-__all__ = ["InputPlan", "Magnitude"]
+__all__ = ["InputPlan", "InputForm", "Magnitude"]
 
 Magnitude = Callable[[np.ndarray], np.ndarray]  # float64 signals [rows, n] -> |X[k]| [rows, n/2+1]
+
+
+@dataclass(frozen=True)
+class InputForm:
+    """What one input of a classifier is, as every path reports it (ListModels, ModelMetadata, `sigop-client
+    models`): ``form`` "waveform" (signals at the model's rate), "spectrum" (signals drawn as spectrum images by
+    FFT bin: no rate) or "images"; channels of one signal (0: it takes no signals); the rate (0: none) and the
+    samples of one window."""
+
+    form: str
+    channels: int
+    channel_names: tuple[str, ...]
+    sample_rate: float
+    samples: int
 
 
 class InputPlan:
@@ -59,8 +74,21 @@ class InputPlan:
 
     @property
     def channel_names(self) -> str:
+        return ", ".join(self._channel_names())
+
+    def _channel_names(self) -> list[str]:
         fe = self.details.get("front_end", {}) if self.takes_waveforms else self.details
-        return ", ".join(fe.get("channel_names", []))
+        return list(fe.get("channel_names", []))
+
+    def form(self) -> InputForm:
+        """What one input is (InputForm), from the manifest alone."""
+        if self.takes_waveforms:
+            fe = self.details["front_end"]
+            return InputForm("waveform", self.channels, tuple(self._channel_names()), float(fe["sample_rate"]),
+                             int(fe["samples"]))
+        if self.manifest.draws_spectra:
+            return InputForm("spectrum", self.channels, tuple(self._channel_names()), 0.0, self._contract().n)
+        return InputForm("images", 0, (), 0.0, 0)
 
     def shaped(self, x: np.ndarray, field: str = "signals") -> np.ndarray:
         """Signals as the model takes them, [rows, n] or [rows, channels, n]; another channel count is refused,

@@ -130,11 +130,18 @@ class Plane:
             inputs, also = [_signals_spec(served)], ["signals as FP32", "images: BYTES [-1] (PNG or JPEG)", pixels]
         else:
             inputs, also = [TensorSpec("images", "BYTES", [-1])], [pixels]
+        form = plan.form()  # as ListModels reports it
         properties = {"kind": "classifier", "runtime": served.model.runtime, "labels": json.dumps(labels),
-                      "also_accepts": "; ".join(also), "parameters": "sample_rate (Hz), top_k"}
-        rate = plan.details.get("front_end", {}).get("sample_rate") if plan.takes_waveforms else None
-        if rate:
-            properties["sample_rate"] = f"{rate:g}"
+                      "also_accepts": "; ".join(also), "input_form": form.form,
+                      # a spectrum model draws by FFT bin: it has no rate to resample from, and refuses one
+                      "parameters": "sample_rate (Hz), top_k" if form.sample_rate else "top_k"}
+        if form.channels:
+            properties["channels"] = str(form.channels)
+            properties["samples"] = str(form.samples)
+        if form.channel_names:
+            properties["channel_names"] = json.dumps(list(form.channel_names))
+        if form.sample_rate:
+            properties["sample_rate"] = f"{form.sample_rate:g}"
         if served.unknown_threshold is not None:
             properties["unknown_threshold"] = f"{served.unknown_threshold:.9g}"
         return ModelView(name, versions, PLATFORM, inputs, outputs, properties)

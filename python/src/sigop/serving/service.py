@@ -15,6 +15,7 @@ import numpy as np
 
 from ..inputs import InvalidInput
 from ..limits import clip
+from ..plan import InputPlan
 from ..operator.v1 import operator_pb2 as pb
 from ..operator.v1 import operator_pb2_grpc as pb_grpc
 from .arrivals import within
@@ -153,6 +154,11 @@ class OperatorService(pb_grpc.OperatorServicer):
                     v.runtime = s.model.runtime
                     v.labels.extend(s.model.manifest.details.get("labels", []))
                     v.manifest_json = json.dumps(s.model.manifest.to_json())
+                    if s.model.manifest.kind == "classifier":
+                        form = InputPlan(s.model.manifest).form()
+                        v.input_form, v.channels, v.sample_rate, v.samples = (
+                            form.form, form.channels, form.sample_rate, form.samples)
+                        v.channel_names.extend(form.channel_names)
         return out
 
     @rpc
@@ -181,8 +187,9 @@ class OperatorService(pb_grpc.OperatorServicer):
 def _stream_reply(spec: pb.ModelSpec, labels: list[str], r: WindowResult | Event) -> pb.ClassifyStreamResponse:
     if isinstance(r, Event):
         return pb.ClassifyStreamResponse(model_spec=spec, event=pb.StreamEvent(
-            label=r.label, start_seconds=r.start, score=r.score, previous=r.previous,
-            previous_start_seconds=r.previous_start))
+            label=r.label, start_sample=int(r.start), start_seconds=r.start_seconds or 0.0, score=r.score,
+            previous=r.previous, previous_start_sample=int(r.previous_start),
+            previous_start_seconds=r.previous_start_seconds or 0.0))
     return pb.ClassifyStreamResponse(model_spec=spec, window=pb.StreamWindow(
         start_sample=r.start, end_sample=r.end, start_seconds=r.start_seconds, end_seconds=r.end_seconds,
         classification=_classification(r.probabilities, r.best, labels, r.unknown, r.threshold)))

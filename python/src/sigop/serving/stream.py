@@ -20,10 +20,11 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..audio import MAX_RATE, MIN_RATE
 from ..inputs import InvalidInput
 from .core import Call, Core, top_k
 
@@ -89,11 +90,16 @@ class Windows:
 
 @dataclass(frozen=True)
 class Event:
+    """A change of label. ``Smoother`` gives times in the units it was built with; a stream's are in samples, with
+    the seconds beside them when the stream has a rate (the model's, or its config's for a spectrum model)."""
+
     label: str
-    start: float  # seconds (or samples, for a model without a rate)
+    start: float
     score: float
     previous: str
     previous_start: float
+    start_seconds: float | None = None
+    previous_start_seconds: float | None = None
 
 
 class Smoother:
@@ -154,6 +160,7 @@ class Smoother:
         # A window's label flips when its middle crosses the change; a k-window average flips (k-1)/2 hops later.
         lag = (len(self._recent) - 1) / 2 * self.hop
         start = self._first if self._current is None else max(0.0, self._first + self.window / 2 - lag)
+        start = max(start, self._since)  # never before the label it replaces began ("unknown" after a change)
         event = Event(label, start, score, self._current or "", self._since)
         self._current, self._since, self._candidate = label, start, None
         return event
@@ -179,8 +186,8 @@ class StreamSettings:
 
     model: str = ""
     version: int = 0
-    sample_rate: float = 0.0  # 0: the model's own
-    hop: float = 0.0  # seconds (samples for a spectrum model); 0: one window
+    sample_rate: float = 0.0  # 0: the model's own; a spectrum model has none: the stream's times, if given
+    hop: float = 0.0  # seconds (samples for a spectrum model without a sample_rate); 0: one window
     top_k: int = 0
     smoothing_windows: int = 0
     min_duration: float = 0.0
@@ -212,15 +219,18 @@ class StreamSession:
         self._core, self._call = core, call
         self.served = core.classifier(settings.model, settings.version)
         plan = self.served.plan
-        self._rate = plan.rate(settings.sample_rate, "config.sample_rate")
+        # A waveform model takes samples at a rate (resampled from the stream's); a spectrum model draws them by FFT
+        # bin at any rate, so the stream's rate is only its clock: windows and events in seconds.
+        self._rate = plan.rate(settings.sample_rate, "config.sample_rate") if plan.takes_waveforms else None
+        self.clock = self._rate or _clock(settings.sample_rate)
         self.length = plan.window(self._rate)
         if self.length < 1:
             fe = plan.details["front_end"]
             raise InvalidInput(f"config.sample_rate {self._rate:g} Hz makes the model's window ({fe['samples']} "
                                f"samples at {fe['sample_rate']:g} Hz) shorter than one sample; expected at least "
                                f"{fe['sample_rate'] / fe['samples']:g} Hz")
-        unit = self._unit = self._rate or 1.0  # a spectrum model's times are in samples
-        units = "samples" if self._rate is None else "seconds"
+        unit = self.clock or 1.0  # without a rate, times are in samples
+        units = "samples" if self.clock is None else "seconds"
         _finite_at_least_zero("hop", settings.hop, f"0 (one window) or a positive number of {units}")
         _finite_at_least_zero("min_duration", settings.min_duration, f"0 or a positive number of {units}")
         if settings.hop * unit > MAX_HOP:
@@ -240,7 +250,7 @@ class StreamSession:
         self._windows = Windows(self.length, hop, self.channels)
         hold = hold_windows(settings.min_duration, hop / unit)
         self._smoother = Smoother(self.served.labels, windows=settings.smoothing_windows, threshold=settings.threshold,
-                                  hop=hop / unit, window=self.length / unit, hold_windows=hold,
+                                  hop=hop, window=self.length, hold_windows=hold,  # in samples
                                   unknown_threshold=self.served.unknown_threshold if settings.unknown_events else None,
                                   unknown_hold_windows=unknown_hold_windows(hold, self.length, hop,
                                                                             settings.smoothing_windows))
@@ -271,14 +281,32 @@ class StreamSession:
         given = self.served.plan.signals(window[None], self._rate or 0, "config.sample_rate")
         scores = self._core.classify(self.served, given, "ClassifyStream", self._call)
         probs, unknown = scores.probabilities[0], None if scores.unknown is None else float(scores.unknown[0])
-        unit = self._unit
-        yield WindowResult(start, start + self.length, start / unit, (start + self.length) / unit, probs,
+        clock = self.clock or math.inf  # without a rate: 0 seconds
+        yield WindowResult(start, start + self.length, start / clock, (start + self.length) / clock, probs,
                            top_k(probs[None], self._top_k)[0], unknown, scores.threshold)
         self._done.inc()
         self._latency.observe(time.perf_counter() - arrived)
-        event = self._smoother.push(probs, start / unit, unknown)
+        event = self._smoother.push(probs, start, unknown)
         if event is not None:
-            yield event
+            yield self._timed(event)
+
+    def _timed(self, event: Event) -> Event:
+        """The event in samples, with seconds beside them when the stream has a rate."""
+        start, previous = round(event.start), round(event.previous_start)
+        if self.clock is None:
+            return replace(event, start=start, previous_start=previous)
+        return replace(event, start=start, previous_start=previous, start_seconds=start / self.clock,
+                       previous_start_seconds=previous / self.clock)
+
+
+def _clock(rate: float) -> float | None:
+    """A spectrum-model stream's own rate (config.sample_rate): its times in seconds; 0: none, times in samples."""
+    if not rate:
+        return None
+    if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
+        raise InvalidInput(f"config.sample_rate is {rate:g} Hz; expected 0 (times in samples) or a positive rate up "
+                           f"to {MAX_RATE / 1e6:g} MHz, the clock of this stream's windows and events")
+    return float(rate)
 
 
 def _finite_at_least_zero(field: str, value: float, expected: str) -> None:

@@ -1470,7 +1470,24 @@ type ModelVersionStatus struct {
 	// "litert float32" / "litert int8" (model.tflite / model.int8.tflite).
 	// Under `sigop serve --runtime auto`, message says why a classifier is not
 	// on LiteRT.
-	Runtime       string `protobuf:"bytes,7,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	Runtime string `protobuf:"bytes,7,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	// What one input of a classifier is, as every call takes it (resolved from
+	// the manifest once, the same for every recipe): "waveform" (signals at
+	// sample_rate, resampled from another rate), "spectrum" (signals drawn as
+	// spectrum images by FFT bin: no rate of its own) or "images" (a model
+	// trained on pictures alone). Empty for the FFT.
+	InputForm string `protobuf:"bytes,8,opt,name=input_form,json=inputForm,proto3" json:"input_form,omitempty"`
+	// Channels of one signal: 1, or several for a model trained on sensor axes
+	// (send [batch, channels, n]); 0 for a model that takes no signals.
+	Channels int32 `protobuf:"varint,9,opt,name=channels,proto3" json:"channels,omitempty"`
+	// The channels' names, as the training data named them, if it did.
+	ChannelNames []string `protobuf:"bytes,10,rep,name=channel_names,json=channelNames,proto3" json:"channel_names,omitempty"`
+	// The rate in Hz a waveform model takes; 0 for a spectrum model (its
+	// windows are FFT lengths, not seconds: a stream may give a rate for its
+	// times, StreamConfig.sample_rate).
+	SampleRate float64 `protobuf:"fixed64,11,opt,name=sample_rate,json=sampleRate,proto3" json:"sample_rate,omitempty"`
+	// Samples of one model input at sample_rate (a spectrum model's FFT length).
+	Samples       int64 `protobuf:"varint,12,opt,name=samples,proto3" json:"samples,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1554,14 +1571,54 @@ func (x *ModelVersionStatus) GetRuntime() string {
 	return ""
 }
 
+func (x *ModelVersionStatus) GetInputForm() string {
+	if x != nil {
+		return x.InputForm
+	}
+	return ""
+}
+
+func (x *ModelVersionStatus) GetChannels() int32 {
+	if x != nil {
+		return x.Channels
+	}
+	return 0
+}
+
+func (x *ModelVersionStatus) GetChannelNames() []string {
+	if x != nil {
+		return x.ChannelNames
+	}
+	return nil
+}
+
+func (x *ModelVersionStatus) GetSampleRate() float64 {
+	if x != nil {
+		return x.SampleRate
+	}
+	return 0
+}
+
+func (x *ModelVersionStatus) GetSamples() int64 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
 // How a stream is cut into windows and how window results become events.
 type StreamConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Which classifier to run, as in ClassifyRequest.
 	ModelSpec *ModelSpec `protobuf:"bytes,1,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
-	// The samples' rate in Hz; 0 means the model's own (as in ClassifySignalRequest).
+	// The samples' rate in Hz; 0 means the model's own (as in
+	// ClassifySignalRequest). A spectrum model (ModelVersionStatus.input_form
+	// "spectrum") has no rate of its own: it draws each window by FFT bin
+	// whatever the rate, and a rate here is the stream's clock only, giving
+	// windows and events in seconds; without one, their times are samples
+	// (the *_sample fields; every *_seconds field is 0).
 	SampleRate float64 `protobuf:"fixed64,2,opt,name=sample_rate,json=sampleRate,proto3" json:"sample_rate,omitempty"`
-	// Seconds between window starts (samples, for models without a rate); 0
+	// Seconds between window starts (samples, for a stream without a rate); 0
 	// means one window length: windows that touch but do not overlap.
 	Hop float64 `protobuf:"fixed64,3,opt,name=hop,proto3" json:"hop,omitempty"`
 	// Labels per window result; 0 means all.
@@ -1570,7 +1627,7 @@ type StreamConfig struct {
 	// taken; 0 or 1: none.
 	SmoothingWindows int32 `protobuf:"varint,5,opt,name=smoothing_windows,json=smoothingWindows,proto3" json:"smoothing_windows,omitempty"`
 	// A new label must top the smoothed scores of consecutive windows this
-	// long (seconds, or samples without a rate; one window per hop) before its
+	// long (seconds, or samples for a stream without a rate; one window per hop) before its
 	// event is sent; 0: one window. Hides blips shorter than it.
 	MinDuration float64 `protobuf:"fixed64,6,opt,name=min_duration,json=minDuration,proto3" json:"min_duration,omitempty"`
 	// A smoothed top score below this is reported as the label "none"; 0: never.
@@ -1758,9 +1815,9 @@ func (*ClassifyStreamRequest_Samples) isClassifyStreamRequest_Kind() {}
 // One window's classification.
 type StreamWindow struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	StartSample    int64                  `protobuf:"varint,1,opt,name=start_sample,json=startSample,proto3" json:"start_sample,omitempty"` // in the stream's own samples, counted from 0
-	EndSample      int64                  `protobuf:"varint,2,opt,name=end_sample,json=endSample,proto3" json:"end_sample,omitempty"`       // exclusive
-	StartSeconds   float64                `protobuf:"fixed64,3,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`
+	StartSample    int64                  `protobuf:"varint,1,opt,name=start_sample,json=startSample,proto3" json:"start_sample,omitempty"`     // in the stream's own samples, counted from 0
+	EndSample      int64                  `protobuf:"varint,2,opt,name=end_sample,json=endSample,proto3" json:"end_sample,omitempty"`           // exclusive
+	StartSeconds   float64                `protobuf:"fixed64,3,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"` // start_sample at the stream's rate; 0 for a stream without a rate
 	EndSeconds     float64                `protobuf:"fixed64,4,opt,name=end_seconds,json=endSeconds,proto3" json:"end_seconds,omitempty"`
 	Classification *Classification        `protobuf:"bytes,5,opt,name=classification,proto3" json:"classification,omitempty"`
 	unknownFields  protoimpl.UnknownFields
@@ -1834,7 +1891,9 @@ func (x *StreamWindow) GetClassification() *Classification {
 
 // A change of the smoothed label: the label that now holds, from when, and
 // the span of the label it replaces (previous held from
-// previous_start_seconds to start_seconds). The last label's span ends with
+// previous_start_seconds to start_seconds). The start is an estimate of the
+// change within one hop: where a window's label flips, less the lag of
+// smoothing; never before previous began. The last label's span ends with
 // the stream. A model class named "none" (background, silence) reads as no
 // event, as a score below the threshold does. With config.unknown_events,
 // the label is "unknown" when
@@ -1846,10 +1905,12 @@ func (x *StreamWindow) GetClassification() *Classification {
 type StreamEvent struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Label                string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`                                                               // or "none", or "unknown"
-	StartSeconds         float64                `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`                           // seconds, or samples for models without a rate
+	StartSeconds         float64                `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`                           // start_sample at the stream's rate; 0 for a stream without a rate
 	Score                float64                `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`                                                             // its smoothed score when the change was reported
 	Previous             string                 `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`                                                         // the label it replaces; empty for the stream's first
-	PreviousStartSeconds float64                `protobuf:"fixed64,5,opt,name=previous_start_seconds,json=previousStartSeconds,proto3" json:"previous_start_seconds,omitempty"` // when previous began
+	PreviousStartSeconds float64                `protobuf:"fixed64,5,opt,name=previous_start_seconds,json=previousStartSeconds,proto3" json:"previous_start_seconds,omitempty"` // when previous began; 0 for a stream without a rate
+	StartSample          int64                  `protobuf:"varint,6,opt,name=start_sample,json=startSample,proto3" json:"start_sample,omitempty"`                               // in the stream's own samples, counted from 0
+	PreviousStartSample  int64                  `protobuf:"varint,7,opt,name=previous_start_sample,json=previousStartSample,proto3" json:"previous_start_sample,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1915,6 +1976,20 @@ func (x *StreamEvent) GetPrevious() string {
 func (x *StreamEvent) GetPreviousStartSeconds() float64 {
 	if x != nil {
 		return x.PreviousStartSeconds
+	}
+	return 0
+}
+
+func (x *StreamEvent) GetStartSample() int64 {
+	if x != nil {
+		return x.StartSample
+	}
+	return 0
+}
+
+func (x *StreamEvent) GetPreviousStartSample() int64 {
+	if x != nil {
+		return x.PreviousStartSample
 	}
 	return 0
 }
@@ -2098,7 +2173,7 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x06models\x18\x01 \x03(\v2\x1e.sigop.operator.v1.ModelStatusR\x06models\"d\n" +
 	"\vModelStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
-	"\bversions\x18\x02 \x03(\v2%.sigop.operator.v1.ModelVersionStatusR\bversions\"\xe8\x01\n" +
+	"\bversions\x18\x02 \x03(\v2%.sigop.operator.v1.ModelVersionStatusR\bversions\"\x83\x03\n" +
 	"\x12ModelVersionStatus\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x123\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1d.sigop.operator.v1.ModelStateR\x05state\x12\x18\n" +
@@ -2106,7 +2181,15 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06labels\x18\x05 \x03(\tR\x06labels\x12#\n" +
 	"\rmanifest_json\x18\x06 \x01(\tR\fmanifestJson\x12\x18\n" +
-	"\aruntime\x18\a \x01(\tR\aruntime\"\xa8\x02\n" +
+	"\aruntime\x18\a \x01(\tR\aruntime\x12\x1d\n" +
+	"\n" +
+	"input_form\x18\b \x01(\tR\tinputForm\x12\x1a\n" +
+	"\bchannels\x18\t \x01(\x05R\bchannels\x12#\n" +
+	"\rchannel_names\x18\n" +
+	" \x03(\tR\fchannelNames\x12\x1f\n" +
+	"\vsample_rate\x18\v \x01(\x01R\n" +
+	"sampleRate\x12\x18\n" +
+	"\asamples\x18\f \x01(\x03R\asamples\"\xa8\x02\n" +
 	"\fStreamConfig\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x12\x1f\n" +
@@ -2129,13 +2212,15 @@ const file_sigop_operator_v1_operator_proto_rawDesc = "" +
 	"\rstart_seconds\x18\x03 \x01(\x01R\fstartSeconds\x12\x1f\n" +
 	"\vend_seconds\x18\x04 \x01(\x01R\n" +
 	"endSeconds\x12I\n" +
-	"\x0eclassification\x18\x05 \x01(\v2!.sigop.operator.v1.ClassificationR\x0eclassification\"\xb0\x01\n" +
+	"\x0eclassification\x18\x05 \x01(\v2!.sigop.operator.v1.ClassificationR\x0eclassification\"\x87\x02\n" +
 	"\vStreamEvent\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12#\n" +
 	"\rstart_seconds\x18\x02 \x01(\x01R\fstartSeconds\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x1a\n" +
 	"\bprevious\x18\x04 \x01(\tR\bprevious\x124\n" +
-	"\x16previous_start_seconds\x18\x05 \x01(\x01R\x14previousStartSeconds\"\xd0\x01\n" +
+	"\x16previous_start_seconds\x18\x05 \x01(\x01R\x14previousStartSeconds\x12!\n" +
+	"\fstart_sample\x18\x06 \x01(\x03R\vstartSample\x122\n" +
+	"\x15previous_start_sample\x18\a \x01(\x03R\x13previousStartSample\"\xd0\x01\n" +
 	"\x16ClassifyStreamResponse\x12;\n" +
 	"\n" +
 	"model_spec\x18\x01 \x01(\v2\x1c.sigop.operator.v1.ModelSpecR\tmodelSpec\x129\n" +

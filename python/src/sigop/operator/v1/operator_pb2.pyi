@@ -218,7 +218,7 @@ class ModelStatus(_message.Message):
     def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[ModelVersionStatus, _Mapping]]] = ...) -> None: ...
 
 class ModelVersionStatus(_message.Message):
-    __slots__ = ("version", "state", "message", "kind", "labels", "manifest_json", "runtime")
+    __slots__ = ("version", "state", "message", "kind", "labels", "manifest_json", "runtime", "input_form", "channels", "channel_names", "sample_rate", "samples")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +226,11 @@ class ModelVersionStatus(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FORM_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_NAMES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
     version: int
     state: ModelState
     message: str
@@ -233,7 +238,12 @@ class ModelVersionStatus(_message.Message):
     labels: _containers.RepeatedScalarFieldContainer[str]
     manifest_json: str
     runtime: str
-    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ..., runtime: _Optional[str] = ...) -> None: ...
+    input_form: str
+    channels: int
+    channel_names: _containers.RepeatedScalarFieldContainer[str]
+    sample_rate: float
+    samples: int
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., manifest_json: _Optional[str] = ..., runtime: _Optional[str] = ..., input_form: _Optional[str] = ..., channels: _Optional[int] = ..., channel_names: _Optional[_Iterable[str]] = ..., sample_rate: _Optional[float] = ..., samples: _Optional[int] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
     __slots__ = ("model_spec", "sample_rate", "hop", "top_k", "smoothing_windows", "min_duration", "threshold", "unknown_events")
@@ -278,18 +288,22 @@ class StreamWindow(_message.Message):
     def __init__(self, start_sample: _Optional[int] = ..., end_sample: _Optional[int] = ..., start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ..., classification: _Optional[_Union[Classification, _Mapping]] = ...) -> None: ...
 
 class StreamEvent(_message.Message):
-    __slots__ = ("label", "start_seconds", "score", "previous", "previous_start_seconds")
+    __slots__ = ("label", "start_seconds", "score", "previous", "previous_start_seconds", "start_sample", "previous_start_sample")
     LABEL_FIELD_NUMBER: _ClassVar[int]
     START_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_START_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    START_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_START_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     label: str
     start_seconds: float
     score: float
     previous: str
     previous_start_seconds: float
-    def __init__(self, label: _Optional[str] = ..., start_seconds: _Optional[float] = ..., score: _Optional[float] = ..., previous: _Optional[str] = ..., previous_start_seconds: _Optional[float] = ...) -> None: ...
+    start_sample: int
+    previous_start_sample: int
+    def __init__(self, label: _Optional[str] = ..., start_seconds: _Optional[float] = ..., score: _Optional[float] = ..., previous: _Optional[str] = ..., previous_start_seconds: _Optional[float] = ..., start_sample: _Optional[int] = ..., previous_start_sample: _Optional[int] = ...) -> None: ...
 
 class ClassifyStreamResponse(_message.Message):
     __slots__ = ("model_spec", "window", "event")
