@@ -64,9 +64,33 @@ def stub(article_model, fft_graph_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("stream-graphs")
     shutil.copytree(fft_graph_dir, root / "fft")
     shutil.copytree(article_model[0], root / "article")
-    server = Server(ServerConfig(graphs=root, address="127.0.0.1:0", poll_seconds=0)).start()
-    yield pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    server = Server(ServerConfig(graphs=root, address="127.0.0.1:0", poll_seconds=0,
+                                 metrics_address="127.0.0.1:0")).start()
+    stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    stub.metrics_port = server.metrics_port
+    yield stub
     server.stop(0)
+
+
+def test_streams_are_counted_and_their_failures_logged_like_unary_calls(stub, caplog):
+    import urllib.request
+
+    def count(code: str) -> float:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{stub.metrics_port}/metrics", timeout=30).read().decode()
+        line = f'sigop_requests_total{{code="{code}",method="ClassifyStream"}} '
+        return next((float(row[len(line):]) for row in text.splitlines() if row.startswith(line)), 0.0)
+
+    ok, bad = count("OK"), count("INVALID_ARGUMENT")
+    x = np.asarray(generate(CLASSES[0], np.random.default_rng(2)), "<f8")
+    good = [pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article"))),
+            pb.ClassifyStreamRequest(samples=pb.Float64Tensor(shape=[len(x)], content=x.tobytes()))]
+    assert any(r.WhichOneof("kind") == "window" for r in stub.ClassifyStream(iter(good)))
+    with caplog.at_level("WARNING", logger="sigop.requests"), pytest.raises(grpc.RpcError) as e:
+        list(stub.ClassifyStream(iter([good[0], pb.ClassifyStreamRequest(
+            samples=pb.Float64Tensor(shape=[2, 3], content=np.zeros(6, "<f8").tobytes()))])))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert count("OK") == ok + 1 and count("INVALID_ARGUMENT") == bad + 1
+    assert any("rpc=ClassifyStream code=INVALID_ARGUMENT" in r.getMessage() for r in caplog.records)
 
 
 def stream_requests(config, signal, rng):

@@ -1,4 +1,4 @@
-"""gRPC interceptors: every unary call counted, timed and, when it fails, logged."""
+"""gRPC interceptors: every call counted, timed and, when it fails, logged; streams as unary calls are."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def _code_name(context: grpc.ServicerContext, raised: bool) -> str:
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):
-    """Counts and times every unary call, and those of ``computing`` services in flight; logs each at DEBUG and
-    every failure at WARNING."""
+    """Counts and times every call, and unary calls of ``computing`` services in flight (a stream's windows count
+    as its own metrics say); logs each at DEBUG and every failure at WARNING. A stream of a ``computing`` service
+    (ClassifyStream) is counted when it ends, under its method, with the code it ended with."""
 
     def __init__(self, metrics: Metrics, computing: tuple[str, ...] = ()):
         self._m = metrics
@@ -36,9 +37,13 @@ class MetricsInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation, details):
         handler = continuation(details)
-        if handler is None or handler.request_streaming or handler.response_streaming:
+        if handler is None:
             return handler
         service, _, method = details.method.lstrip("/").rpartition("/")
+        if handler.request_streaming and handler.response_streaming and service in self._computing:
+            return self._stream(handler, method)
+        if handler.request_streaming or handler.response_streaming:
+            return handler  # reflection's streams and health's Watch: not the service's work, not counted
         inner = handler.unary_unary
         inflight = self._m.inflight if service in self._computing else None
 
@@ -55,18 +60,41 @@ class MetricsInterceptor(grpc.ServerInterceptor):
             finally:
                 if inflight is not None:
                     inflight.dec()
-                seconds = time.perf_counter() - start
-                code = _code_name(context, raised)
-                self._m.requests.labels(method, code).inc()
-                self._m.latency.labels(method).observe(seconds)
-                if code != "OK":
-                    log.warning("rpc=%s code=%s ms=%.3f peer=%s details=%r", method, code, 1e3 * seconds,
-                                context.peer(), _text(context.details()))
-                elif log.isEnabledFor(logging.DEBUG):
-                    log.debug("rpc=%s code=OK ms=%.3f peer=%s", method, 1e3 * seconds, context.peer())
+                self._ended(method, context, raised, start)
 
         # A behaviour may name its own thread pool (health does); the wrapper must keep it.
         observed.experimental_thread_pool = getattr(inner, "experimental_thread_pool", None)
         return grpc.unary_unary_rpc_method_handler(
             observed, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
+
+    def _stream(self, handler, method: str):
+        inner = handler.stream_stream
+
+        def observed(requests, context):
+            start, raised = time.perf_counter(), False
+            try:
+                yield from inner(requests, context)
+            except BaseException as e:
+                # A client that hangs up closes the generator (GeneratorExit): the stream was cancelled, not failed.
+                raised = not isinstance(e, GeneratorExit)
+                if not raised and context.code() is None:
+                    context.set_code(grpc.StatusCode.CANCELLED)
+                raise
+            finally:
+                self._ended(method, context, raised, start)
+
+        return grpc.stream_stream_rpc_method_handler(
+            observed, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+    def _ended(self, method: str, context: grpc.ServicerContext, raised: bool, start: float) -> None:
+        seconds = time.perf_counter() - start
+        code = _code_name(context, raised)
+        self._m.requests.labels(method, code).inc()
+        self._m.latency.labels(method).observe(seconds)
+        if code != "OK":
+            log.warning("rpc=%s code=%s ms=%.3f peer=%s details=%r", method, code, 1e3 * seconds,
+                        context.peer(), _text(context.details()))
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug("rpc=%s code=OK ms=%.3f peer=%s", method, 1e3 * seconds, context.peer())
