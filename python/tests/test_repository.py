@@ -5,7 +5,7 @@ import grpc
 import numpy as np
 import pytest
 
-from sigop.serving.repository import ModelRepository
+from sigop.serving.repository import ModelRepository, discover
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
 from sigop.serving.server import Server, ServerConfig
@@ -86,14 +86,27 @@ def test_hot_reload_adds_rejects_keeps_and_drains(versioned, fft_graph_dir):
     repo.close()
 
 
-def test_a_copied_version_folder_says_its_manifest_disagrees(versioned):
-    """fft/2 holds a manifest that says version 1: it serves as 2, and says so."""
+def test_a_copied_version_folder_serves_as_its_number_without_a_warning(versioned, caplog):
+    """fft/2 holds a manifest that says version 1 (an export copied there): it serves as 2, as documented, and
+    that is not a warning (every new version folder used to log one)."""
     repo = ModelRepository(versioned)
-    repo.refresh()
+    with caplog.at_level("INFO"):
+        repo.refresh()
     status = repo.status()["fft"]
-    assert "manifest says version 1; served as version 2" in status[2].message
-    assert "manifest says" not in status[1].message
+    assert status[2].model is not None and "manifest says" not in status[2].message
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("served as version 2" in r.getMessage() for r in caplog.records)
     repo.close()
+
+
+def test_staging_folders_of_an_export_in_progress_are_never_loaded(versioned):
+    """`sigop train` writes into hidden .<name>.partial-<pid> folders and renames them when whole: a poller that
+    looks meanwhile finds neither them nor a version whose folder name is not plain digits."""
+    shutil.copytree(versioned / "fft" / "1", versioned / "fft" / ".4.partial-77")
+    shutil.copytree(versioned / "fft", versioned / ".spectra.partial-77")
+    shutil.copytree(versioned / "fft" / "1", versioned / "fft" / "\u0665")  # an Arabic-Indic five: not a version
+    found = discover(versioned)
+    assert sorted(found) == ["fft"] and sorted(found["fft"]) == [1, 2]
 
 
 def test_a_graphs_folder_without_fft_still_serves_the_builtin_one(tmp_path, fft_graph_dir):

@@ -169,3 +169,42 @@ def test_quiet_signals_on_an_absolute_scale_are_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert _check_levels(ds) == {"blank": 20, "clipped": 0, "signals": 20}
     assert "draw blank" in caplog.text and "--spectrum-level relative" in caplog.text
+
+
+def test_versions_are_written_whole_then_renamed_into_place(tmp_path):
+    """--version next writes <out>/N with a manifest saying N; the export appears at once, with no staging folder
+    left; an earlier export is replaced whole; a folder that is not an export is never overwritten."""
+    from sigop.datasets.generate import generate_dataset
+    from sigop.manifest import Manifest
+    from sigop.serving.repository import discover
+    from sigop.training.publish import resolve_version
+
+    generate_dataset(tmp_path / "data", per_class=12, seed=8, contract=SpectrumContract(max_bin=136), images=False,
+                     progress=False)
+    graphs = tmp_path / "graphs"
+    quick = dict(data=tmp_path / "data" / "signals", model="minirocket", progress=False, saved_model=False, lite=False,
+                 cache_dir=None)
+    for expected in (1, 2):
+        version = resolve_version(graphs / "vib", "next")
+        assert version == expected
+        metrics = train(TrainConfig(out=graphs / "vib", version=version, **quick))
+        assert metrics["exported_to"] == str(graphs / "vib" / str(expected))
+        assert Manifest.read(graphs / "vib" / str(expected)).version == expected
+    assert sorted(discover(graphs)["vib"]) == [1, 2]
+    assert sorted(p.name for p in (graphs / "vib").iterdir()) == ["1", "2"]  # no staging folder left behind
+    assert Manifest.read(graphs / "vib" / "2").name == "vib"  # named by --out, not by the staging folder
+
+    stale = graphs / "vib" / "2" / "stale.txt"
+    stale.write_text("from an earlier export")
+    train(TrainConfig(out=graphs / "vib", version=2, **quick))
+    assert not stale.exists() and Manifest.read(graphs / "vib" / "2").version == 2  # replaced whole
+
+    with pytest.raises(ValueError, match="holds version folders"):
+        train(TrainConfig(out=graphs / "vib", **quick))  # would replace versions 1 and 2 by one model
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not a sigop export"):
+        train(TrainConfig(out=tmp_path / "mine", **quick))
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    with pytest.raises(ValueError, match="positive whole number"):
+        resolve_version(graphs / "vib", "²")

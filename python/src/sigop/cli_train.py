@@ -96,6 +96,9 @@ def add_train_parser(sub, with_arguments: bool = True) -> None:
     t.add_argument("--one-class", action="store_true",
                    help="train on normal files of one class only: an anomaly score (a folder with one class "
                         "subfolder implies it)")
+    t.add_argument("--version", default="", help="write version N of the model, --out/N/ (its manifest says N), "
+                   "or 'next': one past the newest there; empty: --out is the model (version 1). Written whole, then "
+                   "renamed into place, so a server polling the folder loads only finished exports")
     t.add_argument("--seed", type=int, default=T.seed)
     t.set_defaults(func=_train)
 
@@ -109,8 +112,11 @@ def _train(args: argparse.Namespace) -> int:
     from .training.augment import Augment
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from .training.publish import resolve_version
+
     cfg = TrainConfig(
         data=Path(args.data), out=Path(args.out), name=args.name or Path(args.out).name,
+        version=resolve_version(Path(args.out), args.version),
         model=args.model, front_end=args.front_end, sample_rate=args.sample_rate, duration=args.duration,
         mono=args.mono, group=args.group, backbone=args.backbone,
         weights=args.weights, validation_pct=args.validation_pct, test_pct=args.test_pct,
@@ -142,7 +148,9 @@ def _train(args: argparse.Namespace) -> int:
               f"files called unknown (calibrated on {u['calibration_files']} files: {u['calibration']})")
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
     saved = "" if args.no_saved_model else ", saved_model/"
-    print(f"exported to {args.out} (graph.pb, labels.txt, manifest.json{saved}); report in {args.out}/report")
+    out = metrics["exported_to"]
+    print(f"exported to {out} (graph.pb, labels.txt, manifest.json{saved}, version {cfg.manifest_version}); report "
+          f"in {out}/report")
     for line in lite_summary(metrics.get("lite", {})):
         print(line)
     return 0

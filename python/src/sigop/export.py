@@ -68,7 +68,7 @@ def unknown_tensor(logits, unknown: UnknownScore):
         return raw / tf.constant(unknown.scale, tf.float32)
 
 
-def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes: list[str], details: dict,
+def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes: list[str], details: dict, version: int = 1,
                       image_size: int = 0, samples: int = 0, saved_model: bool = True,
                       unknown: UnknownScore | None = None) -> Manifest:
     """Freeze ``model``: float RGB in [0, 255] behind a uint8 ``images`` input (image_size),
@@ -120,6 +120,7 @@ def export_classifier(model: "tf.keras.Model", out: Path, *, name: str, classes:
     manifest = Manifest(
         name=name,
         kind="classifier",
+        version=version,
         inputs=inputs,
         outputs={"probabilities": TensorInfo(f"{OUTPUT}:0", "float32", [None, len(classes)],
                                              f"softmax over the labels in {LABELS_FILE}, in that order"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ class Manifest:
 
     def write(self, folder: Path) -> Path:
         path = Path(folder) / MANIFEST_FILE
-        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n")
+        partial = path.with_name(f".{MANIFEST_FILE}.partial")  # a reader sees the old manifest or the new, whole
+        partial.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n")
+        os.replace(partial, path)
         return path
 
     @classmethod

@@ -64,7 +64,7 @@ def _stamp(folder: Path) -> tuple:
 def _versions(model_dir: Path) -> dict[int, Path]:
     """{version: folder} of one model's folder: numbered version folders, and its own manifest as version 1."""
     versions = {int(v.name): v for v in model_dir.iterdir()
-                if v.is_dir() and v.name.isdigit() and int(v.name) > 0 and (v / MANIFEST_FILE).is_file()}
+                if v.is_dir() and v.name.isascii() and v.name.isdigit() and int(v.name) > 0 and (v / MANIFEST_FILE).is_file()}
     if (model_dir / MANIFEST_FILE).is_file():
         if 1 in versions:
             log.warning("%s: both a manifest and a version folder 1; using %s", model_dir, versions[1])
@@ -159,9 +159,10 @@ class ModelRepository:
         if model.manifest.name != name:
             log.info("model folder %s holds a manifest named %r; serving it as %r", folder, model.manifest.name, name)
         if folder.parent != self.root and model.manifest.version != version:
-            notes.append(f"its manifest says version {model.manifest.version}; served as version {version}, its "
-                         f"folder's name")
-            log.warning("model %s: %s", name, notes[-1])
+            # An export copied into a version folder (or `sigop train --version`'s, whose manifest agrees): the
+            # folder's name is the version, as documented; nothing to warn about.
+            log.info("model %s: its manifest says version %d; served as version %d, its folder's name", name,
+                     model.manifest.version, version)
         if not folder.is_relative_to(self.root):
             notes.append(BUILTIN_FFT_NOTE)
         note = "; ".join(notes)

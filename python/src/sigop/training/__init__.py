@@ -12,16 +12,37 @@ __all__ = ["train", "TrainConfig"]
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Train, evaluate and export to cfg.out; returns the report's metrics.
+    """Train, evaluate and export to cfg.final_dir (cfg.out, or cfg.out/<version>); returns the report's metrics.
 
     Spectrum images go to the transfer-learning trainer (spectra.py), waveform
     front ends to the one that puts the front end inside the graph (waveforms.py).
     A folder of one class (or ``--one-class``) trains an anomaly model
     (one_class.py). ``--model auto`` first chooses the model by cross-validation (auto.py), or on
     a folder of sound files by one hold-out while training (sound_auto.py), and
-    records every candidate's score in the report. TensorFlow is imported
-    here, not when this package is.
+    records every candidate's score in the report. Everything is written into a
+    staging folder renamed into place when whole (publish.py): a polling server
+    never loads half an export. TensorFlow is imported here, not when this package is.
     """
+    import shutil
+    from dataclasses import replace
+
+    from .publish import check_target, publish, staging_for
+
+    final = cfg.final_dir
+    check_target(final, cfg.version)
+    staging = staging_for(final)
+    shutil.rmtree(staging, ignore_errors=True)
+    cfg = replace(cfg, staging=staging)
+    try:
+        metrics = _train(cfg)
+        publish(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    metrics["exported_to"] = str(final)
+    return metrics
+
+
+def _train(cfg: TrainConfig) -> dict:
     selection = None
     one_class = cfg.one_class or _one_class_folder(cfg.data)
     if cfg.model == "auto" and not one_class:
@@ -41,7 +62,7 @@ def train(cfg: TrainConfig) -> dict:
         metrics["auto"] = selection
     later = {k: metrics[k] for k in ("auto", "lite", "unknown") if k in metrics}  # known after the report was written
     if later:
-        report = Path(cfg.out) / "report" / "report.json"
+        report = cfg.export_dir / "report" / "report.json"
         report.write_text(json.dumps({**json.loads(report.read_text()), **later}, indent=2) + "\n")
     return metrics
 

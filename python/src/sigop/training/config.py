@@ -69,6 +69,25 @@ class TrainConfig:
     quantize: str = ""  # "int8": also model.int8.tflite, calibrated on training files
     unknown_rate: float = DEFAULT_RATE  # known files the unknown score's threshold calls unknown (unknown.py)
     one_class: bool = False  # train on one class of normal files: an anomaly score (one_class.py); one folder implies it
+    version: int = 0  # 0: cfg.out is the model (version 1); N: cfg.out/N, its manifest saying N
+    staging: Path | None = None  # where the trainers write, renamed to final_dir when whole (publish.py)
+
+    @property
+    def final_dir(self) -> Path:
+        return Path(self.out) / str(self.version) if self.version else Path(self.out)
+
+    @property
+    def export_dir(self) -> Path:
+        """Where the trainers write: the staging folder, else the final one."""
+        return Path(self.staging) if self.staging else self.final_dir
+
+    @property
+    def model_name(self) -> str:
+        return self.name or Path(self.out).name
+
+    @property
+    def manifest_version(self) -> int:
+        return self.version or 1
 
     @property
     def resolved_front_end(self) -> str:
@@ -84,4 +103,4 @@ class TrainConfig:
     def to_json(self) -> dict:
         """The settings for a report, augmentations left to their own entries."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
-                if k not in ("augment", "audio_augment")}
+                if k not in ("augment", "audio_augment", "staging")}

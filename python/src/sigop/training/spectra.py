@@ -132,7 +132,7 @@ def train(cfg: TrainConfig) -> dict:
     head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
                  metrics=["accuracy"])
     monitor = "val_loss" if val_mask.any() else "loss"
-    report_dir = Path(cfg.out) / "report"
+    report_dir = cfg.export_dir / "report"
     callbacks = fit_callbacks(monitor, cfg.patience, report_dir, cfg.epochs, "head", cfg.progress)
     t0 = time.perf_counter()
     hist = head.fit(feats[train_mask], labels[train_mask], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0,
@@ -159,7 +159,7 @@ def train(cfg: TrainConfig) -> dict:
     splits = split_results(ds, probs.argmax(axis=1))
 
     model = stack(base if base is not None else cache.backbone_model(), head, size)
-    name = cfg.name or Path(cfg.out).name
+    name = cfg.model_name
     timing = {"bottleneck_seconds": round(bottleneck_seconds, 2), "cache_hits": cache.hits,
               "cache_misses": cache.misses, "head_seconds": round(head_seconds, 2),
               "total_seconds": round(time.perf_counter() - started, 2)}
@@ -179,12 +179,12 @@ def train(cfg: TrainConfig) -> dict:
         details["channel_names"] = channel_names({first.names}, signals_meta(cfg.data), ds.contract.channels)
     if cfg.mono:
         details["mono"] = True
-    export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, image_size=size, details=details,
+    export_classifier(model, cfg.export_dir, name=name, version=cfg.manifest_version, classes=ds.classes, image_size=size, details=details,
                       saved_model=cfg.saved_model, unknown=unknown)
     metrics["unknown"] = unknown.to_json()
-    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, unknown=unknown.score(logits))
+    metrics["export_check"] = check_export(cfg.export_dir, ds, probs, unknown=unknown.score(logits))
     if cfg.lite or cfg.quantize:  # int8 is checked beside float32
-        metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, progress=cfg.progress)
+        metrics["lite"] = convert_to_lite(cfg.export_dir, ds, quantize=cfg.quantize, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
 

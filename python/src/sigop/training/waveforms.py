@@ -91,7 +91,7 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
     split = np.array([item.split for item, _ in examples])
     train_mask, val_mask = split == "train", split == "validation"
     monitor = "val_loss" if val_mask.any() else "loss"
-    report_dir = Path(cfg.out) / "report"
+    report_dir = cfg.export_dir / "report"
     callbacks = fit_callbacks(monitor, cfg.patience, report_dir, cfg.epochs, cfg.model, cfg.progress)
     extra: dict = {}
     t0 = time.perf_counter()
@@ -125,9 +125,9 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, logits: np.ndarra
     probs = softmax(logits, axis=1)
     unknown = unknown or fit_unknown(ds, logits, cfg.unknown_rate, left_out)
     splits = split_results(ds, probs.argmax(axis=1))
-    name = cfg.name or Path(cfg.out).name
+    name = cfg.model_name
     timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
-    metrics = write_report(Path(cfg.out) / "report", ds.classes, splits, history, {
+    metrics = write_report(cfg.export_dir / "report", ds.classes, splits, history, {
         "model": cfg.model, "front_end": fe.to_json(), "timing": timing, **extra,
         "config": cfg.to_json(), **({"audio_augment": asdict(aug)} if aug is not None else {}),
     })
@@ -139,14 +139,14 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, logits: np.ndarra
     }
     if compiled is not None:
         details["minirocket"] = {**details["minirocket"],
-                                 "compiled": save_compiled(Path(cfg.out), **compiled, **unknown.arrays())}
-    export_classifier(model, Path(cfg.out), name=name, classes=ds.classes, samples=fe.samples, details=details,
+                                 "compiled": save_compiled(cfg.export_dir, **compiled, **unknown.arrays())}
+    export_classifier(model, cfg.export_dir, name=name, version=cfg.manifest_version, classes=ds.classes, samples=fe.samples, details=details,
                       saved_model=cfg.saved_model, unknown=unknown)
     rate = meta.get("sample_rate") or cfg.sample_rate or None
     metrics["unknown"] = unknown.to_json()
-    metrics["export_check"] = check_export(Path(cfg.out), ds, probs, rate=rate, unknown=unknown.score(logits))
+    metrics["export_check"] = check_export(cfg.export_dir, ds, probs, rate=rate, unknown=unknown.score(logits))
     if cfg.lite or cfg.quantize:  # int8 is checked beside float32
-        metrics["lite"] = convert_to_lite(Path(cfg.out), ds, quantize=cfg.quantize, rate=rate, progress=cfg.progress)
+        metrics["lite"] = convert_to_lite(cfg.export_dir, ds, quantize=cfg.quantize, rate=rate, progress=cfg.progress)
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - started, 2)
     return metrics
 
