@@ -16,7 +16,8 @@ from sigop.render import SpectrumContract
 from sigop.serving.batching import BatchConfig
 from sigop.serving.core import Call, Core, top_k
 from sigop.serving.errors import ModelNotFound
-from sigop.serving.stream import Event, StreamSession, StreamSettings, WindowResult
+from sigop.serving.events import Event
+from sigop.serving.stream import StreamSession, StreamSettings, WindowResult
 
 LABELS = ["quiet", "loud"]
 
@@ -217,9 +218,10 @@ def test_a_stream_session_windows_scores_and_reports_label_changes(wave):
     assert [w.start for w in windows] == [0, 50, 100, 150, 200, 250, 300]
     assert all(w.end - w.start == 100 and len(w.best) == 1 for w in windows)
     np.testing.assert_allclose([w.probabilities[1] for w in windows], [0, 0, 0, 0.5, 1, 1, 1], atol=1e-6)
-    events = [(r.label, r.start, r.previous) for r in results if isinstance(r, Event)]
-    # The half-loud window at 1.5 s ties and keeps "quiet"; the change is put at the middle of the first loud one.
-    assert events == [("quiet", 0.0, ""), ("loud", 2.5, "quiet")]
+    events = [(r.label, r.start, r.start_seconds, r.previous) for r in results if isinstance(r, Event)]
+    # The half-loud window at 1.5 s ties and keeps "quiet"; the change is put at the middle of the first loud one:
+    # in samples, and in seconds at the model's 100 Hz.
+    assert events == [("quiet", 0, 0.0, ""), ("loud", 250, 2.5, "quiet")]
     with pytest.raises(InvalidInput, match="config.hop"):
         StreamSession(core, StreamSettings(hop=float("inf")), Call())
 

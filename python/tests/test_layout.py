@@ -50,14 +50,14 @@ def test_training_evaluate_and_export_lite_import_nothing_from_serving():
 
 def test_the_serving_core_knows_no_transport_and_no_runtime():
     # The Open Inference Protocol's plane (its view of models) sits with the core: arrays, no protobuf.
-    loaded = loaded_by("import sigop.serving.core, sigop.serving.stream, sigop.serving.oip_plane")
+    loaded = loaded_by("import sigop.serving.core, sigop.serving.stream, sigop.serving.events, sigop.serving.oip_plane")
     assert "sigop.serving.core" in loaded and "sigop.plan" in loaded and "sigop.serving.signal_checks" in loaded
     assert not [m for m in loaded if m in ("grpc", "tensorflow") or m.startswith(("sigop.operator", "sigop.inference"))
                 or m == "sigop.serving.oip_codec"], loaded
 
 
 def test_the_front_end_and_streams_touch_no_private_member_of_another_object():
-    for name in ("service.py", "stream.py", "core.py", "oip_service.py", "oip_plane.py"):
+    for name in ("service.py", "stream.py", "events.py", "core.py", "oip_service.py", "oip_plane.py"):
         tree = ast.parse((PACKAGE / "serving" / name).read_text())
         foreign = [f"{name}:{node.lineno} .{node.attr}" for node in ast.walk(tree)
                    if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")

@@ -134,8 +134,10 @@ def test_the_default_model_auto_still_solves_the_article_task(article_model, tmp
                                 saved_model=False))
     scores = {c["candidate"]: c["cv_accuracy"] for c in metrics["auto"]["candidates"]}
     assert all(s >= 0.9 for s in scores.values())
-    if scores["transfer"] - scores["minirocket"] <= NEAR_TIE:  # a near tie: MiniRocket, as the report says
-        assert metrics["auto"]["chosen"] == "minirocket" and "near tie" in metrics["auto"]["rule"], metrics["auto"]
+    lead = scores["transfer"] - scores["minirocket"]
+    if lead <= NEAR_TIE:  # MiniRocket ahead, or a near tie that goes to it, as the report says
+        assert metrics["auto"]["chosen"] == "minirocket", metrics["auto"]
+        assert ("near tie" if lead >= 0 else "the most accurate") in metrics["auto"]["rule"], metrics["auto"]
     assert metrics["splits"]["test"]["accuracy"] >= 0.99
 
 

@@ -12,7 +12,7 @@ import pytest
 from sigop.datasets.article import BLUE, RED, ArticleClass, generate
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
-from sigop.serving.stream import Smoother
+from sigop.serving.events import Smoother
 from sigop.unknown import fit_logit_mahalanobis
 
 GREEN = ArticleClass("green", (64, 100, 200))  # tones no training class has
@@ -237,7 +237,7 @@ def test_a_model_exported_before_the_unknown_score_still_answers_without_one(mod
 
 
 def test_a_change_between_known_classes_neither_flickers_unknown_nor_comes_later():
-    from sigop.serving.stream import unknown_hold_windows
+    from sigop.serving.events import unknown_hold_windows
 
     hold = unknown_hold_windows(1, window=4, hop=2, smoothing=1)  # two, and one window straddles each change
     assert hold == 3 and unknown_hold_windows(4, window=4, hop=1, smoothing=3) == 4 + 3 + 2

@@ -23,7 +23,8 @@ from .core import Core, Scores, Served, top_k
 from .errors import ModelNotFound
 from .shared_memory import SharedMemory
 from .status import call_of, rpc, rpc_stream
-from .stream import Event, StreamSession, StreamSettings, WindowResult
+from .events import Event
+from .stream import StreamSession, StreamSettings, WindowResult
 from .wire import decode_signals, encode_into, encode_shared
 
 __all__ = ["OperatorService"]
