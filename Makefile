@@ -166,6 +166,9 @@ $(GRPC_TOOLS):
 	GOBIN=$(BIN) go install $(GHZ)
 	touch $@
 
+.PHONY: tools
+tools: $(GRPC_TOOLS) ## Build grpcurl and ghz (pinned) into .bin/, as the docs use them.
+
 .PHONY: test-e2e
 test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifest.json $(E2E)/graphs/imu/manifest.json \
   $(GRPC_TOOLS) $(OIP_MLSERVER)/.installed ## Go client against the real Python server (and against MLServer; grpcurl and ghz as judges).

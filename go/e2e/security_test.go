@@ -121,6 +121,9 @@ func TestMutualTLSAndToken(t *testing.T) {
 			if status.Code(err) != tc.code {
 				t.Fatalf("FFT = %v, %v; want code %v", got, err, tc.code)
 			}
+			if tc.name == "plaintext" && !strings.Contains(err.Error(), "connect with TLS") {
+				t.Fatalf("plaintext on a TLS port: %v; want the hint to connect with TLS", err)
+			}
 			if err != nil {
 				t.Logf("%v: %s", status.Code(err), status.Convert(err).Message())
 			}

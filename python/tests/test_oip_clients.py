@@ -63,6 +63,8 @@ def test_tritonclient_reads_readiness_metadata_and_sigop_s_scores(answers):
     assert t["label"] == [k.classes[0].label for k in own.classifications]
     assert (t["id"], t["version"]) == ("triton-1", "1")
     assert [row[0].split(":")[2] for row in t["classification"]] == t["label"]
+    np.testing.assert_allclose(t["classification_unknown"], [k.unknown_score for k in own.classifications], rtol=1e-6)
+    assert t["classification_is_unknown"] == [k.unknown for k in own.classifications]
     np.testing.assert_allclose(t["fft_magnitude"], [np.abs(np.fft.rfft(np.arange(8.0)))], atol=1e-9)
     assert t["errors"] == {"nan": "INVALID_ARGUMENT", "unknown_model": "NOT_FOUND"}
 

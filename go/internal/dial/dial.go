@@ -74,6 +74,9 @@ func (s Settings) NewClient(target, service string, health ...string) (*grpc.Cli
 		grpc.WithDefaultServiceConfig(serviceConfig(service, health)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(s.MaxMessageBytes), grpc.MaxCallSendMsgSize(s.MaxMessageBytes)),
 	}, security...)
+	if !s.TLS {
+		opts = append(opts, grpc.WithChainUnaryInterceptor(hintUnary), grpc.WithChainStreamInterceptor(hintStream))
+	}
 	conn, err := grpc.NewClient(target, append(opts, s.DialOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sigop: dial %s: %w", target, err)

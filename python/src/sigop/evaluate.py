@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from .progress import bar as progress_bar
 
 from .folders import files_in, labelled_files
 from .runtime.fft import standalone_plan
@@ -84,7 +84,7 @@ def evaluate(model: Path, data: Path, out: Path | None = None, *, top_k: int = 3
         lite_probs = {p: np.empty_like(probs[:known_count]) for p in copies}
         lite_seconds = dict.fromkeys(copies, 0.0)
         started = time.perf_counter()
-        with tqdm(total=len(files), desc="evaluate", unit="file", disable=not progress) as bar:
+        with progress_bar(total=len(files), desc="evaluate", unit="file", disable=not progress) as bar:
             for start, end in _chunks(known_count, len(files), batch):  # known and unknown files never share one
                 chunk = files[start:end]
                 x = plan.files(chunk, rates[start])

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from tqdm import tqdm
+from .progress import bar as progress_bar
 
 from .audio import fit_length, read_audio, read_header
 from .signals import SOUND_SUFFIXES
@@ -81,7 +81,7 @@ def make_watch_set(data: Path, out: Path, *, window: float = 1.0, placements: in
             raise ValueError(f"{path}: {x.shape[0]} channels; the clips have {channels}")
         return np.atleast_2d(x).astype(np.float64), rate
 
-    for label, path in tqdm(jobs, desc="watch windows", unit="clip", disable=not progress):
+    for label, path in progress_bar(jobs, desc="watch windows", unit="clip", disable=not progress):
         x, rate = read(path)
         rates.append(rate)
         n = int(round(window * rate))

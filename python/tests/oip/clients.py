@@ -36,8 +36,12 @@ def triton(address: str, model: str, x: np.ndarray) -> dict:
     out |= {"id": r.get_response().id, "version": r.get_response().model_version,
             "probabilities": r.as_numpy("probabilities").tolist(),
             "label": [v.decode() for v in r.as_numpy("label")]}
-    r = c.infer(model, [signals], outputs=[tc.InferRequestedOutput("probabilities", class_count=1)])
+    # The classification extension on one output; the unknown score asked beside it, as the protocol names outputs.
+    r = c.infer(model, [signals], outputs=[tc.InferRequestedOutput("probabilities", class_count=1),
+                                           tc.InferRequestedOutput("unknown"), tc.InferRequestedOutput("is_unknown")])
     out["classification"] = [[v.decode() for v in row] for row in r.as_numpy("probabilities")]
+    out["classification_unknown"] = r.as_numpy("unknown").tolist()
+    out["classification_is_unknown"] = r.as_numpy("is_unknown").tolist()
     fft = tc.InferInput("signals", [1, 8], "FP64")
     fft.set_data_from_numpy(np.arange(8, dtype=np.float64)[None])
     out["fft_magnitude"] = c.infer("fft", [fft], outputs=[tc.InferRequestedOutput("magnitude")]).as_numpy("magnitude").tolist()

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 __all__ = ["WORDS", "ACCENTS", "VARIANTS", "SPEAKER_GROUP", "speakers", "make_digits"]
 
@@ -53,5 +53,5 @@ def make_digits(out: Path, *, accents=ACCENTS, variants=VARIANTS, takes: int = 2
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()}")
 
     with ThreadPoolExecutor(jobs) as pool:
-        list(tqdm(pool.map(run, jobs_list), total=len(jobs_list), desc="espeak-ng", unit="wav", disable=not progress))
+        list(progress_bar(pool.map(run, jobs_list), total=len(jobs_list), desc="espeak-ng", unit="wav", disable=not progress))
     return len(jobs_list)

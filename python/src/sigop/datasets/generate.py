@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..render import CONTRACT_FILE, SpectrumContract, render_signal
 from .article import CLASSES, Params, generate
@@ -32,7 +32,7 @@ def generate_dataset(out: Path, per_class: int, seed: int, contract: SpectrumCon
         raise ValueError(f"signal length {params.n} differs from the contract's n={contract.n}")
     rng = np.random.default_rng(seed)
     counts, preview = {}, []
-    bar = tqdm(total=per_class * len(CLASSES), desc="generate", unit="signal", disable=not progress)
+    bar = progress_bar(total=per_class * len(CLASSES), desc="generate", unit="signal", disable=not progress)
     for cls in CLASSES:
         (out / "signals" / cls.name).mkdir(parents=True, exist_ok=True)
         if images:

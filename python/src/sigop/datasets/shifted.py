@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..render import CONTRACT_FILE, SpectrumContract
 from ..training.config import SIGNALS_FILE
@@ -62,7 +62,7 @@ def make_shifted(out: Path, *, per_class: int = 200, test_per_class: int = 100, 
         count = per_class if name == "train" else test_per_class
         root = Path(out) / name
         jobs = [(kind, i) for kind in CLASSES for i in range(count)]
-        for kind, i in tqdm(jobs, desc=name, unit="signal", disable=not progress):
+        for kind, i in progress_bar(jobs, desc=name, unit="signal", disable=not progress):
             if name == "test-shifted":
                 c = rng.uniform(margin, rate / 2 - margin)
             else:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..tfenv import tf
 from .backbones import Backbone
@@ -61,7 +61,7 @@ class BottleneckCache:
             else:
                 todo.append(i)
         self.misses += len(todo)
-        with tqdm(total=len(todo), desc=desc, unit="img", disable=not progress or not todo) as bar:
+        with progress_bar(total=len(todo), desc=desc, unit="img", disable=not progress or not todo) as bar:
             for start in range(0, len(todo), self.batch_size):
                 idx = todo[start:start + self.batch_size]
                 batch = np.stack([make_image(i) for i in idx]).astype(np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..tfenv import tf
 
@@ -28,7 +28,7 @@ def fit_callbacks(monitor: str, patience: int, report_dir: Path, epochs: int, de
 class EpochBar(keras.callbacks.Callback):
     def __init__(self, epochs: int, desc: str):
         super().__init__()
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch")
+        self.bar = progress_bar(total=epochs, desc=desc, unit="epoch")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..lite_export import export_lite, spread
 from ..manifest import Manifest
@@ -67,7 +67,7 @@ def convert_to_lite(out: Path, ds: Dataset, *, quantize: str = "", rate: float |
     calibrated on up to ``calibration_files`` training files, every one fed as the server would feed it."""
     plan = standalone_plan(Manifest.read(out))
     probe = plan.files([i.path for i in spread(ds.items, probe_files)], rate)
-    calibration = list(plan.files(tqdm([i.path for i in spread(ds.split("train"), calibration_files)],
+    calibration = list(plan.files(progress_bar([i.path for i in spread(ds.split("train"), calibration_files)],
                                        desc="int8 calibration", unit="file", disable=not progress),
                                   rate)) if quantize else []
     return export_lite(out, probe, calibration, quantize=quantize)

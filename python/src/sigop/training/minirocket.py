@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..runtime.minirocket_kernels import (KERNEL_INDICES, KERNEL_LENGTH, all_channels, features, kernel_output,
                                           sees_padding, valid_lengths)
@@ -141,7 +141,7 @@ def transform(params: MiniRocketParams, x: np.ndarray, progress: bool = False, c
     if len(todo) < len(x):
         log.info("minirocket: %d of %d signals' features computed earlier in this run, reused", len(x) - len(todo),
                  len(x))
-    with tqdm(total=len(todo), desc="minirocket", unit="signal", disable=not progress or not todo) as bar:
+    with progress_bar(total=len(todo), desc="minirocket", unit="signal", disable=not progress or not todo) as bar:
         for start in range(0, len(todo), chunk):
             rows = todo[start:start + chunk]
             out[rows] = features(x[rows], params.dilations, params.features_per_dilation, params.biases, params.mask)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.special import softmax
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..audio import fit_length
 from ..export import export_classifier
@@ -83,7 +83,7 @@ def fit_network(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, waves: dict) -> tup
     # Examples: every file as it is, plus augmented copies of the training files.
     examples = ds.examples(aug.copies)
     x = np.zeros((len(examples), *fe.input_shape), dtype=np.float32)
-    for i, (item, k) in enumerate(tqdm(examples, desc="examples", unit="ex", disable=not cfg.progress)):
+    for i, (item, k) in enumerate(progress_bar(examples, desc="examples", unit="ex", disable=not cfg.progress)):
         w = waves[item.path]
         x[i] = aug.waveform(w, fe.sample_rate, item.augmentation_rng(cfg.seed, k), fe.samples) if k else \
             fit_length(w, fe.samples)

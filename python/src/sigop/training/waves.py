@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..audio import resample
 from ..frontend import FrontEnd
@@ -80,7 +80,7 @@ def front_end_and_waves(cfg, ds: Dataset, meta: dict) -> tuple[FrontEnd, dict[Pa
     default_rate = meta.get("sample_rate") or cfg.sample_rate or None
     expected = None if cfg.mono else declared_channels(meta)
     loaded = {item.path: load_waveform(item.path, expected)
-              for item in tqdm(ds.items, desc="loading", unit="file", disable=not cfg.progress)}
+              for item in progress_bar(ds.items, desc="loading", unit="file", disable=not cfg.progress)}
     channels = _channel_count(ds, loaded, cfg.mono)
     headers = {s.names for s in loaded.values()}
     declared = default_rate is not None or all(s.rate is not None for s in loaded.values())
