@@ -13,7 +13,7 @@ from sigop.datasets.article import BLUE, RED, ArticleClass, generate
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
 from sigop.serving.events import Smoother
-from sigop.unknown import fit_logit_mahalanobis
+from sigop.unknown import conformal_quantile, fit_logit_mahalanobis, fit_logit_mahalanobis_folds
 
 GREEN = ArticleClass("green", (64, 100, 200))  # tones no training class has
 
@@ -80,6 +80,37 @@ def test_the_threshold_calls_unknown_the_share_of_known_inputs_it_was_set_for():
     assert np.mean(score.score(fresh) > score.threshold) == pytest.approx(0.1, abs=0.02)
     far = rng.normal(size=(200, 3)) * 0.3 + np.array([8.0, 8.0, -4.0])  # like no class
     assert np.mean(score.score(far) > score.threshold) > 0.95
+
+
+def test_a_threshold_set_on_few_files_keeps_its_rate_where_the_plain_quantile_does_not():
+    # 30 calibration files for 5 %: the plain 95th percentile calls ~8 % of new known inputs unknown; the conformal
+    # rank keeps it at or under 5 % (1 - 30/31 on average).
+    rng = np.random.default_rng(3)
+    conformal, plain = [], []
+    for _ in range(400):
+        calibration, fresh = rng.normal(size=30), rng.normal(size=2000)
+        conformal.append(np.mean(fresh > conformal_quantile(calibration, 0.05)))
+        plain.append(np.mean(fresh > np.quantile(calibration, 0.95)))
+    assert np.mean(conformal) <= 0.05 < 0.065 < np.mean(plain)
+    assert conformal_quantile(np.arange(10.0), 0.05) == 9  # too few files for 5 %: the largest
+
+
+def test_cross_validated_heads_set_the_threshold_whatever_the_scale_of_their_logits():
+    rng = np.random.default_rng(4)
+    means = np.array([[4.0, 0, 0], [0, 4.0, 0], [0, 0, 4.0]])
+
+    def known(n, scale=1.0):
+        labels = rng.integers(0, 3, n)
+        return scale * (means[labels] + rng.normal(size=(n, 3))), labels
+
+    folds = []
+    for scale in (0.5, 1.0, 3.0, 10.0):  # heads trained apart: logits of other scales
+        fitted, labels = known(500, scale)
+        folds.append((fitted, labels, known(500, scale)[0]))
+    train_logits, labels = known(600)
+    score = fit_logit_mahalanobis_folds(train_logits, labels, folds, 0.1, "folds")
+    assert score.calibration_files == 2000
+    assert np.mean(score.score(known(5000)[0]) > score.threshold) == pytest.approx(0.1, abs=0.02)
 
 
 def test_every_runtime_gives_the_score_computed_outside_the_graph(models):

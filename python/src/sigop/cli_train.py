@@ -146,6 +146,8 @@ def _train(args: argparse.Namespace) -> int:
         u = metrics["unknown"]
         print(f"unknown score ({u['method']}): threshold {u['threshold']:.4g}, set for {100 * u['rate']:g} % of known "
               f"files called unknown (calibrated on {u['calibration_files']} files: {u['calibration']})")
+        if "test_rate" in u:
+            print(f"  known test files over it: {100 * u['test_rate']:.1f} % of {u['test_files']}")
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in metrics["timing"].items()))
     saved = "" if args.no_saved_model else ", saved_model/"
     out = metrics["exported_to"]

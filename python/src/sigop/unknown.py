@@ -16,7 +16,8 @@ Scores are divided by their 95th percentile on calibration files (known files
 the model did not fit: the validation split, ridge's leave-one-out
 predictions, or cross-validation folds), so that ~1 is the edge of what
 training looked like for every model. The threshold is the calibration
-scores' (1 - rate) quantile: ``rate`` of known files are called unknown.
+scores' conformal (1 - rate) quantile: at most ``rate`` of new known files
+are called unknown, however few the calibration files.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["UnknownScore", "fit_logit_mahalanobis", "residual_score", "DEFAULT_RATE", "SHRINK", "METHODS"]
+__all__ = ["UnknownScore", "fit_logit_mahalanobis", "fit_logit_mahalanobis_folds", "residual_score", "conformal_quantile", "DEFAULT_RATE", "SHRINK", "METHODS"]
 
 DEFAULT_RATE = 0.05  # known files called unknown at the calibrated threshold
 SHRINK = 0.1  # covariance shrinkage towards its mean variance
@@ -84,24 +85,55 @@ def _calibrated(score: UnknownScore, raw: np.ndarray) -> UnknownScore:
         raise ValueError("no calibration files: the unknown score's threshold needs known files the model did "
                          "not fit")
     score.scale = float(np.quantile(raw, NORMALISE_AT)) or 1.0
-    score.threshold = float(np.quantile(raw, 1 - score.rate)) / score.scale
+    score.threshold = conformal_quantile(raw, score.rate) / score.scale
     score.calibration_files = int(raw.size)
     return score
+
+
+def conformal_quantile(raw: np.ndarray, rate: float) -> float:
+    """The threshold that calls at most ``rate`` of new known inputs unknown, for n calibration scores taken as
+    exchangeable with them: the ceil((n + 1)(1 - rate))-th smallest score (split conformal). The plain (1 - rate)
+    quantile of n scores calls more than ``rate`` of new inputs unknown, by about 1/n: on small calibration sets,
+    most of the gap between the rate asked and the rate measured. Fewer than 1/rate - 1 files cannot set a
+    threshold that strict: the largest score is taken (and the caller warns)."""
+    raw = np.sort(np.asarray(raw, np.float64))
+    rank = int(np.ceil((raw.size + 1) * (1 - rate)))
+    return float(raw[min(rank, raw.size) - 1])
+
+
+def _class_statistics(z: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class means [k, k] and the shared, shrunk precision [k, k] of logits z [n, k]."""
+    means = np.stack([z[labels == c].mean(axis=0) if np.any(labels == c) else np.full(k, np.inf) for c in range(k)])
+    centred = z - means[labels]
+    cov = centred.T @ centred / len(z)
+    cov = (1 - SHRINK) * cov + SHRINK * np.trace(cov) / k * np.eye(k) + 1e-9 * np.eye(k)
+    return means, np.linalg.inv(cov)
 
 
 def fit_logit_mahalanobis(train_logits: np.ndarray, train_labels: np.ndarray, calibration_logits: np.ndarray,
                           rate: float, calibration: str) -> UnknownScore:
     """Class means and the shared, shrunk precision of the training logits; the threshold on calibration logits."""
-    z = np.asarray(train_logits, np.float64)
-    labels = np.asarray(train_labels)
-    k = z.shape[1]
-    means = np.stack([z[labels == c].mean(axis=0) if np.any(labels == c) else np.full(k, np.inf) for c in range(k)])
-    centred = z - means[labels]
-    cov = centred.T @ centred / len(z)
-    cov = (1 - SHRINK) * cov + SHRINK * np.trace(cov) / k * np.eye(k) + 1e-9 * np.eye(k)
-    score = UnknownScore("logit_mahalanobis", 1.0, 0.0, rate, calibration, 0, means.astype(np.float32),
-                         np.linalg.inv(cov).astype(np.float32))
+    score = _logit_mahalanobis(train_logits, train_labels, rate, calibration)
     return _calibrated(score, score.raw(calibration_logits))
+
+
+def fit_logit_mahalanobis_folds(train_logits: np.ndarray, train_labels: np.ndarray, folds, rate: float,
+                                calibration: str) -> UnknownScore:
+    """The score of the final model's training logits, its threshold from cross-validation: ``folds`` are
+    (fold's training logits, their labels, held-out files' logits) of models fitted without the held-out files.
+    Each held-out file is scored under its own fold's statistics: distances whitened by each model's own
+    covariance are comparable across models whose logits differ in scale, where one model's means are not."""
+    raw = []
+    for fit_logits, fit_labels, held_out in folds:
+        raw.append(_logit_mahalanobis(fit_logits, fit_labels, rate, calibration).raw(held_out))
+    return _calibrated(_logit_mahalanobis(train_logits, train_labels, rate, calibration), np.concatenate(raw))
+
+
+def _logit_mahalanobis(train_logits, train_labels, rate: float, calibration: str) -> UnknownScore:
+    z = np.asarray(train_logits, np.float64)
+    means, precision = _class_statistics(z, np.asarray(train_labels), z.shape[1])
+    return UnknownScore("logit_mahalanobis", 1.0, 0.0, rate, calibration, 0, means.astype(np.float32),
+                        precision.astype(np.float32))
 
 
 def residual_score(calibration_raw: np.ndarray, rate: float, calibration: str) -> UnknownScore:

@@ -34,7 +34,8 @@ from .config import TrainConfig
 from .weights import class_weights
 from .dataset import CONTRACT_FILE, Dataset, Item, item_image, scan, signal_of
 from .export_check import check_export, convert_to_lite
-from .unknown_fit import fit_unknown, predict_logits
+from .head_folds import head_folds
+from .unknown_fit import fit_unknown, measured_rate, predict_logits
 from .heads import dense_head, stack
 from .report import split_results, write_report
 from .waves import channel_names, signal_channels
@@ -155,7 +156,13 @@ def train(cfg: TrainConfig) -> dict:
         logits = np.concatenate([predict_logits(full, _images(ds, ds.items[i:i + 32], size))
                                  for i in range(0, len(ds.items), 32)])
     probs = softmax(logits, axis=1)
-    unknown = fit_unknown(ds, logits, cfg.unknown_rate)
+    folds = None
+    if base is None:  # heads on cached features are cheap: the threshold from cross-validated heads
+        item_of = _item_of(ds, examples)
+        pool = np.array([i for i, item in enumerate(ds.items) if item.split in ("train", "validation")])
+        best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else len(history["loss"])
+        folds = head_folds(cfg, backbone.features, len(ds.classes), feats, labels, item_of, originals, pool, best)
+    unknown = fit_unknown(ds, logits, cfg.unknown_rate, folds=folds)
     splits = split_results(ds, probs.argmax(axis=1))
 
     model = stack(base if base is not None else cache.backbone_model(), head, size)
@@ -181,7 +188,7 @@ def train(cfg: TrainConfig) -> dict:
         details["mono"] = True
     export_classifier(model, cfg.export_dir, name=name, version=cfg.manifest_version, classes=ds.classes, image_size=size, details=details,
                       saved_model=cfg.saved_model, unknown=unknown)
-    metrics["unknown"] = unknown.to_json()
+    metrics["unknown"] = unknown.to_json() | (measured_rate(ds, logits, unknown) or {})
     metrics["export_check"] = check_export(cfg.export_dir, ds, probs, unknown=unknown.score(logits))
     if cfg.lite or cfg.quantize:  # int8 is checked beside float32
         metrics["lite"] = convert_to_lite(cfg.export_dir, ds, quantize=cfg.quantize, progress=cfg.progress)
@@ -224,3 +231,9 @@ def _walk(layer):
     for sub in getattr(layer, "layers", []):
         yield sub
         yield from _walk(sub)
+
+
+def _item_of(ds, examples) -> np.ndarray:
+    """The index in ds.items of each example's file."""
+    index = {id(item): i for i, item in enumerate(ds.items)}
+    return np.array([index[id(e[0])] for e in examples])

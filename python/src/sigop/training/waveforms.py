@@ -40,7 +40,7 @@ from .export_check import check_export, convert_to_lite
 from .heads import dense_head, stack
 from .weights import class_weights
 from .linear import fit_ridge
-from .unknown_fit import fit_unknown, predict_logits
+from .unknown_fit import fit_unknown, measured_rate, predict_logits
 from ..unknown import UnknownScore
 from .minirocket import fit as fit_minirocket
 from .minirocket import transform as minirocket_transform
@@ -143,7 +143,7 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, logits: np.ndarra
     export_classifier(model, cfg.export_dir, name=name, version=cfg.manifest_version, classes=ds.classes, samples=fe.samples, details=details,
                       saved_model=cfg.saved_model, unknown=unknown)
     rate = meta.get("sample_rate") or cfg.sample_rate or None
-    metrics["unknown"] = unknown.to_json()
+    metrics["unknown"] = unknown.to_json() | (measured_rate(ds, logits, unknown) or {})
     metrics["export_check"] = check_export(cfg.export_dir, ds, probs, rate=rate, unknown=unknown.score(logits))
     if cfg.lite or cfg.quantize:  # int8 is checked beside float32
         metrics["lite"] = convert_to_lite(cfg.export_dir, ds, quantize=cfg.quantize, rate=rate, progress=cfg.progress)
