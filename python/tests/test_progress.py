@@ -44,3 +44,16 @@ def test_a_terminal_gets_the_bar_redrawn_in_place(tmp_path):
         out += chunk
     os.close(leader)
     assert run.returncode == 0 and b"\r" in out and b"5/5" in out
+
+
+def test_a_training_run_s_epoch_bar_writes_a_few_lines_into_a_log_not_one_per_epoch(tmp_path):
+    script = ("import numpy as np\nfrom sigop.tfenv import tf\nfrom sigop.training.callbacks import EpochBar\n"
+              "m = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])\n"
+              "m.compile(loss='mse')\n"
+              "m.fit(np.zeros((4, 2)), np.zeros(4), epochs=60, verbose=0, callbacks=[EpochBar(60, 'head')])\n")
+    log = tmp_path / "log"
+    with open(log, "w") as err:
+        run = subprocess.run([sys.executable, "-c", script], stderr=err, timeout=300)
+    assert run.returncode == 0, log.read_text()
+    lines = [line for line in log.read_text().splitlines() if line.startswith("head:")]
+    assert 1 <= len(lines) <= 4 and "60/60" in lines[-1], lines

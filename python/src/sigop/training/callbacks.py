@@ -32,7 +32,9 @@ class EpochBar(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")})
+        # refresh=False: the bar's own interval decides when it is drawn (a forced redraw is a log line per epoch)
+        self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                             refresh=False)
         self.bar.update()
 
     def on_train_end(self, logs=None):
