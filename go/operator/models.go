@@ -26,8 +26,10 @@ type ModelVersion struct {
 	// and Stream.SendMultichannel); 0 for models that take no signals.
 	Channels     int      `json:"channels,omitempty"`
 	ChannelNames []string `json:"channel_names,omitempty"` // as its training data named them, if it did
-	// SampleRate is the rate in Hz a waveform model takes; 0 for a spectrum
-	// model (give a stream's rate with SampleRate for its times in seconds).
+	// SampleRate is the rate in Hz a waveform model takes; 0 for a model
+	// without one: a spectrum model, or a waveform model trained on signals of
+	// no declared rate (send those at rate 0; give a stream's rate with
+	// SampleRate for its times in seconds).
 	SampleRate float64 `json:"sample_rate,omitempty"`
 	Samples    int64   `json:"samples,omitempty"` // samples of one model input at SampleRate
 	// UnknownScore describes the model's unknown score; nil for a model

@@ -226,6 +226,23 @@ def test_a_stream_session_windows_scores_and_reports_label_changes(wave):
         StreamSession(core, StreamSettings(hop=float("inf")), Call())
 
 
+def test_a_model_trained_without_a_rate_reports_none_and_its_stream_takes_one_as_its_clock():
+    """A waveform model of no declared rate is taken at a nominal 1 Hz: it reports no rate (as a spectrum model),
+    its stream's times are samples (seconds 0) unless the stream states a rate, which is then only the clock."""
+    nominal = Loudness(manifest("gunpoint", front_end={**WAVE, "sample_rate": 1.0}, sample_rate_declared=False))
+    core = core_with({"gunpoint": {1: nominal}})
+    assert core.classifier().plan.form().sample_rate == 0.0
+    assert core_with({"wave": {1: Loudness(manifest("wave", front_end=WAVE))}}).classifier().plan.form().sample_rate == 100
+    signal = np.concatenate([np.zeros(200), np.ones(200)])
+    for rate, hop, seconds in ((0.0, 50, (None, None)), (100.0, 0.5, (0.0, 2.5))):
+        session = StreamSession(core, StreamSettings(hop=hop, top_k=1, sample_rate=rate), Call())
+        results = [r for r in session.feed(signal)] + list(session.finish())
+        events = [(r.label, r.start, r.start_seconds) for r in results if isinstance(r, Event)]
+        assert events == [("quiet", 0, seconds[0]), ("loud", 250, seconds[1])], rate
+        windows = [r for r in results if isinstance(r, WindowResult)]
+        assert windows[1].start == 50 and windows[1].start_seconds == (0.5 if rate else 0.0)
+
+
 def test_manifests_list_only_what_their_front_end_computes_with():
     from sigop.frontend import FrontEnd
 

@@ -243,3 +243,18 @@ func TestARankingEndsWithTheUnknownScoreAndSaysWhenItIsOverTheThreshold(t *testi
 		t.Fatalf("a model without an unknown score printed %q, %v", b.String(), err)
 	}
 }
+
+// A logger's CSV piped in (a header, then one row per sample) is one signal
+// of one column, at the rate of its time column, as the same file would be.
+func TestClassifySignalReadsAHeadedTableOnStdinAsOneSignal(t *testing.T) {
+	addr := serveFake(t)
+	var out bytes.Buffer
+	in := "timestamp,value\n1700000000000,-1\n1700000000125,2\n1700000000250,3\n"
+	// -1 first: the fake ranks red first; one line printed, not one per row
+	if err := runClassifySignal([]string{"--addr", addr, "--top", "1"}, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "stdin\tred 0.9000\tblue 0.1000\n" {
+		t.Fatalf("classify-signal on a headed table printed %q; want one signal, red", out.String())
+	}
+}

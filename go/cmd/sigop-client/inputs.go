@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -48,10 +50,13 @@ func modelInput(ctx context.Context, c *operator.Client, model string, version i
 	return unknown
 }
 
-// rateless says whether the model draws signals by FFT bin, with no rate of
-// its own: a file's rate is not sent to it (evaluate and the server's own
-// file reading drop it too), and is a stream's clock only.
-func rateless(m operator.ModelVersion) bool { return m.InputForm == "spectrum" }
+// rateless says whether the model has no rate of its own (a spectrum model
+// draws signals by FFT bin; a waveform model trained without a declared rate
+// takes samples as they come): a file's rate is not sent to it (evaluate and
+// the server's own file reading drop it too), and is a stream's clock only.
+func rateless(m operator.ModelVersion) bool {
+	return m.InputForm == "spectrum" || (m.InputForm == "waveform" && m.SampleRate == 0)
+}
 
 // readForModel reads FILEs (or stdin) as a model of “channels“ takes
 // them: several channels, each file one signal [channels, samples]; one
@@ -69,14 +74,15 @@ func readForModel(files []string, stdin io.Reader, channels int) ([]input, []str
 		return nil
 	}
 	if len(files) == 0 {
-		if channels > 1 {
-			r, err := readTable(stdin, "stdin")
+		in, table := headed(stdin)
+		if channels > 1 || table { // a table, as a logger writes it: one signal
+			r, err := readTable(in, "stdin")
 			if err != nil {
 				return nil, nil, err
 			}
 			return out, names, one(r, "stdin")
 		}
-		rows, n, err := readSignals(stdin, "stdin")
+		rows, n, err := readSignals(in, "stdin")
 		for i := range rows {
 			out = append(out, input{channels: rows[i : i+1]})
 		}
@@ -152,4 +158,14 @@ func byShape(signals []input, rate float64, classify func([][][]float64, float64
 		}
 	}
 	return out, nil
+}
+
+// headed reads stdin's first line and says whether it is a header (a table
+// of one row per sample follows); the reader it returns starts with that line.
+func headed(stdin io.Reader) (io.Reader, bool) {
+	in := bufio.NewReaderSize(stdin, 1<<16)
+	first, err := in.ReadString('\n')
+	rest := io.MultiReader(strings.NewReader(first), in)
+	t := strings.TrimSpace(first)
+	return rest, (err == nil || errors.Is(err, io.EOF)) && t != "" && header(splitFields(t, separatorOf(t)))
 }

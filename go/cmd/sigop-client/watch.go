@@ -39,7 +39,8 @@ Streams a WAV or FLAC file, a .npy or CSV recording, or numbers from stdin
 (FILE "-" or none) as they arrive, to the server; prints each label change:
   START  LABEL  SCORE  (PREVIOUS from START)
 START is in seconds when the stream has a rate (the model's, the file's, or
---rate; a spectrum-image model has none of its own), else in samples.
+--rate; a spectrum-image model, or one trained without a rate, has none of
+its own), else in samples.
 For a model of several channels (an IMU's axes), stdin holds one line per
 sample with one value per channel ("x,y,z"; a header line may name them, and
 its time column is dropped), a .npy is [channels, samples], a CSV has one

@@ -80,12 +80,18 @@ class InputPlan:
         fe = self.details.get("front_end", {}) if self.takes_waveforms else self.details
         return list(fe.get("channel_names", []))
 
+    @property
+    def declares_rate(self) -> bool:
+        """A waveform model trained at a stated rate (signals.json, a time column, a sound file's header); one
+        trained without is taken at a nominal rate it cannot resample from, so it reports none."""
+        return self.takes_waveforms and self.details.get("sample_rate_declared", True)
+
     def form(self) -> InputForm:
         """What one input is (InputForm), from the manifest alone."""
         if self.takes_waveforms:
             fe = self.details["front_end"]
-            return InputForm("waveform", self.channels, tuple(self._channel_names()), float(fe["sample_rate"]),
-                             int(fe["samples"]))
+            rate = float(fe["sample_rate"]) if self.declares_rate else 0.0
+            return InputForm("waveform", self.channels, tuple(self._channel_names()), rate, int(fe["samples"]))
         if self.manifest.draws_spectra:
             return InputForm("spectrum", self.channels, tuple(self._channel_names()), 0.0, self._contract().n)
         return InputForm("images", 0, (), 0.0, 0)

@@ -88,8 +88,8 @@ class StreamSettings:
 
     model: str = ""
     version: int = 0
-    sample_rate: float = 0.0  # 0: the model's own; a spectrum model has none: the stream's times, if given
-    hop: float = 0.0  # seconds (samples for a spectrum model without a sample_rate); 0: one window
+    sample_rate: float = 0.0  # 0: the model's own; a model without one (spectrum, no declared rate): the stream's clock
+    hop: float = 0.0  # seconds (samples for a stream without a rate); 0: one window
     top_k: int = 0
     smoothing_windows: int = 0
     min_duration: float = 0.0
@@ -122,9 +122,14 @@ class StreamSession:
         self.served = core.classifier(settings.model, settings.version)
         plan = self.served.plan
         # A waveform model takes samples at a rate (resampled from the stream's); a spectrum model draws them by FFT
-        # bin at any rate, so the stream's rate is only its clock: windows and events in seconds.
-        self._rate = plan.rate(settings.sample_rate, "config.sample_rate") if plan.takes_waveforms else None
-        self.clock = self._rate or _clock(settings.sample_rate)
+        # bin at any rate, and a waveform model trained without a rate takes them as they come, so there the
+        # stream's rate is only its clock: windows and events in seconds.
+        if plan.declares_rate:
+            self._rate = plan.rate(settings.sample_rate, "config.sample_rate")
+            self.clock = self._rate
+        else:
+            self._rate = plan.rate(0) if plan.takes_waveforms else None
+            self.clock = _clock(settings.sample_rate)
         self.length = plan.window(self._rate)
         if self.length < 1:
             fe = plan.details["front_end"]
@@ -202,7 +207,7 @@ class StreamSession:
 
 
 def _clock(rate: float) -> float | None:
-    """A spectrum-model stream's own rate (config.sample_rate): its times in seconds; 0: none, times in samples."""
+    """A rate-less model's stream's own rate (config.sample_rate): its times in seconds; 0: none, times in samples."""
     if not rate:
         return None
     if not MIN_RATE <= rate <= MAX_RATE:  # also NaN
