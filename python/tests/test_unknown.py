@@ -180,9 +180,13 @@ def test_a_stream_that_switches_to_an_unseen_class_emits_an_unknown_event_when_a
     out = list(stub.ClassifyStream(requests()))
     events = [r.event for r in out if r.WhichOneof("kind") == "event"]
     windows = [r.window for r in out if r.WhichOneof("kind") == "window"]
-    assert [(e.label, e.previous) for e in events] == [("red", ""), ("unknown", "red")]
-    assert abs(events[1].start_sample - 6 * 1024) <= 1024 and events[1].score > 1.0
-    assert events[1].start_sample >= events[1].previous_start_sample  # never before the event it follows
+    # Known labels change as they would without the score while "unknown" holds (Smoother): the nearest known
+    # class may show for the windows that hold takes, from the same place; then "unknown".
+    assert events[0].label == "red" and events[-1].label == "unknown" and len(events) <= 3, events
+    unknown = events[-1]
+    assert abs(unknown.start_sample - 6 * 1024) <= 1024 and unknown.score > 1.0
+    assert unknown.start_sample >= unknown.previous_start_sample  # never before the event it follows
+    assert all(e.label in ("blue", "red") and abs(e.start_sample - unknown.start_sample) <= 512 for e in events[1:-1])
     assert all(w.classification.HasField("unknown_score") for w in windows)
     unasked = [r.event.label for r in stub.ClassifyStream(requests(False)) if r.WhichOneof("kind") == "event"]
     assert "unknown" not in unasked  # a stream that did not ask keeps the events it had before the score
