@@ -152,6 +152,7 @@ def test_a_tie_or_near_tie_goes_to_minirocket(transfer, minirocket, files, chose
     name, rule = pick([{"candidate": "transfer", "cv_accuracy": transfer},
                        {"candidate": "minirocket", "cv_accuracy": minirocket}], files)
     assert name == chosen and rule
+    assert ("a tie with transfer" in rule) == (transfer == minirocket), rule
 
 
 def test_quiet_signals_on_an_absolute_scale_are_warned_about(tmp_path, caplog):

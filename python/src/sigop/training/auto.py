@@ -86,8 +86,10 @@ def pick(candidates: list[dict], files: int) -> tuple[str, str]:
     if best is preferred:
         return PREFERRED, "the most accurate"
     if lead <= margin + 1e-9:
-        return PREFERRED, (f"within {100 * margin:.2g} points of {best['candidate']} (a near tie goes to {PREFERRED}: "
-                           f"the data's own rate, channels and time base, smaller and faster)")
+        what = f"a tie with {best['candidate']}" if lead <= 1e-9 else f"within {100 * margin:.2g} points of " \
+               f"{best['candidate']}"
+        return PREFERRED, (f"{what} (a tie or near tie goes to {PREFERRED}: the data's own rate, channels and time "
+                           f"base, smaller and faster)")
     return best["candidate"], f"{100 * lead:.2g} points above {PREFERRED}, more than the near-tie margin"
 
 
