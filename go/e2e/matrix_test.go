@@ -123,7 +123,7 @@ func (mc matrixCase) check(t *testing.T, addr, client, model string) {
 	var events []string
 	t.Run("Go Watch", func(t *testing.T) { events = mc.goWatch(t, ctx, c) })
 	t.Run("sigop-client watch", func(t *testing.T) { mc.clientWatch(t, client, addr, m, events) })
-	t.Run("evaluate", func(t *testing.T) { mc.evaluate(t, model) })
+	t.Run("evaluate", func(t *testing.T) { mc.evaluate(t, model, top) })
 }
 
 // describedAlike: ListModels and the Open Inference Protocol's metadata say
