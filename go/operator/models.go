@@ -41,7 +41,7 @@ type ModelVersion struct {
 // UnknownScore is how a model computes its unknown score and where its
 // threshold lies (manifest details.unknown).
 type UnknownScore struct {
-	Method    string  `json:"method"`    // "logit_mahalanobis", or "residual" for a one-class model
+	Method    string  `json:"method"`    // "logit_mahalanobis", "max_softmax" (a network), or "residual" (one-class)
 	Threshold float64 `json:"threshold"` // above it, an input is unknown
 	Rate      float64 `json:"rate"`      // the share of known files the threshold was set to call unknown
 }

@@ -13,7 +13,8 @@ from sigop.datasets.article import BLUE, RED, ArticleClass, generate
 from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
 from sigop.serving.events import Smoother
-from sigop.unknown import conformal_quantile, fit_logit_mahalanobis, fit_logit_mahalanobis_folds
+from sigop.unknown import (conformal_quantile, fit_logit_mahalanobis, fit_logit_mahalanobis_folds, fit_max_softmax,
+                           neg_log_max_softmax)
 
 GREEN = ArticleClass("green", (64, 100, 200))  # tones no training class has
 
@@ -142,10 +143,29 @@ def test_every_runtime_gives_the_score_computed_outside_the_graph(models):
         np.testing.assert_allclose(scores, want, rtol=1e-3, atol=1e-4, err_msg=runtime)
 
 
+def test_max_softmax_ranks_as_the_top_probability_does_and_keeps_confident_inputs_apart_in_the_graph_too():
+    from sigop.export import unknown_tensor
+    from sigop.tfenv import tf
+
+    rng = np.random.default_rng(0)
+    logits = np.r_[rng.normal(0, 2, (200, 4)), [[30, 0, 0, 0], [40, 0, 0, 0], [5, 5, 0, 0]]]
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    raw = neg_log_max_softmax(logits)
+    np.testing.assert_allclose(raw, -np.log(p.max(axis=1)), rtol=1e-9, atol=1e-15)
+    assert raw[-3] > raw[-2] > 0  # where 1 - max softmax is 0 in float64, the score still orders them
+    score = fit_max_softmax(logits[:200], 0.05, "test")
+    assert score.method == "max_softmax" and score.arrays() == {}
+    graph = unknown_tensor(tf.constant(logits, tf.float32), score).numpy()
+    np.testing.assert_allclose(graph[:200], score.score(logits)[:200], rtol=1e-4)
+    assert graph[-3] > graph[-2] > 0
+
+
 def test_a_network_exports_its_unknown_score_and_its_litert_copy_agrees(shifted_models):
     folders, _ = shifted_models
     manifest = json.loads((folders["cnn"] / "manifest.json").read_text())
     assert "unknown" in manifest["outputs"] and manifest["details"]["unknown"]["calibration"] == "the validation split"
+    assert manifest["details"]["unknown"]["method"] == "max_softmax"  # a network's (docs/unknown.md)
     check = manifest["lite"]["float32"]["check"]
     assert check["unknown_max_rel_diff"] <= 1e-3
 

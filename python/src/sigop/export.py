@@ -61,6 +61,10 @@ def unknown_tensor(logits, unknown: UnknownScore):
     with tf.name_scope("unknown_score"):
         if unknown.method == "residual":
             raw = logits[:, 0]
+        elif unknown.method == "max_softmax":  # log(1 + sum of exp(l - max) over the other classes)
+            top = tf.one_hot(tf.argmax(logits, axis=1), tf.shape(logits)[1], dtype=logits.dtype)  # the top class alone
+            others = tf.exp(logits - tf.reduce_max(logits, axis=1, keepdims=True)) * (1.0 - top)
+            raw = tf.math.log1p(tf.reduce_sum(others, axis=1))
         else:
             d = logits[:, None, :] - tf.constant(unknown.means, tf.float32)[None]  # [batch, classes, classes]
             q = tf.reduce_sum(tf.tensordot(d, tf.constant(unknown.precision, tf.float32), axes=1) * d, axis=-1)

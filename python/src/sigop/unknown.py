@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["UnknownScore", "fit_logit_mahalanobis", "fit_logit_mahalanobis_folds", "residual_score", "conformal_quantile", "DEFAULT_RATE", "SHRINK", "METHODS"]
+__all__ = ["UnknownScore", "fit_logit_mahalanobis", "fit_logit_mahalanobis_folds", "fit_max_softmax", "neg_log_max_softmax", "residual_score", "conformal_quantile", "DEFAULT_RATE", "SHRINK", "METHODS"]
 
 DEFAULT_RATE = 0.05  # known files called unknown at the calibrated threshold
 SHRINK = 0.1  # covariance shrinkage towards its mean variance
 NORMALISE_AT = 0.95  # calibration quantile that scores are divided by
-METHODS = ("logit_mahalanobis", "residual")
+METHODS = ("logit_mahalanobis", "max_softmax", "residual")
 
 
 @dataclass
@@ -49,6 +49,8 @@ class UnknownScore:
         logits = np.asarray(logits, np.float64)
         if self.method == "residual":
             return logits[:, 0]
+        if self.method == "max_softmax":
+            return neg_log_max_softmax(logits)
         d = logits[:, None, :] - self.means.astype(np.float64)[None]  # [n, classes, classes]
         q = np.einsum("nki,ij,nkj->nk", d, self.precision.astype(np.float64), d)
         return np.sqrt(np.maximum(q.min(axis=1), 0.0))
@@ -64,7 +66,8 @@ class UnknownScore:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What a runtime outside the graph needs (the compiled MiniRocket's npz)."""
-        return {"unknown_means": self.means, "unknown_precision": self.precision} if self.method != "residual" else {}
+        return {"unknown_means": self.means, "unknown_precision": self.precision} \
+            if self.method == "logit_mahalanobis" else {}
 
     @classmethod
     def from_json(cls, d: dict, arrays: dict | None = None) -> "UnknownScore":
@@ -134,6 +137,23 @@ def _logit_mahalanobis(train_logits, train_labels, rate: float, calibration: str
     means, precision = _class_statistics(z, np.asarray(train_labels), z.shape[1])
     return UnknownScore("logit_mahalanobis", 1.0, 0.0, rate, calibration, 0, means.astype(np.float32),
                         precision.astype(np.float32))
+
+
+def neg_log_max_softmax(logits: np.ndarray) -> np.ndarray:
+    """-log(max softmax) [n] of logits [n, classes]: max-softmax's ranking, as log(1 + the other classes' exp(l - max)),
+    which keeps the confident inputs apart where 1 - max softmax rounds to 0."""
+    logits = np.asarray(logits, np.float64)
+    best = logits.argmax(axis=1)
+    others = np.exp(logits - logits[np.arange(len(logits)), best][:, None])
+    others[np.arange(len(logits)), best] = 0.0  # the top class alone (a tie's other class counts)
+    return np.log1p(others.sum(axis=1))
+
+
+def fit_max_softmax(calibration_logits: np.ndarray, rate: float, calibration: str) -> UnknownScore:
+    """The max-softmax score (-log of the top probability), its threshold on calibration logits: for networks,
+    where it ranked unseen classes better than the logit-space distance (docs/unknown.md)."""
+    score = UnknownScore("max_softmax", 1.0, 0.0, rate, calibration, 0)
+    return _calibrated(score, score.raw(calibration_logits))
 
 
 def residual_score(calibration_raw: np.ndarray, rate: float, calibration: str) -> UnknownScore:

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 
 from ..export import linear_head
-from ..unknown import UnknownScore, fit_logit_mahalanobis, fit_logit_mahalanobis_folds
+from ..unknown import UnknownScore, fit_logit_mahalanobis, fit_logit_mahalanobis_folds, fit_max_softmax
 from .dataset import Dataset
 
 __all__ = ["predict_logits", "fit_unknown", "measured_rate"]
@@ -23,10 +23,11 @@ def predict_logits(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
 
 
 def fit_unknown(ds: Dataset, logits: np.ndarray, rate: float, left_out: np.ndarray | None = None,
-                folds: list | None = None) -> UnknownScore:
+                folds: list | None = None, method: str = "logit_mahalanobis") -> UnknownScore:
     """The score's class statistics from the training files' logits (one row per ds.items); its threshold from
     ``left_out`` (logits of the training files, each predicted by a fit without it: ridge's leave-one-out), from
-    ``folds`` (cross-validated models: fit_logit_mahalanobis_folds) or else the validation split's."""
+    ``folds`` (cross-validated models: fit_logit_mahalanobis_folds) or else the validation split's. ``method``
+    "max_softmax" (networks trained end to end) needs no class statistics, only the calibration logits."""
     split = np.array([i.split for i in ds.items])
     labels = np.array([i.label for i in ds.items])
     train = split == "train"
@@ -42,7 +43,10 @@ def fit_unknown(ds: Dataset, logits: np.ndarray, rate: float, left_out: np.ndarr
             calibration, what = logits[train], "the training files (no validation split: the threshold is optimistic)"
             log.warning("unknown score: no validation files, so its threshold is calibrated on training files and "
                         "will call more known inputs unknown than --unknown-rate asks")
-        score = fit_logit_mahalanobis(logits[train], labels[train], calibration, rate, what)
+        if method == "max_softmax":
+            score = fit_max_softmax(calibration, rate, what)
+        else:
+            score = fit_logit_mahalanobis(logits[train], labels[train], calibration, rate, what)
     if score.calibration_files < 1 / rate - 1:
         log.warning("unknown score: %d calibration files cannot set a threshold for %.3g %% (at least %d needed): "
                     "it is their largest score, and more known inputs will be called unknown than asked",

@@ -55,6 +55,8 @@ __all__ = ["load_waveform", "train", "front_end_and_waves", "covering_length", "
 log = logging.getLogger(__name__)
 keras = tf.keras
 
+NETWORK_UNKNOWN = "max_softmax"  # a network's unknown score (MiniRocket's: logit_mahalanobis)
+
 
 def train(cfg: TrainConfig) -> dict:
     """Train, evaluate and export a waveform classifier; returns the report's metrics."""
@@ -123,7 +125,10 @@ def finish(cfg: TrainConfig, ds: Dataset, fe: FrontEnd, model, logits: np.ndarra
     per ds.items; ``compiled``: MiniRocket's arrays for minirocket.npz; ``rate_declared``: front_end_and_waves's
     word on whether the model may resample; ``left_out``: unknown_fit's; ``unknown``: a one-class model's)."""
     probs = softmax(logits, axis=1)
-    unknown = unknown or fit_unknown(ds, logits, cfg.unknown_rate, left_out)
+    # MiniRocket (compiled) keeps the logit-space distance; a network trained end to end gets max-softmax, which
+    # ranked unseen classes better on its logits (docs/unknown.md, "How the method was chosen")
+    unknown = unknown or fit_unknown(ds, logits, cfg.unknown_rate, left_out,
+                                     method="logit_mahalanobis" if compiled is not None else NETWORK_UNKNOWN)
     splits = split_results(ds, probs.argmax(axis=1))
     name = cfg.model_name
     timing = {**extra.pop("timing", {}), "total_seconds": round(time.perf_counter() - started, 2)}
