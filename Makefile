@@ -176,7 +176,7 @@ test-e2e: setup $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manifes
 	cd go && SIGOP_BIN=$(CURDIR)/$(SIGOP) SIGOP_GRAPHS=$(CURDIR)/$(E2E)/graphs SIGOP_E2E_DATA=$(CURDIR)/$(E2E)/data \
 	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard SIGOP_GRPCURL=$(BIN)/grpcurl SIGOP_GHZ=$(BIN)/ghz \
 	  SIGOP_MLSERVER=$(CURDIR)/$(OIP_MLSERVER)/bin/python \
-	  go test -tags e2e -count=1 -v ./e2e 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+	  go test -tags e2e -count=1 -timeout 45m -v ./e2e 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 # ---- container image -------------------------------------------------------
 

@@ -153,13 +153,20 @@ func TestSigopClientClassifiesAndWatchesThreeAxisFiles(t *testing.T) {
 
 // npy3 writes [channels][n] float64 as a .npy file's bytes.
 func npy3(x [][]float64) []byte {
-	header := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': (%d, %d), }", len(x), len(x[0]))
-	pad := 64 - (10+len(header)+1)%64
-	header += strings.Repeat(" ", pad) + "\n"
-	out := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
-	out = append(out, header...)
+	var values []float64
 	for _, row := range x {
-		out = append(out, f64(row...)...)
+		values = append(values, row...)
 	}
-	return out
+	return npy(fmt.Sprintf("(%d, %d)", len(x), len(x[0])), values)
+}
+
+// npy1 writes a 1-D float64 .npy.
+func npy1(x []float64) []byte { return npy(fmt.Sprintf("(%d,)", len(x)), x) }
+
+// npy is a .npy file of float64 values in C order under a shape tuple such as "(3, 256)".
+func npy(shape string, values []float64) []byte {
+	header := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", shape)
+	header += strings.Repeat(" ", 64-(10+len(header)+1)%64) + "\n"
+	out := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	return append(append(out, header...), f64(values...)...)
 }

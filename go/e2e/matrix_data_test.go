@@ -163,14 +163,21 @@ func (c cell) folder(t *testing.T, root string, rng *rand.Rand, perClass int, cl
 			c.write(t, filepath.Join(dir, fmt.Sprintf("%03d%s", i, c.ext())), c.signal(rng, k))
 		}
 	}
-	if c.rate == "signals.json" {
-		meta := fmt.Sprintf(`{"sample_rate": %g}`, signalRate)
-		if c.channels == 3 {
-			meta = fmt.Sprintf(`{"sample_rate": %g, "channels": ["x", "y", "z"]}`, signalRate)
-		}
-		if err := os.WriteFile(filepath.Join(root, "signals.json"), []byte(meta), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	c.signalsJSON(t, root)
+}
+
+// signalsJSON writes root/signals.json (rate, and the axes' names) if the cell's rate comes from one.
+func (c cell) signalsJSON(t *testing.T, root string) {
+	t.Helper()
+	if c.rate != "signals.json" {
+		return
+	}
+	meta := fmt.Sprintf(`{"sample_rate": %g}`, signalRate)
+	if c.channels == 3 {
+		meta = fmt.Sprintf(`{"sample_rate": %g, "channels": ["x", "y", "z"]}`, signalRate)
+	}
+	if err := os.WriteFile(filepath.Join(root, "signals.json"), []byte(meta), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -208,14 +215,6 @@ func timestampCSV(x [][]float64, rate float64) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-// npy1 writes a 1-D float64 .npy.
-func npy1(x []float64) []byte {
-	header := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }", len(x))
-	header += strings.Repeat(" ", 64-(10+len(header)+1)%64) + "\n"
-	out := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
-	return append(append(out, header...), f64(x...)...)
 }
 
 // wav16 writes a mono 16-bit PCM WAV of x (full scale ±1).

@@ -98,9 +98,7 @@ func (mc *matrixCase) writeTest(t *testing.T) {
 		}
 		mc.write(t, filepath.Join(dir, fmt.Sprintf("%03d%s", i, mc.ext())), x)
 	}
-	if mc.rate == "signals.json" {
-		mc.folder(t, mc.test, nil, 0, nil)
-	}
+	mc.signalsJSON(t, mc.test)
 }
 
 func (mc matrixCase) check(t *testing.T, addr, client, model string) {

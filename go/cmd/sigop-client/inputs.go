@@ -163,9 +163,19 @@ func byShape(signals []input, rate float64, classify func([][][]float64, float64
 // headed reads stdin's first line and says whether it is a header (a table
 // of one row per sample follows); the reader it returns starts with that line.
 func headed(stdin io.Reader) (io.Reader, bool) {
+	rest, t := firstLine(stdin)
+	return rest, t != "" && header(splitFields(t, separatorOf(t)))
+}
+
+// firstLine reads stdin's first line, trimmed ("" if reading it failed: the
+// read's error comes back from whoever reads on); the reader it returns
+// starts with that line.
+func firstLine(stdin io.Reader) (io.Reader, string) {
 	in := bufio.NewReaderSize(stdin, 1<<16)
 	first, err := in.ReadString('\n')
 	rest := io.MultiReader(strings.NewReader(first), in)
-	t := strings.TrimSpace(first)
-	return rest, (err == nil || errors.Is(err, io.EOF)) && t != "" && header(splitFields(t, separatorOf(t)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return rest, ""
+	}
+	return rest, strings.TrimSpace(first)
 }

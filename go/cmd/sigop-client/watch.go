@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -158,13 +157,7 @@ func printResult(w io.Writer, r operator.StreamResult, asJSON, timed bool) error
 // header, or values between commas or semicolons) rather than
 // whitespace-separated numbers; the reader it returns starts with that line.
 func csvLike(stdin io.Reader) (io.Reader, bool) {
-	in := bufio.NewReaderSize(stdin, 1<<16)
-	first, err := in.ReadString('\n')
-	rest := io.MultiReader(strings.NewReader(first), in)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return rest, false // the read's error comes back from the chunker
-	}
-	t := strings.TrimSpace(first)
+	rest, t := firstLine(stdin)
 	return rest, t != "" && (header(splitFields(t, separatorOf(t))) || strings.ContainsAny(t, ",;"))
 }
 

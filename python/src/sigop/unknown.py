@@ -104,8 +104,9 @@ def conformal_quantile(raw: np.ndarray, rate: float) -> float:
     return float(raw[min(rank, raw.size) - 1])
 
 
-def _class_statistics(z: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _class_statistics(z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Class means [k, k] and the shared, shrunk precision [k, k] of logits z [n, k]."""
+    k = z.shape[1]
     means = np.stack([z[labels == c].mean(axis=0) if np.any(labels == c) else np.full(k, np.inf) for c in range(k)])
     centred = z - means[labels]
     cov = centred.T @ centred / len(z)
@@ -134,7 +135,7 @@ def fit_logit_mahalanobis_folds(train_logits: np.ndarray, train_labels: np.ndarr
 
 def _logit_mahalanobis(train_logits, train_labels, rate: float, calibration: str) -> UnknownScore:
     z = np.asarray(train_logits, np.float64)
-    means, precision = _class_statistics(z, np.asarray(train_labels), z.shape[1])
+    means, precision = _class_statistics(z, np.asarray(train_labels))
     return UnknownScore("logit_mahalanobis", 1.0, 0.0, rate, calibration, 0, means.astype(np.float32),
                         precision.astype(np.float32))
 

@@ -124,12 +124,9 @@ class StreamSession:
         # A waveform model takes samples at a rate (resampled from the stream's); a spectrum model draws them by FFT
         # bin at any rate, and a waveform model trained without a rate takes them as they come, so there the
         # stream's rate is only its clock: windows and events in seconds.
-        if plan.declares_rate:
-            self._rate = plan.rate(settings.sample_rate, "config.sample_rate")
-            self.clock = self._rate
-        else:
-            self._rate = plan.rate(0) if plan.takes_waveforms else None
-            self.clock = _clock(settings.sample_rate)
+        given = settings.sample_rate if plan.declares_rate else 0
+        self._rate = plan.rate(given, "config.sample_rate") if plan.takes_waveforms else None
+        self.clock = self._rate if plan.declares_rate else _clock(settings.sample_rate)
         self.length = plan.window(self._rate)
         if self.length < 1:
             fe = plan.details["front_end"]

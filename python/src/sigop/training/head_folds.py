@@ -27,16 +27,15 @@ MIN_FILES = 20  # fewer training and validation files: the validation split it i
 
 
 def head_folds(cfg, features: int, classes: int, feats: np.ndarray, labels: np.ndarray, item_of: np.ndarray,
-               originals: np.ndarray, pool: np.ndarray, epochs: int) -> list | None:
+               originals: np.ndarray, pool: np.ndarray, pool_labels: np.ndarray, epochs: int) -> list | None:
     """[(fold head's logits of the files it fitted, their labels, its logits of the held-out files)] for
     unknown.fit_logit_mahalanobis_folds; None when too few files. ``feats``, ``labels``, ``item_of`` (the file of
     each example), ``originals`` (an example is a file unaugmented) run over examples; ``pool`` is the files
-    (indices) to fold."""
+    (indices) to fold, ``pool_labels`` their classes."""
     from sklearn.model_selection import StratifiedKFold
 
     from .unknown_fit import predict_logits
 
-    pool_labels = np.array([labels[originals & (item_of == i)][0] for i in pool])
     smallest = np.bincount(pool_labels, minlength=classes).min()
     if len(pool) < MIN_FILES or smallest < 2:
         return None

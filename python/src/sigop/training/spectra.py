@@ -160,8 +160,10 @@ def train(cfg: TrainConfig) -> dict:
     if base is None:  # heads on cached features are cheap: the threshold from cross-validated heads
         item_of = _item_of(ds, examples)
         pool = np.array([i for i, item in enumerate(ds.items) if item.split in ("train", "validation")])
+        pool_labels = np.array([ds.items[i].label for i in pool])
         best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else len(history["loss"])
-        folds = head_folds(cfg, backbone.features, len(ds.classes), feats, labels, item_of, originals, pool, best)
+        folds = head_folds(cfg, backbone.features, len(ds.classes), feats, labels, item_of, originals, pool,
+                           pool_labels, best)
     unknown = fit_unknown(ds, logits, cfg.unknown_rate, folds=folds)
     splits = split_results(ds, probs.argmax(axis=1))
 

@@ -35,18 +35,9 @@ def fit_unknown(ds: Dataset, logits: np.ndarray, rate: float, left_out: np.ndarr
         what = f"{len(folds)}-fold cross-validation of the training and validation files"
         score = fit_logit_mahalanobis_folds(logits[train], labels[train], folds, rate, what)
     else:
-        if left_out is not None:
-            calibration, what = left_out, "leave-one-out predictions of the training files"
-        elif (split == "validation").any():
-            calibration, what = logits[split == "validation"], "the validation split"
-        else:  # no file the model did not fit: the threshold is too low, and says so
-            calibration, what = logits[train], "the training files (no validation split: the threshold is optimistic)"
-            log.warning("unknown score: no validation files, so its threshold is calibrated on training files and "
-                        "will call more known inputs unknown than --unknown-rate asks")
-        if method == "max_softmax":
-            score = fit_max_softmax(calibration, rate, what)
-        else:
-            score = fit_logit_mahalanobis(logits[train], labels[train], calibration, rate, what)
+        calibration, what = _calibration(split, logits, left_out)
+        score = fit_max_softmax(calibration, rate, what) if method == "max_softmax" else \
+            fit_logit_mahalanobis(logits[train], labels[train], calibration, rate, what)
     if score.calibration_files < 1 / rate - 1:
         log.warning("unknown score: %d calibration files cannot set a threshold for %.3g %% (at least %d needed): "
                     "it is their largest score, and more known inputs will be called unknown than asked",
@@ -54,6 +45,18 @@ def fit_unknown(ds: Dataset, logits: np.ndarray, rate: float, left_out: np.ndarr
     log.info("unknown score: %s, threshold %.4g for %.1f %% of known files called unknown (calibrated on %d files: "
              "%s)", score.method, score.threshold, 100 * rate, score.calibration_files, what)
     return score
+
+
+def _calibration(split: np.ndarray, logits: np.ndarray, left_out: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """Logits of files the model did not fit, and what they are."""
+    if left_out is not None:
+        return left_out, "leave-one-out predictions of the training files"
+    if (split == "validation").any():
+        return logits[split == "validation"], "the validation split"
+    # no file the model did not fit: the threshold is too low, and says so
+    log.warning("unknown score: no validation files, so its threshold is calibrated on training files and will "
+                "call more known inputs unknown than --unknown-rate asks")
+    return logits[split == "train"], "the training files (no validation split: the threshold is optimistic)"
 
 
 def measured_rate(ds: Dataset, logits: np.ndarray, score: UnknownScore) -> dict | None:
