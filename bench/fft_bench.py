@@ -15,6 +15,10 @@ same run: the floor any Python gRPC call pays. `make bench` runs this.
 The machine is shared and its speed drifts, so the measurements run in
 interleaved rounds (client, then baselines, per round) and each ratio is the
 median of its per-round ratios: a slow spell hits both sides of a ratio.
+
+``--baseline-sigop`` names another build's executable (an earlier commit's,
+say): a second server runs it, and each round also times the Go client
+against it, so a change is measured before and after in the same rounds.
 """
 
 from __future__ import annotations
@@ -50,9 +54,12 @@ def main() -> int:
     ap.add_argument("--graphs", required=True, help="folder of exported graphs")
     ap.add_argument("--bench-bin", required=True, help="the built sigop-bench Go program")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved measurement rounds (default: 5)")
+    ap.add_argument("--baseline-sigop", help="another build's sigop executable, timed in the same rounds")
     args = ap.parse_args()
 
     proc, address = start_server(args.sigop, args.graphs, ("--allow-shared-memory",))
+    baseline = start_server(args.baseline_sigop, args.graphs, ("--allow-shared-memory",)) if args.baseline_sigop \
+        else None
     empty_server, empty_address = start_empty_server()
     graph = FrozenGraph(Path(args.graphs) / "fft")
     rounds, latency, empty = [], None, None
@@ -65,6 +72,11 @@ def main() -> int:
                 check=True, stdout=subprocess.PIPE, text=True,
             )
             report = json.loads(go.stdout)
+            before = {}
+            if baseline:
+                old = subprocess.run([args.bench_bin, "fft", "--addr", baseline[1], "--shared-memory",
+                                      "--latency-calls", "0"], check=True, stdout=subprocess.PIPE, text=True)
+                before = {c["name"]: c for c in json.loads(old.stdout)["cases"]}
             if last:
                 latency = report["latency"]
                 empty = json.loads(subprocess.run([args.bench_bin, "empty", "--addr", empty_address, "--calls", "2000"],
@@ -79,12 +91,17 @@ def main() -> int:
                     "tf": median_seconds(lambda: graph(x, ["magnitude"]), case["repeats"]),
                     "scipy": median_seconds(lambda: np.abs(scipy.fft.rfft(x, axis=1)), case["repeats"]),
                 }
+                if before:
+                    measured[case["name"]] |= {"baseline": before[case["name"]]["median_seconds"],
+                                               "baseline_shared": before[case["name"]].get("shared_median_seconds")}
             rounds.append(measured)
     finally:
         graph.close()
         empty_server.stop(0)
-        proc.terminate()
-        proc.wait(60)
+        for p in (proc, baseline[0] if baseline else None):
+            if p:
+                p.terminate()
+                p.wait(60)
 
     def med(name, key):
         return statistics.median(m[name][key] for m in rounds)
@@ -104,6 +121,17 @@ def main() -> int:
               f"{med(name, 'tf')*1e3:>10.3f}ms {med(name, 'scipy')*1e3:>10.3f}ms {med(name, 'gonum')*1e3:>10.3f}ms "
               f"{ratio(name, 'scipy'):>12.2f}x {shared_ratio} {ratio(name, 'tf'):>9.2f}x "
               f"{ratio(name, 'gonum'):>12.2f}x")
+    if baseline:
+        print(f"\nthe baseline build ({args.baseline_sigop}), in the same rounds:")
+        print(f"{'case':<16} {'wire':>12} {'shared mem':>12} {'wire/scipy':>11} {'shared/scipy':>13} "
+              f"{'this shared/baseline shared':>28}")
+        for name in rounds[0]:
+            shared = rounds[0][name]["baseline_shared"] is not None
+            print(f"{name:<16} {med(name, 'baseline')*1e3:>10.3f}ms "
+                  + (f"{med(name, 'baseline_shared')*1e3:>10.3f}ms " if shared else f"{'(wire)':>12} ")
+                  + f"{ratio(name, 'scipy', 'baseline'):>10.2f}x "
+                  + (f"{ratio(name, 'scipy', 'baseline_shared'):>12.2f}x "
+                     f"{ratio(name, 'baseline_shared', 'shared'):>27.2f}x" if shared else ""))
     per_round = ", ".join(f"{m['n=2^20']['server'] / m['n=2^20']['scipy']:.2f}" for m in rounds)
     shared_round = ", ".join(f"{m['n=2^20']['shared'] / m['n=2^20']['scipy']:.2f}" for m in rounds)
     print(f"\nn=2^20 server/scipy per round: {per_round}; through shared memory: {shared_round}")

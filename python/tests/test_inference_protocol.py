@@ -233,6 +233,66 @@ def test_hostile_shapes_and_contents(stubs):
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, e.value.details())
 
 
+@pytest.mark.parametrize("version", ["²", "①", "١", "1" * 19, " 1", "1.0", "-1"])
+def test_versions_are_ascii_digits_on_every_call(stubs, version):
+    """str.isdigit() took "²" and "①" (int() refused them: INTERNAL) and "١" (read as version 1)."""
+    oip, _ = stubs
+    calls = {"ModelInfer": lambda: oip.ModelInfer(_versioned(infer("article", ("signals", "FP64", signals(1))),
+                                                              version)),
+             "ModelMetadata": lambda: oip.ModelMetadata(ipb.ModelMetadataRequest(name="article", version=version)),
+             "ModelReady": lambda: oip.ModelReady(ipb.ModelReadyRequest(name="article", version=version))}
+    for name, call in calls.items():
+        with pytest.raises(grpc.RpcError) as e:
+            call()
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, e.value.details())
+        assert "digits 0-9" in e.value.details(), (name, e.value.details())
+
+
+def _versioned(request, version):
+    request.model_version = version
+    return request
+
+
+def test_a_version_that_does_not_exist_is_not_ready_and_not_found(stubs):
+    oip, _ = stubs
+    assert not oip.ModelReady(ipb.ModelReadyRequest(name="article", version="999999999999999999")).ready
+    with pytest.raises(grpc.RpcError) as e:
+        oip.ModelMetadata(ipb.ModelMetadataRequest(name="article", version="7"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def _many_inputs(names):
+    r = ipb.ModelInferRequest(model_name="article")
+    for name in names:
+        r.inputs.add(name=name, datatype="FP64", shape=[1], contents=ipb.InferTensorContents(fp64_contents=[0.0]))
+    return r
+
+
+@pytest.mark.parametrize("names", [
+    [f"input-{i}" for i in range(3000)],  # the message listed every name: 22 KB, past gRPC's 16 KiB for trailers
+    ["signals"] * 3000,  # named twice, 3000 times
+    ["x" * 20000],  # one name of 20,000 characters
+    ["é" * 20000, "signals"],  # two bytes a character, percent-encoded to six on the wire
+], ids=["3000 inputs", "3000 the same", "a long name", "a long non-ASCII name"])
+def test_status_messages_are_bounded_so_the_client_sees_the_code(stubs, names):
+    oip, _ = stubs
+    with pytest.raises(grpc.RpcError) as e:
+        oip.ModelInfer(_many_inputs(names))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()[:200]
+    assert len(e.value.details().encode()) <= 2048, len(e.value.details())
+    assert "input" in e.value.details()
+
+
+def test_a_shape_of_many_dimensions_is_refused_in_a_short_message(stubs):
+    oip, _ = stubs
+    request = ipb.ModelInferRequest(model_name="fft", inputs=[ipb.ModelInferRequest.InferInputTensor(
+        name="signals", datatype="FP64", shape=[2] * 100000)])
+    with pytest.raises(grpc.RpcError) as e:
+        oip.ModelInfer(request)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "(100,000 in all)" in e.value.details() and len(e.value.details()) < 400, e.value.details()
+
+
 def test_ready_follows_health_through_shutdown(fft_graph_dir, tmp_path):
     shutil.copytree(fft_graph_dir, tmp_path / "fft")
     s = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0)).start()

@@ -31,22 +31,25 @@ def held(directory, name: str, size: int) -> int:
     return fd
 
 
-def test_reads_in_place_and_writes_outputs(shm, tmp_path):
+def test_reads_and_writes_through_the_file(shm, tmp_path):
     fd = held(tmp_path, "a", 8192)
     shm.register("a", "a", 0, 8192)
     os.pwrite(fd, np.arange(4, dtype="<f8").tobytes(), 64)
-    x = shm.array(pb.SharedMemoryRef(region="a", offset=64, byte_size=32), 32, "signals")
+    x = shm.read(pb.SharedMemoryRef(region="a", offset=64, byte_size=32), 32, "signals")
     assert x.tolist() == [0, 1, 2, 3] and not x.flags.writeable
-    out = shm.array(pb.SharedMemoryRef(region="a", offset=1024, byte_size=64), 16, "output", writable=True)
-    out[:2] = [7.5, -1]
-    assert np.frombuffer(os.pread(fd, 16, 1024), "<f8").tolist() == [7.5, -1]
+    os.pwrite(fd, np.zeros(4, "<f8").tobytes(), 64)
+    assert x.tolist() == [0, 1, 2, 3]  # the server's own copy: a client rewriting its file cannot change it
+    placed = shm.write(pb.SharedMemoryRef(region="a", offset=1024, byte_size=64),
+                       [np.array([7.5, -1]), np.array([2.0])], "output")
+    assert placed == [(1024, 16), (1040, 8)]
+    assert np.frombuffer(os.pread(fd, 24, 1024), "<f8").tolist() == [7.5, -1, 2]
 
 
 def test_a_region_at_an_offset_into_its_file(shm, tmp_path):
     fd = held(tmp_path, "f", 3 * 4096 + 200)
     os.pwrite(fd, np.array([3.25], "<f8").tobytes(), 4096 + 8)
     shm.register("r", "f", 4096, 2 * 4096 + 200)
-    assert shm.array(pb.SharedMemoryRef(region="r", offset=8, byte_size=8), 8, "signals").tolist() == [3.25]
+    assert shm.read(pb.SharedMemoryRef(region="r", offset=8, byte_size=8), 8, "signals").tolist() == [3.25]
 
 
 def test_not_offered_unless_allowed():
@@ -54,7 +57,7 @@ def test_not_offered_unless_allowed():
     with pytest.raises(Unsupported, match="--allow-shared-memory"):
         off.register("a", "a", 0, 8)
     with pytest.raises(Unsupported):
-        off.array(pb.SharedMemoryRef(region="a", byte_size=8), 8, "signals")
+        off.read(pb.SharedMemoryRef(region="a", byte_size=8), 8, "signals")
 
 
 @pytest.mark.parametrize("key", ["../a", "/etc/passwd", ".a", "..", "a/b", "", "x" * 300])
@@ -84,23 +87,46 @@ def test_ranges_past_the_end_are_refused(shm, tmp_path):
                         (pb.SharedMemoryRef(region="a", offset=1 << 62, byte_size=8), 8),
                         (pb.SharedMemoryRef(region="a", offset=0, byte_size=8192), 8192)):
         with pytest.raises(InvalidInput, match="past the end"):
-            shm.array(ref, nbytes, "signals")
+            shm.read(ref, nbytes, "signals")
+    for ref in (pb.SharedMemoryRef(region="a", offset=8, byte_size=(1 << 64) - 1),  # issue 37: was accepted
+                pb.SharedMemoryRef(region="a", offset=4088, byte_size=16)):
+        with pytest.raises(InvalidInput, match="past the end"):
+            shm.write(ref, [np.zeros(1)], "output")
     with pytest.raises(InvalidInput, match="multiple of 8"):
-        shm.array(pb.SharedMemoryRef(region="a", offset=4, byte_size=8), 8, "signals")
+        shm.read(pb.SharedMemoryRef(region="a", offset=4, byte_size=8), 8, "signals")
     with pytest.raises(InvalidInput, match="shape needs 16"):
-        shm.array(pb.SharedMemoryRef(region="a", byte_size=8), 16, "signals")
+        shm.read(pb.SharedMemoryRef(region="a", byte_size=8), 16, "signals")
     with pytest.raises(InvalidInput, match="too small"):
-        shm.array(pb.SharedMemoryRef(region="a", byte_size=8), 16, "output", writable=True)
+        shm.write(pb.SharedMemoryRef(region="a", byte_size=8), [np.zeros(2)], "output")
     with pytest.raises(RegionNotFound):
-        shm.array(pb.SharedMemoryRef(region="b", byte_size=8), 8, "signals")
+        shm.read(pb.SharedMemoryRef(region="b", byte_size=8), 8, "signals")
 
 
-def test_a_file_shrunk_after_registering_is_refused_not_read(shm, tmp_path):
+def test_a_file_shrunk_after_registering_is_refused(shm, tmp_path):
     fd = held(tmp_path, "a", 8192)
     shm.register("a", "a", 0, 8192)
-    os.ftruncate(fd, 100)  # reading the mapping past 100 bytes would be SIGBUS
-    with pytest.raises(InvalidInput, match="shorter"):
-        shm.array(pb.SharedMemoryRef(region="a", offset=4096, byte_size=8), 8, "signals")
+    os.ftruncate(fd, 100)  # a mapping read past 100 bytes would be SIGBUS; a read returns short
+    with pytest.raises(InvalidInput, match="ends 0 bytes into the range: it is shorter"):
+        shm.read(pb.SharedMemoryRef(region="a", offset=4096, byte_size=8), 8, "signals")
+    with pytest.raises(InvalidInput, match="ends 36 bytes into"):
+        shm.read(pb.SharedMemoryRef(region="a", offset=64, byte_size=80), 80, "signals")
+
+
+def test_a_region_unregistered_during_a_call_stays_open_until_the_call_is_done(shm, tmp_path):
+    fd = held(tmp_path, "a", 64)
+    os.pwrite(fd, np.array([1.5], "<f8").tobytes(), 0)
+    shm.register("a", "a", 0, 64)
+    ref = pb.SharedMemoryRef(region="a", byte_size=8)
+    with shm._use(ref, "signals") as region:
+        shm.unregister("a")
+        assert os.fstat(region.fd).st_size == 64  # still this call's descriptor, not closed or reused
+        assert shm.status() == []
+    with pytest.raises(OSError):
+        os.fstat(region.fd)  # closed by the call that used it last
+    with pytest.raises(RegionNotFound):
+        shm.read(ref, 8, "signals")
+    shm.register("a", "a", 0, 64)
+    assert shm.read(ref, 8, "signals").tolist() == [1.5]
 
 
 def test_regions_are_bounded_in_number_and_bytes(shm, tmp_path):
@@ -142,4 +168,4 @@ def test_regions_of_a_client_that_died_are_released(shm, tmp_path):
     client.wait()
     assert [r.name for r in shm.status()] == []  # status sweeps first
     with pytest.raises(RegionNotFound):
-        shm.array(pb.SharedMemoryRef(region="a", byte_size=8), 8, "signals")
+        shm.read(pb.SharedMemoryRef(region="a", byte_size=8), 8, "signals")

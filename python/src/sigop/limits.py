@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
-__all__ = ["Limits", "MemoryBudget", "OverBudget", "TooLarge", "StreamLimit", "StreamIdle", "clip", "MiB"]
+__all__ = ["Limits", "MemoryBudget", "OverBudget", "TooLarge", "StreamLimit", "StreamIdle", "clip", "clip_list", "MiB"]
 
 MiB = 1 << 20
 
@@ -95,3 +95,11 @@ def clip(text: str, limit: int = 64) -> str:
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def clip_list(items, limit: int = 8, each=str) -> str:
+    """A client's list (a shape, tensor names) for messages: its first ``limit`` items, each by ``each``, in
+    brackets, then how many there are when that is more."""
+    items = list(items)
+    shown = ", ".join(each(i) for i in items[:limit])
+    return f"[{shown}]" if len(items) <= limit else f"[{shown}, …] ({len(items):,} in all)"

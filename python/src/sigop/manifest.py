@@ -14,12 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "DEFAULT_FFT_MODEL", "GRAPH_FILE", "MANIFEST_FILE", "TensorInfo", "Manifest", "ManifestError", "sha256_file"]
+__all__ = ["FORMAT", "DEFAULT_FFT_MODEL", "GRAPH_FILE", "MANIFEST_FILE", "MAX_VERSION_DIGITS", "TensorInfo", "Manifest",
+           "ManifestError", "sha256_file", "parse_version"]
 
 FORMAT = "sigop.manifest/v1"
 DEFAULT_FFT_MODEL = "fft"  # the FFT graph's name: spectrum-image classifiers render through it
 GRAPH_FILE = "graph.pb"
 MANIFEST_FILE = "manifest.json"
+MAX_VERSION_DIGITS = 18  # a version fits an int64 (the wire's), whatever its digits
+
+
+def parse_version(text: str) -> int | None:
+    """A version as folder names, ``--version`` and the protocols spell it (1-18 ASCII digits), or None.
+
+    ``str.isdigit`` alone also takes "²" (which ``int`` refuses) and "١" (which it reads as 1)."""
+    if 0 < len(text) <= MAX_VERSION_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 class ManifestError(ValueError):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
 
 from ..inference import open_inference_grpc_pb2 as pb
 from ..inputs import InvalidInput
+from ..limits import clip, clip_list
 from .oip_plane import Tensor
 
 __all__ = ["DTYPES", "decode_inputs", "encode_output", "parameter"]
@@ -44,11 +46,12 @@ def parameter(p: pb.InferParameter):
 
 def _count(name: str, shape: Sequence[int], max_elements: int) -> int:
     if any(d < 0 for d in shape):
-        raise InvalidInput(f"input {name!r}: shape {list(shape)} has a negative dimension")
+        raise InvalidInput(f"input {clip(name)}: shape {clip_list(shape)} has a negative dimension")
     count = math.prod(shape)
     if count > max_elements:
-        raise InvalidInput(f"input {name!r}: shape {list(shape)} holds {count} elements; this server takes at most "
-                           f"{max_elements} per input")
+        held = count if count < 1 << 64 else "over 2^64"
+        raise InvalidInput(f"input {clip(name)}: shape {clip_list(shape)} holds {held} elements; this server takes "
+                           f"at most {max_elements} per input")
     return count
 
 
@@ -56,16 +59,16 @@ def _bytes_elements(name: str, raw: bytes, count: int) -> list[bytes]:
     out, at = [], 0
     while at < len(raw):
         if at + 4 > len(raw):
-            raise InvalidInput(f"input {name!r}: raw BYTES end inside an element's 4-byte length")
+            raise InvalidInput(f"input {clip(name)}: raw BYTES end inside an element's 4-byte length")
         (size,) = struct.unpack_from("<I", raw, at)
         if at + 4 + size > len(raw):
-            raise InvalidInput(f"input {name!r}: a raw BYTES element claims {size} bytes past the end")
+            raise InvalidInput(f"input {clip(name)}: a raw BYTES element claims {size} bytes past the end")
         out.append(raw[at + 4:at + 4 + size])
         at += 4 + size
         if len(out) > count:
             break
     if len(out) != count:
-        raise InvalidInput(f"input {name!r}: raw contents hold {len(out)} BYTES elements; shape needs {count}")
+        raise InvalidInput(f"input {clip(name)}: raw contents hold {len(out)} BYTES elements; shape needs {count}")
     return out
 
 
@@ -78,27 +81,29 @@ def _decode(t, raw: bytes | None, max_elements: int) -> Tensor:
             return Tensor(name, datatype, shape, _bytes_elements(name, raw, count), params)
         values = list(t.contents.bytes_contents)
         if len(values) != count:
-            raise InvalidInput(f"input {name!r}: contents hold {len(values)} BYTES elements; shape {shape} needs {count}")
+            raise InvalidInput(f"input {clip(name)}: contents hold {len(values)} BYTES elements; shape "
+                               f"{clip_list(shape)} needs {count}")
         return Tensor(name, datatype, shape, values, params)
     if datatype not in DTYPES:
-        raise InvalidInput(f"input {name!r}: datatype {datatype!r} is not one of the protocol's: "
+        raise InvalidInput(f"input {clip(name)}: datatype {clip(datatype)} is not one of the protocol's: "
                            f"{', '.join(list(DTYPES) + ['BYTES'])}")
     dtype, field = DTYPES[datatype]
     if raw is not None:
         if len(raw) != count * dtype.itemsize:
-            raise InvalidInput(f"input {name!r}: raw contents have {len(raw)} bytes; shape {shape} of {datatype} "
-                               f"needs {count * dtype.itemsize}")
+            raise InvalidInput(f"input {clip(name)}: raw contents have {len(raw)} bytes; shape {clip_list(shape)} of "
+                               f"{datatype} needs {count * dtype.itemsize}")
         return Tensor(name, datatype, shape, np.frombuffer(raw, dtype).reshape(shape), params)
     if field is None:
-        raise InvalidInput(f"input {name!r}: {datatype} has no typed contents; send it in raw_input_contents")
+        raise InvalidInput(f"input {clip(name)}: {datatype} has no typed contents; send it in raw_input_contents")
     typed = getattr(t.contents, field)
     if len(typed) != count:
-        raise InvalidInput(f"input {name!r}: contents.{field} holds {len(typed)} values; shape {shape} needs {count}")
+        raise InvalidInput(f"input {clip(name)}: contents.{field} holds {len(typed)} values; shape "
+                           f"{clip_list(shape)} needs {count}")
     if dtype.kind in "iu":  # the typed fields are 32 or 64 bits wide; INT8 and friends must fit their type
         wide = np.array(typed, np.uint64 if dtype.kind == "u" else np.int64)
         info = np.iinfo(dtype)
         if len(wide) and (wide.min() < info.min or wide.max() > info.max):
-            raise InvalidInput(f"input {name!r}: contents.{field} holds values out of {datatype}'s range")
+            raise InvalidInput(f"input {clip(name)}: contents.{field} holds values out of {datatype}'s range")
         values = wide.astype(dtype)
     else:
         values = np.array(typed, dtype=dtype)
@@ -114,11 +119,13 @@ def decode_inputs(request: pb.ModelInferRequest, max_elements: int) -> list[Tens
     out = []
     for i, t in enumerate(request.inputs):
         if raw and t.HasField("contents"):
-            raise InvalidInput(f"input {t.name!r}: both contents and raw_input_contents are set; expected one of them")
+            raise InvalidInput(f"input {clip(t.name)}: both contents and raw_input_contents are set; expected one of "
+                               f"them")
         out.append(_decode(t, raw[i] if raw else None, max_elements))
     names = [t.name for t in out]
     if len(set(names)) != len(names):
-        raise InvalidInput(f"inputs {names} name one tensor twice")
+        twice = sorted(n for n, k in Counter(names).items() if k > 1)
+        raise InvalidInput(f"inputs {clip_list(twice, each=clip)} are each named more than once")
     return out
 
 

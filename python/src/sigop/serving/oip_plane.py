@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inputs import Inputs, InvalidInput
-from ..limits import clip
+from ..limits import clip, clip_list
+from ..manifest import MAX_VERSION_DIGITS, parse_version
 from .core import Call, Core, Served, top_k
 from .signal_checks import check_finite, signal_shape
 
@@ -81,9 +82,11 @@ def version_number(version: str) -> int:
     """The protocol's version string as sigop's number ("" or "0": the newest)."""
     if not version:
         return 0
-    if not version.isdigit() or len(version) > 18:
-        raise InvalidInput(f"model_version {clip(version)!r}: expected a version number, or empty for the newest")
-    return int(version)
+    number = parse_version(version)
+    if number is None:
+        raise InvalidInput(f"model_version {clip(version)}: expected a version number (1-{MAX_VERSION_DIGITS} digits "
+                           f"0-9), or empty or 0 for the newest")
+    return number
 
 
 def _signals_spec(served: Served) -> TensorSpec:
@@ -104,10 +107,12 @@ class Plane:
         return model.manifest.kind
 
     def ready(self, name: str, version: str) -> bool:
+        """Whether the model (and version) is loaded; a malformed name or version is InvalidInput, as elsewhere."""
+        number = version_number(version)
         try:
-            self.kind(name, version_number(version))
+            self.kind(name, number)
             return True
-        except (KeyError, InvalidInput):  # ModelNotFound is a KeyError
+        except KeyError:  # ModelNotFound is a KeyError
             return False
 
     def metadata(self, name: str, version: str) -> ModelView:
@@ -150,8 +155,8 @@ class Plane:
               call: Call) -> tuple[int, list[tuple[str, np.ndarray | list[bytes], list[int]]]]:
         """(version that answered, [(output name, values, shape)]) for one request."""
         if len(inputs) != 1:
-            raise InvalidInput(f"model {clip(name)} takes exactly one input tensor; got {len(inputs)} "
-                               f"({', '.join(t.name for t in inputs)})")
+            raise InvalidInput(f"model {clip(name)} takes exactly one input tensor; got {len(inputs)}: "
+                               f"{clip_list((t.name for t in inputs), each=clip)}")
         number = version_number(version)
         if self.kind(name, number) == "fft":
             return self._fft(name, number, inputs[0], outputs)
@@ -167,7 +172,7 @@ class Plane:
         out = []
         for o in wanted:
             if o.name not in columns:
-                raise InvalidInput(f"output {clip(o.name)!r}: model {clip(name)} has outputs {list(columns)}")
+                raise InvalidInput(f"output {clip(o.name)}: model {clip(name)} has outputs {list(columns)}")
             k = o.classes if o.classes is not None else (default_k if o.name == "probabilities" else None)
             values = columns[o.name]
             if k is None:
@@ -188,13 +193,13 @@ class Plane:
             return plan.pixels(t.values)
         if t.name == "audio" and t.datatype == "BYTES":
             return plan.audio(t.values)
-        raise InvalidInput(f"input {clip(t.name)!r} ({t.datatype}): model {clip(served.name)} takes 'signals' "
+        raise InvalidInput(f"input {clip(t.name)} ({t.datatype}): model {clip(served.name)} takes 'signals' "
                            f"(FP64 or FP32), 'images' (BYTES of PNG/JPEG, or UINT8 pixels) or 'audio' (BYTES of "
                            f"sound files), as its metadata says")
 
     def _signals(self, t: Tensor, channels: bool) -> tuple[np.ndarray, bool]:
         if t.name != "signals":
-            raise InvalidInput(f"input {clip(t.name)!r}: this model takes 'signals'")
+            raise InvalidInput(f"input {clip(t.name)}: this model takes 'signals'")
         if t.datatype not in ("FP64", "FP32"):
             raise InvalidInput(f"input 'signals': datatype {t.datatype}; expected FP64 or FP32")
         limits = self.core.limits
@@ -208,9 +213,9 @@ class Plane:
         names = [o.name for o in outputs] or list(FFT_OUTPUTS)
         for o in outputs:
             if o.name not in FFT_OUTPUTS:
-                raise InvalidInput(f"output {clip(o.name)!r}: the FFT model has outputs {list(FFT_OUTPUTS)}")
+                raise InvalidInput(f"output {clip(o.name)}: the FFT model has outputs {list(FFT_OUTPUTS)}")
             if o.classes is not None:
-                raise InvalidInput(f"output {o.name!r}: classification applies to classifiers, not the FFT")
+                raise InvalidInput(f"output {clip(o.name)}: classification applies to classifiers, not the FFT")
         x, one_d = self._signals(t, channels=False)
         _, answered, result = self.core.fft(name, version, x, names)
         return answered, [(o, result[o], list(result[o].shape[1:] if one_d else result[o].shape)) for o in names]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..limits import clip
-from ..manifest import DEFAULT_FFT_MODEL, MANIFEST_FILE
+from ..manifest import DEFAULT_FFT_MODEL, MANIFEST_FILE, parse_version
 from ..runtime.fft import builtin_fft_folder
 from ..runtime.load import Model, load_model, warm_up
 from .errors import ModelNotFound
@@ -63,8 +63,8 @@ def _stamp(folder: Path) -> tuple:
 
 def _versions(model_dir: Path) -> dict[int, Path]:
     """{version: folder} of one model's folder: numbered version folders, and its own manifest as version 1."""
-    versions = {int(v.name): v for v in model_dir.iterdir()
-                if v.is_dir() and v.name.isascii() and v.name.isdigit() and int(v.name) > 0 and (v / MANIFEST_FILE).is_file()}
+    versions = {n: v for v in model_dir.iterdir()
+                if v.is_dir() and (n := parse_version(v.name)) and (v / MANIFEST_FILE).is_file()}
     if (model_dir / MANIFEST_FILE).is_file():
         if 1 in versions:
             log.warning("%s: both a manifest and a version folder 1; using %s", model_dir, versions[1])

@@ -2,9 +2,17 @@
 
 A client writes its signals into a file under the directory (``/dev/shm``),
 registers it, and sends only the region's name, offset and size; the server
-maps the file once and hands the graph a view of it, so an 8 MiB signal is
-never copied through HTTP/2 and protobuf. Outputs are written into a range
-the client names and reads in place.
+reads the range into its own buffer with one ``preadv`` and writes its
+answer back with one ``pwritev``, so an 8 MiB signal never goes through
+HTTP/2 and protobuf.
+
+The server never maps a client's file. A mapping reads the file's pages
+directly, and a client that shrinks its file under it turns the server's next
+read of those pages into SIGBUS, which kills the process whatever Python
+does; a system call on a shrunk file returns fewer bytes instead, and the
+call is refused. A call holds its region (the descriptor) until it is done,
+so unregistering or sweeping it cannot close a descriptor a call still reads
+or let its number be reused under it.
 
 Every region is bounded: its name and key are checked, its file must be a
 regular file in the directory (no symlink, no path), its range must lie
@@ -13,24 +21,19 @@ inside the file, and the server holds at most ``max_regions`` of them and
 it uses the region; a file nobody holds locked any more belongs to a client
 that has gone, and its region is released (on every register and status
 call, and by ``sweep``).
-
-A client can still shrink its file under a mapped region, and reading past
-a file's end is SIGBUS; so the file's size is checked again before every
-use. What remains is the moment between that check and the read, a risk a
-server offering shared memory takes with the clients it lets use it (Triton
-takes the same one), which is why it is off unless ``--allow-shared-memory``.
 """
 
 from __future__ import annotations
 
 import fcntl
-import mmap
 import os
 import re
 import stat
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -42,6 +45,7 @@ __all__ = ["SharedMemoryConfig", "SharedMemory", "Region", "RegionExists", "Regi
 
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
+_IO_CHUNK = 1 << 30  # bytes per system call: Linux moves at most 2 GiB - 4 KiB in one
 
 
 class RegionExists(Exception):
@@ -54,7 +58,7 @@ class RegionNotFound(ModelNotFound):
 
 @dataclass(frozen=True)
 class SharedMemoryConfig:
-    """Where regions' files must be, and how many of them, of how many bytes in all, the server maps at once."""
+    """Where regions' files must be, and how many of them, of how many bytes in all, the server holds at once."""
 
     directory: Path | None = None  # None: shared memory is not offered
     max_regions: int = 64
@@ -67,22 +71,15 @@ class SharedMemoryConfig:
 
 @dataclass
 class Region:
-    """One registered range of a file, mapped."""
+    """One registered range of a file, open; closed when released and no call uses it any more."""
 
     name: str
     key: str
     offset: int
     size: int
     fd: int
-    map: mmap.mmap
-    start: int  # where the range begins in the map (the map starts at a page boundary)
-
-    def close(self) -> None:
-        os.close(self.fd)
-        try:
-            self.map.close()
-        except BufferError:  # a call still reads a view of it: the map closes when that view is gone
-            pass
+    users: int = 0  # calls using fd now (guarded by the registry's lock)
+    released: bool = False  # out of the registry: the last user closes fd
 
     def abandoned(self) -> bool:
         """Nobody holds the file locked any more: its client has gone."""
@@ -126,11 +123,14 @@ class SharedMemory:
             self._regions[name] = _open(directory, name, key, offset, size)
 
     def unregister(self, name: str) -> None:
+        """Take the region out of the registry; calls using it finish with it, and the last closes it."""
         with self._lock:
             region = self._regions.pop(name, None)
-        if region is None:
-            raise RegionNotFound(f"no shared-memory region named {clip(name)} is registered")
-        region.close()
+            if region is None:
+                raise RegionNotFound(f"no shared-memory region named {clip(name)} is registered")
+            close = self._release(region)
+        if close:
+            os.close(region.fd)
 
     def status(self) -> list[Region]:
         self.sweep()
@@ -140,48 +140,91 @@ class SharedMemory:
     def sweep(self) -> int:
         """Release the regions whose client has gone; how many."""
         with self._lock:
-            gone = [name for name, r in self._regions.items() if r.abandoned()]
-            closing = [self._regions.pop(name) for name in gone]
+            gone = [self._regions.pop(name) for name, r in list(self._regions.items()) if r.abandoned()]
+            closing = [r for r in gone if self._release(r)]
         for r in closing:
-            r.close()
-        return len(closing)
+            os.close(r.fd)
+        return len(gone)
 
-    def array(self, ref, nbytes: int, field: str, *, writable: bool = False) -> np.ndarray:
-        """The float64 values at ``ref`` (a SharedMemoryRef: region, offset, byte_size), in place.
+    def read(self, ref, nbytes: int, field: str) -> np.ndarray:
+        """The float64 values at ``ref`` (a SharedMemoryRef: region, offset, byte_size), copied into a read-only
+        array of the server's own; ``nbytes`` is what the caller's shape needs."""
+        if ref.byte_size != nbytes:
+            raise InvalidInput(f"{field}: shared-memory byte_size {ref.byte_size}; its shape needs {nbytes} bytes")
+        with self._use(ref, field) as region:
+            x = np.empty(nbytes // 8, dtype="<f8")
+            view, at, got = memoryview(x).cast("B"), region.offset + ref.offset, 0
+            while got < nbytes:
+                n = os.preadv(region.fd, [view[got:got + _IO_CHUNK]], at + got)
+                if n == 0:
+                    raise InvalidInput(f"{field}: region {region.name}'s file ends {got} bytes into the range: it is "
+                                       f"shorter than when it was registered")
+                got += n
+        x.flags.writeable = False
+        return x
 
-        ``nbytes`` is what the caller's shape needs; ``writable`` views are for outputs.
-        """
+    def write(self, ref, parts: list[np.ndarray], field: str) -> list[tuple[int, int]]:
+        """Write the arrays one after the other into ``ref``'s range; each one's (offset, byte_size) there."""
+        sizes = [8 * x.size for x in parts]
+        if sum(sizes) > ref.byte_size:
+            raise InvalidInput(f"{field}: shared-memory byte_size {ref.byte_size} is too small; the answer needs "
+                               f"{sum(sizes)} bytes")
+        placed, offset = [], ref.offset
+        with self._use(ref, field) as region:
+            for x, size in zip(parts, sizes):
+                data = memoryview(np.ascontiguousarray(x, dtype="<f8")).cast("B")
+                done = 0
+                while done < size:
+                    try:
+                        done += os.pwritev(region.fd, [data[done:done + _IO_CHUNK]], region.offset + offset + done)
+                    except OSError as e:  # the file system is full (a Kubernetes emptyDir's sizeLimit), for one
+                        raise InvalidInput(f"{field}: cannot write into region {region.name}'s file: "
+                                           f"{e.strerror}") from None
+                placed.append((offset, size))
+                offset += size
+        return placed
+
+    @contextmanager
+    def _use(self, ref, field: str) -> Iterator[Region]:
+        """The region ``ref`` names, with its whole range checked, held open until the block is done."""
         self._offered()
         with self._lock:
             region = self._regions.get(ref.region)
+            if region is not None:
+                region.users += 1
         if region is None:
             raise RegionNotFound(f"{field}: no shared-memory region named {clip(ref.region)} is registered "
                                  f"(register it, or send the values in content)")
-        if ref.offset % 8:
-            raise InvalidInput(f"{field}: shared-memory offset {ref.offset} is not a multiple of 8")
-        if writable and ref.byte_size < nbytes:
-            raise InvalidInput(f"{field}: shared-memory byte_size {ref.byte_size} is too small; the answer needs "
-                               f"{nbytes} bytes")
-        if not writable and ref.byte_size != nbytes:
-            raise InvalidInput(f"{field}: shared-memory byte_size {ref.byte_size}; its shape needs {nbytes} bytes")
-        if ref.offset + ref.byte_size > region.size:
-            raise InvalidInput(f"{field}: bytes {ref.offset}..{ref.offset + ref.byte_size} lie past the end of "
-                               f"region {region.name} ({region.size} bytes)")
-        if os.fstat(region.fd).st_size < region.offset + region.size:  # reading a shrunk file's mapping is SIGBUS
-            raise InvalidInput(f"{field}: region {region.name}'s file is shorter than when it was registered")
-        x = np.frombuffer(region.map, dtype="<f8", count=nbytes // 8, offset=region.start + ref.offset)
-        x.flags.writeable = writable
-        return x
+        try:
+            if ref.offset % 8:
+                raise InvalidInput(f"{field}: shared-memory offset {ref.offset} is not a multiple of 8")
+            if ref.offset + ref.byte_size > region.size:
+                raise InvalidInput(f"{field}: bytes {ref.offset}..{ref.offset + ref.byte_size} lie past the end of "
+                                   f"region {region.name} ({region.size} bytes)")
+            yield region
+        finally:
+            with self._lock:
+                region.users -= 1
+                close = region.released and region.users == 0
+            if close:
+                os.close(region.fd)
+
+    @staticmethod
+    def _release(region: Region) -> bool:
+        """Mark a region taken out of the registry (the lock held); whether nobody uses it, so it closes now."""
+        region.released = True
+        return region.users == 0
 
     def close(self) -> None:
         with self._lock:
             regions, self._regions = list(self._regions.values()), {}
-        for r in regions:
-            r.close()
+            closing = [r for r in regions if self._release(r)]
+        for r in closing:
+            os.close(r.fd)
 
 
 def _open(directory: Path, name: str, key: str, offset: int, size: int) -> Region:
-    """Open and map ``key`` in ``directory``, refusing anything but a regular file there, locked by its client."""
+    """Open ``key`` in ``directory``, refusing anything but a regular file there, locked by its client."""
     try:
         fd = os.open(directory / key, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -198,9 +241,7 @@ def _open(directory: Path, name: str, key: str, offset: int, size: int) -> Regio
         if _unlocked(fd):
             raise Unsupported(f"region {name}: nobody holds {key} locked; the registering client must hold a "
                               f"shared lock (flock LOCK_SH) on it while the region is in use")
-        page = offset - offset % mmap.ALLOCATIONGRANULARITY
-        mapped = mmap.mmap(fd, offset + size - page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=page)
-        return Region(name, key, offset, size, fd, mapped, offset - page)
+        return Region(name, key, offset, size, fd)
     except BaseException:
         os.close(fd)
         raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs import InvalidInput
+from ..limits import clip_list
 
 __all__ = ["signal_shape", "check_finite", "MAX_CHANNELS"]
 
@@ -24,7 +25,7 @@ def signal_shape(shape: list[int], *, max_length: int, max_batch: int, channels:
     ranks = (1, 2, 3) if channels else (1, 2)
     if len(shape) not in ranks:
         expected = "[n], [batch, n] or [batch, channels, n]" if channels else "[n] or [batch, n]"
-        raise InvalidInput(f"{field}: shape {shape} has rank {len(shape)}; expected {expected}")
+        raise InvalidInput(f"{field}: shape {clip_list(shape)} has rank {len(shape)}; expected {expected}")
     if any(d < 0 for d in shape):
         raise InvalidInput(f"{field}: shape {shape} has a negative dimension")
     one_d = len(shape) == 1

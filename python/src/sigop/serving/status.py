@@ -2,7 +2,10 @@
 
 An input can never surface as UNKNOWN or leak an internal message: a fault
 the mapping does not know is INTERNAL with a generic message, and its
-traceback goes to the log.
+traceback goes to the log. Every message is cut to MAX_MESSAGE_BYTES here,
+whatever built it: gRPC clients refuse trailers over 16 KiB (grpc-message
+is percent-encoded, up to 3 bytes a byte), and a longer message would turn
+the code the server chose into RESOURCE_EXHAUSTED on the client's side.
 """
 
 from __future__ import annotations
@@ -22,9 +25,19 @@ from .core import Call
 from .errors import ModelNotFound
 from .shared_memory import RegionExists
 
-__all__ = ["rpc", "rpc_stream", "call_of"]
+__all__ = ["rpc", "rpc_stream", "call_of", "bounded", "MAX_MESSAGE_BYTES"]
 
 log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 2048  # UTF-8; a status message's bound
+
+
+def bounded(message: str) -> str:
+    """``message`` cut to MAX_MESSAGE_BYTES of UTF-8 (on a character boundary), saying that it was."""
+    data = message.encode()
+    if len(data) <= MAX_MESSAGE_BYTES:
+        return message
+    return data[:MAX_MESSAGE_BYTES - 40].decode(errors="ignore") + f"… (message cut from {len(data):,} bytes)"
 
 
 _CODES = (
@@ -47,12 +60,13 @@ def call_of(context: grpc.ServicerContext) -> Call:
 def _abort(e: BaseException, context: grpc.ServicerContext, name: str) -> None:
     """End the call with e's status code (context.abort raises)."""
     if isinstance(e, Expired):
-        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED, str(e))
+        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
+                      bounded(str(e)))
     if context.code() is not None:  # context.abort() already chose the status
         raise e
     for types, code in _CODES:
         if isinstance(e, types):
-            context.abort(code, str(e))
+            context.abort(code, bounded(str(e)))
     if isinstance(e, MemoryError):
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
     log.error("%s failed inside the server", name, exc_info=e)

@@ -3,7 +3,8 @@
 The wire format is raw little-endian float64 bytes plus a shape, so decoding
 is one ``np.frombuffer`` (no copy, no Python list) and encoding one ``tobytes``.
 A tensor may instead name a range of a shared-memory region (same host):
-then decoding is a view of the mapped file, and encoding a copy into it.
+then decoding is one read of the region's file into a new array, and
+encoding one write into it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def decode_signals(t: pb.Float64Tensor, *, max_length: int, max_batch: int, chan
             raise InvalidInput("signals: both content and shared_memory are set; expected one of them")
         if shared is None:
             raise Unsupported("signals: this call takes its values in content, not in shared memory")
-        values = shared.array(t.shared_memory, want, "signals")
+        values = shared.read(t.shared_memory, want, "signals")
     elif len(content) != want:
         raise InvalidInput(
             f"signals: content has {len(content)} bytes but shape {list(t.shape)} needs {want} "
@@ -62,18 +63,10 @@ def encode_into(t: pb.Float64Tensor, x: np.ndarray, one_d: bool = False) -> None
     t.content = x.tobytes()
 
 
-
 def encode_shared(tensors: list[tuple[pb.Float64Tensor, np.ndarray]], one_d: bool, shared: SharedMemory,
                   ref: pb.SharedMemoryRef) -> None:
     """Write each array into ``ref``'s range, one after the other, and point its tensor there (no content)."""
-    sizes = [8 * x.size for _, x in tensors]
-    if sum(sizes) > ref.byte_size:
-        raise InvalidInput(f"output: shared-memory byte_size {ref.byte_size} is too small; the answer needs "
-                           f"{sum(sizes)} bytes")
-    offset = ref.offset
-    for (t, x), size in zip(tensors, sizes):
-        at = pb.SharedMemoryRef(region=ref.region, offset=offset, byte_size=size)
-        np.copyto(shared.array(at, size, "output", writable=True), x.reshape(-1))
+    placed = shared.write(ref, [x.reshape(-1) for _, x in tensors], "output")
+    for (t, x), (offset, size) in zip(tensors, placed):
         t.shape[:] = x.shape[1:] if one_d else x.shape
-        t.shared_memory.CopyFrom(at)
-        offset += size
+        t.shared_memory.CopyFrom(pb.SharedMemoryRef(region=ref.region, offset=offset, byte_size=size))

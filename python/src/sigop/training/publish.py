@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..manifest import MANIFEST_FILE
+from ..manifest import MANIFEST_FILE, parse_version
 
 __all__ = ["resolve_version", "staging_for", "check_target", "publish"]
 
@@ -23,8 +23,7 @@ __all__ = ["resolve_version", "staging_for", "check_target", "publish"]
 def _numbered(out: Path) -> list[int]:
     if not out.is_dir():
         return []
-    return sorted(int(p.name) for p in out.iterdir() if p.is_dir() and p.name.isascii() and p.name.isdigit()
-                  and int(p.name) > 0)
+    return sorted(v for p in out.iterdir() if p.is_dir() and (v := parse_version(p.name)))
 
 
 def resolve_version(out: Path, asked: str) -> int:
@@ -36,9 +35,10 @@ def resolve_version(out: Path, asked: str) -> int:
     if asked == "next":
         newest = max(_numbered(out) + ([1] if (out / MANIFEST_FILE).is_file() else []), default=0)
         return newest + 1
-    if not (asked.isascii() and asked.isdigit()) or int(asked) < 1 or len(asked) > 18:
-        raise ValueError(f"--version {asked!r}: expected a positive whole number, or next")
-    return int(asked)
+    number = parse_version(asked)
+    if not number:
+        raise ValueError(f"--version {asked[:40]!r}: expected a positive whole number (1-18 digits 0-9), or next")
+    return number
 
 
 def staging_for(final: Path) -> Path:
