@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,6 +294,7 @@ func TestHostileSharedMemoryRequests(t *testing.T) {
 		{"a size that is not the shape's", &operatorv1.SharedMemoryRef{Region: "e2e-hostile", ByteSize: 64}, []int64{16}, nil, codes.InvalidArgument},
 		{"an output too small", &operatorv1.SharedMemoryRef{Region: "e2e-hostile", ByteSize: 1024}, []int64{128}, &operatorv1.SharedMemoryRef{Region: "e2e-hostile", Offset: 1024, ByteSize: 8}, codes.InvalidArgument},
 		{"an output past the end", &operatorv1.SharedMemoryRef{Region: "e2e-hostile", ByteSize: 1024}, []int64{128}, &operatorv1.SharedMemoryRef{Region: "e2e-hostile", Offset: 1 << 62, ByteSize: 1 << 20}, codes.InvalidArgument},
+		{"an output range of 2^64-1 bytes", &operatorv1.SharedMemoryRef{Region: "e2e-hostile", ByteSize: 1024}, []int64{128}, &operatorv1.SharedMemoryRef{Region: "e2e-hostile", Offset: 1024, ByteSize: math.MaxUint64}, codes.InvalidArgument},
 	} {
 		if err := fft(c.ref, c.shape, c.output); status.Code(err) != c.code {
 			t.Errorf("%s: %v; want %v", c.what, err, c.code)

@@ -62,7 +62,8 @@ func WithTopK(k int) Option { return func(o *options) { o.topK = k } }
 
 // WithSharedMemory has calls that carry signals (FFT, Magnitudes, Spectra,
 // ClassifySignals, ClassifyMultichannel) write them, and read the FFT's
-// spectra, in files under /dev/shm mapped by both sides, instead of sending
+// spectra, in files under /dev/shm (mapped here, read and written by the
+// server with system calls), instead of sending
 // them through gRPC: for a server on the same host started with
 // `sigop serve --allow-shared-memory`. Results are the same as over the wire,
 // where calls go when the server is elsewhere, refuses, or the OS is not

@@ -124,7 +124,7 @@ def add_serve_parser(sub) -> None:
     s.add_argument("--max-shared-memory-regions", type=int, default=M.max_regions,
                    help="shared-memory regions registered at once")
     s.add_argument("--max-shared-memory-mib", type=int, default=M.max_bytes // MiB,
-                   help="shared memory mapped at once, all regions together")
+                   help="shared memory registered at once, all regions together")
     s.add_argument("--fft-graph", default=os.environ.get("SIGOP_FFT_GRAPH", ""),
                    help="folder sigop export-fft wrote, served as 'fft' when --graphs has none (default: "
                    "$SIGOP_FFT_GRAPH, else the same graph exported at start-up)")

@@ -76,7 +76,7 @@ class Metrics:
 def parse_address(address: str, flag: str) -> tuple[str, int]:
     """'host:port', ':port' (every interface) or '[::1]:port' -> (host, port); ValueError names the flag."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    if not sep or not (port.isascii() and port.isdigit()) or len(port) > 5 or int(port) > 65535:
         raise ValueError(f"{flag} {address!r}: expected host:port or :port (port 0-65535)")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)

@@ -45,7 +45,7 @@ __all__ = ["ServerConfig", "Server", "serve", "OPERATOR_SERVICE"]
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 2.0  # how soon a gone client's shared memory is unmapped (register and status calls sweep at once)
+SWEEP_SECONDS = 2.0  # how soon a gone client's shared memory is released (register and status calls sweep at once)
 
 
 class Server:
