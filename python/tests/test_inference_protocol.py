@@ -293,6 +293,43 @@ def test_a_shape_of_many_dimensions_is_refused_in_a_short_message(stubs):
     assert "(100,000 in all)" in e.value.details() and len(e.value.details()) < 400, e.value.details()
 
 
+def _not_utf8(message) -> bytes:
+    """A message with its string "QQQ" replaced by bytes that are not UTF-8: protobuf refuses to parse it."""
+    return message.SerializeToString().replace(b"QQQ", b"\xff\xfeQ")
+
+
+@pytest.mark.parametrize("method, message", [
+    ("/sigop.operator.v1.Operator/FFT", pb.FFTRequest(model_spec=pb.ModelSpec(name="QQQ"))),
+    ("/inference.GRPCInferenceService/ModelInfer", ipb.ModelInferRequest(model_name="QQQ")),
+    ("/inference.GRPCInferenceService/ModelReady", ipb.ModelReadyRequest(name="QQQ")),
+    ("/grpc.health.v1.Health/Check", health_pb2.HealthCheckRequest(service="QQQ")),
+], ids=["FFT", "ModelInfer", "ModelReady", "health"])
+def test_a_request_that_does_not_parse_is_invalid_argument_not_internal(server, method, message):
+    """grpcio answered bytes its deserializer refused (a string that is not UTF-8, a truncated message) with
+    INTERNAL, "Exception deserializing request!"."""
+    with grpc.insecure_channel(server.address) as channel:
+        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        for data in (_not_utf8(message), b"\x0a\xff"):  # the second: a length past the end
+            with pytest.raises(grpc.RpcError) as e:
+                call(data, timeout=30)
+            assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (data, e.value.details())
+            assert "not a valid protobuf message" in e.value.details()
+
+
+def test_a_stream_message_that_does_not_parse_ends_the_stream_invalid_argument(server):
+    config = pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="article")))
+    bad = _not_utf8(pb.ClassifyStreamRequest(config=pb.StreamConfig(model_spec=pb.ModelSpec(name="QQQ"))))
+    with grpc.insecure_channel(server.address) as channel:
+        call = channel.stream_stream("/sigop.operator.v1.Operator/ClassifyStream", request_serializer=None,
+                                     response_deserializer=None)
+        for messages in ([bad], [config.SerializeToString(), bad]):
+            with pytest.raises(grpc.RpcError) as e:
+                list(call(iter(messages), timeout=60))
+            assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    stub = pb_grpc.OperatorStub(grpc.insecure_channel(server.address))
+    assert stub.FFT(pb.FFTRequest(signals=pb.Float64Tensor(shape=[2], content=np.zeros(2).tobytes()))).magnitude
+
+
 def test_ready_follows_health_through_shutdown(fft_graph_dir, tmp_path):
     shutil.copytree(fft_graph_dir, tmp_path / "fft")
     s = Server(ServerConfig(graphs=tmp_path, address="127.0.0.1:0", poll_seconds=0)).start()

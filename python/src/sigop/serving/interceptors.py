@@ -1,4 +1,5 @@
-"""gRPC interceptors: every call counted, timed and, when it fails, logged; streams as unary calls are."""
+"""gRPC interceptors: every call counted, timed and, when it fails, logged (streams as unary calls are); a request
+whose bytes do not parse is INVALID_ARGUMENT, not grpcio's INTERNAL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import grpc
 
 from .metrics import Metrics
 
-__all__ = ["MetricsInterceptor"]
+__all__ = ["MetricsInterceptor", "MalformedRequests"]
 
 log = logging.getLogger("sigop.requests")
 
@@ -98,3 +99,57 @@ class MetricsInterceptor(grpc.ServerInterceptor):
                         context.peer(), _text(context.details()))
         elif log.isEnabledFor(logging.DEBUG):
             log.debug("rpc=%s code=OK ms=%.3f peer=%s", method, 1e3 * seconds, context.peer())
+
+
+class _Malformed:
+    """A request message whose bytes did not parse: what the tolerant deserializer hands the behaviour."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _tolerant(deserialize):
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception as e:  # protobuf's DecodeError: truncated, a wrong wire type, a string not UTF-8
+            return _Malformed(e)
+
+    return parse
+
+
+def _refuse(context: grpc.ServicerContext, request: _Malformed) -> None:
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                  f"the request is not a valid protobuf message of this method's type ({type(request.error).__name__}"
+                  f"; strings must be UTF-8)")
+
+
+class MalformedRequests(grpc.ServerInterceptor):
+    """grpcio answers a request it cannot deserialize with INTERNAL ("Exception deserializing request!"), the
+    code for a server fault; this parses with the method's own deserializer and, when that fails, ends the call
+    with INVALID_ARGUMENT instead (in a stream, at the message that failed)."""
+
+    def intercept_service(self, continuation, details):
+        handler = continuation(details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        kind = ("stream" if handler.request_streaming else "unary") + "_" + \
+            ("stream" if handler.response_streaming else "unary")
+        inner = getattr(handler, kind)
+        if handler.request_streaming:
+            def behaviour(requests, context, *args, **kwargs):
+                def checked():
+                    for r in requests:
+                        if isinstance(r, _Malformed):
+                            _refuse(context, r)
+                        yield r
+                return inner(checked(), context, *args, **kwargs)
+        else:
+            def behaviour(request, context, *args, **kwargs):  # health's non-blocking Watch takes a callback too
+                if isinstance(request, _Malformed):
+                    _refuse(context, request)
+                return inner(request, context, *args, **kwargs)
+        for name in ("experimental_thread_pool", "experimental_non_blocking"):  # how grpcio runs the behaviour
+            if hasattr(inner, name):
+                setattr(behaviour, name, getattr(inner, name))
+        return handler._replace(request_deserializer=_tolerant(handler.request_deserializer), **{kind: behaviour})

@@ -30,7 +30,7 @@ from .config import OPERATOR_SERVICE, ServerConfig
 from .health import SERVICE_NAME as HEALTH_SERVICE
 from .health import Health
 from .core import Core
-from .interceptors import MetricsInterceptor
+from .interceptors import MalformedRequests, MetricsInterceptor
 from .metrics import Metrics, parse_address
 from .oip_plane import Plane
 from .oip_service import SERVICE_NAME as INFERENCE_SERVICE
@@ -78,6 +78,7 @@ class Server:
         # Outermost first: the metrics see every call, refused ones included.
         interceptors = [MetricsInterceptor(self.metrics, computing=(OPERATOR_SERVICE, INFERENCE_SERVICE))]
         interceptors += [TokenAuth(config.token)] if config.token else []
+        interceptors += [MalformedRequests()]  # innermost: only the method's handler parses its requests
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="worker"),
                                  options=options, interceptors=interceptors)
         self.core = Core(self.models, limits, self.metrics, config.batching)
