@@ -293,6 +293,21 @@ def test_a_shape_of_many_dimensions_is_refused_in_a_short_message(stubs):
     assert "(100,000 in all)" in e.value.details() and len(e.value.details()) < 400, e.value.details()
 
 
+def test_the_shared_memory_extension_is_refused_not_ignored(stubs):
+    """sigop does not offer the protocol's shared-memory extension: a tensor naming a region had its parameter
+    ignored (an input then failed on its count; an output's answer went in the response while the client read
+    its region)."""
+    oip, _ = stubs
+    as_input = infer("fft", ("signals", "FP64", np.zeros(4)))
+    as_input.inputs[0].parameters["shared_memory_region"].string_param = "region-1"
+    as_output = infer("fft", ("signals", "FP64", np.zeros(4)), outputs=["magnitude"])
+    as_output.outputs[0].parameters["shared_memory_region"].string_param = "region-1"
+    for request in (as_input, as_output):
+        with pytest.raises(grpc.RpcError) as e:
+            oip.ModelInfer(request)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "shared-memory extension" in e.value.details()
+
+
 def _not_utf8(message) -> bytes:
     """A message with its string "QQQ" replaced by bytes that are not UTF-8: protobuf refuses to parse it."""
     return message.SerializeToString().replace(b"QQQ", b"\xff\xfeQ")

@@ -62,3 +62,15 @@ def test_encode_round_trip():
     np.testing.assert_array_equal(x, y)
     encode_into(t, x[:1], one_d=True)
     assert list(t.shape) == [3]
+
+
+def test_a_sum_past_float64_is_checked_without_a_warning_in_the_server_log():
+    import warnings
+
+    from sigop.serving.signal_checks import check_finite
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in reduce" was printed on every such call
+        check_finite(np.full((1, 4), 1e308), one_d=False)  # finite values whose sum is not: accepted
+        with pytest.raises(InvalidInput, match="sample 2 is inf"):
+            check_finite(np.array([[1e308, 1e308, np.inf]]), one_d=False)

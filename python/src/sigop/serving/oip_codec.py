@@ -76,6 +76,10 @@ def _decode(t, raw: bytes | None, max_elements: int) -> Tensor:
     name, shape, datatype = t.name, list(t.shape), t.datatype
     count = _count(name, shape, max_elements)
     params = {k: parameter(v) for k, v in t.parameters.items()}
+    if "shared_memory_region" in params:
+        raise InvalidInput(f"input {clip(name)}: parameter shared_memory_region: this server does not offer the "
+                           f"protocol's shared-memory extension (ServerMetadata lists its extensions); send the "
+                           f"values in contents, or use sigop's own Operator service for shared memory")
     if datatype == "BYTES":
         if raw is not None:
             return Tensor(name, datatype, shape, _bytes_elements(name, raw, count), params)

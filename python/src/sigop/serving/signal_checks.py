@@ -47,7 +47,9 @@ def check_finite(x: np.ndarray, one_d: bool, field: str = "signals") -> None:
     # A NaN or Inf anywhere makes the sum non-finite, so one cheap reduction
     # clears almost every request; only then is the element-wise check needed
     # (a finite sum can also overflow, which that check tells apart).
-    if not np.isfinite(x.sum()) and not np.isfinite(x).all():
+    with np.errstate(over="ignore"):  # a sum past float64 is not a client's error to print in the server's log
+        total = x.sum()
+    if not np.isfinite(total) and not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
         where = f"sample {bad[1]}" if one_d else f"signal {bad[0]}, " + (f"channel {bad[1]}, " if x.ndim == 3 else "") \
             + f"sample {bad[-1]}"
