@@ -63,20 +63,18 @@ def main() -> int:
     empty_server, empty_address = start_empty_server()
     graph = FrozenGraph(Path(args.graphs) / "fft")
     rounds, latency, empty = [], None, None
+
+    def go_fft(at: str, latency_calls: int) -> dict:
+        """sigop-bench's FFT cases against the server at ``at``, over the wire and through shared memory."""
+        return json.loads(subprocess.run([args.bench_bin, "fft", "--addr", at, "--shared-memory", "--latency-calls",
+                                          str(latency_calls)], check=True, stdout=subprocess.PIPE, text=True).stdout)
+
     try:
         for r in range(args.rounds):
             last = r == args.rounds - 1
             print(f"round {r + 1}/{args.rounds}: Go client -> server, then in-process baselines", file=sys.stderr)
-            go = subprocess.run(
-                [args.bench_bin, "fft", "--addr", address, "--shared-memory", "--latency-calls", "2000" if last else "0"],
-                check=True, stdout=subprocess.PIPE, text=True,
-            )
-            report = json.loads(go.stdout)
-            before = {}
-            if baseline:
-                old = subprocess.run([args.bench_bin, "fft", "--addr", baseline[1], "--shared-memory",
-                                      "--latency-calls", "0"], check=True, stdout=subprocess.PIPE, text=True)
-                before = {c["name"]: c for c in json.loads(old.stdout)["cases"]}
+            report = go_fft(address, 2000 if last else 0)
+            before = {c["name"]: c for c in go_fft(baseline[1], 0)["cases"]} if baseline else {}
             if last:
                 latency = report["latency"]
                 empty = json.loads(subprocess.run([args.bench_bin, "empty", "--addr", empty_address, "--calls", "2000"],
@@ -98,10 +96,9 @@ def main() -> int:
     finally:
         graph.close()
         empty_server.stop(0)
-        for p in (proc, baseline[0] if baseline else None):
-            if p:
-                p.terminate()
-                p.wait(60)
+        for p in [proc] + ([baseline[0]] if baseline else []):
+            p.terminate()
+            p.wait(60)
 
     def med(name, key):
         return statistics.median(m[name][key] for m in rounds)

@@ -15,6 +15,7 @@ from sigop.operator.v1 import operator_pb2 as pb
 from sigop.operator.v1 import operator_pb2_grpc as pb_grpc
 from sigop.render import SpectrumContract, render_signal
 from sigop.serving.server import Server, ServerConfig
+from sigop.serving.status import MAX_MESSAGE_BYTES
 from test_classify_server import png, signals_request
 
 
@@ -279,7 +280,7 @@ def test_status_messages_are_bounded_so_the_client_sees_the_code(stubs, names):
     with pytest.raises(grpc.RpcError) as e:
         oip.ModelInfer(_many_inputs(names))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()[:200]
-    assert len(e.value.details().encode()) <= 2048, len(e.value.details())
+    assert len(e.value.details().encode()) <= MAX_MESSAGE_BYTES == 2048, len(e.value.details())
     assert "input" in e.value.details()
 
 

@@ -23,7 +23,7 @@ from ..inputs import InvalidInput
 from ..limits import clip, clip_list
 from .oip_plane import Tensor
 
-__all__ = ["DTYPES", "decode_inputs", "encode_output", "parameter"]
+__all__ = ["DTYPES", "decode_inputs", "encode_output", "parameter", "tensor_parameters"]
 
 # datatype -> (numpy dtype, typed contents field); FP16 and BF16 travel raw only.
 DTYPES = {
@@ -42,6 +42,17 @@ def parameter(p: pb.InferParameter):
     """An InferParameter's value (None when unset)."""
     kind = p.WhichOneof("parameter_choice")
     return None if kind is None else getattr(p, kind)
+
+
+def tensor_parameters(t, what: str) -> dict:
+    """An input's or an output's parameters (``what``: "input" or "output"). The shared-memory extension's are
+    refused: sigop does not offer it, and ignoring them would leave an answer where the client does not read."""
+    params = {k: parameter(v) for k, v in t.parameters.items()}
+    if "shared_memory_region" in params:
+        raise InvalidInput(f"{what} {clip(t.name)}: parameter shared_memory_region: this server does not offer the "
+                           f"protocol's shared-memory extension (ServerMetadata lists its extensions); send values "
+                           f"in contents and read answers from the response, or use sigop's Operator service")
+    return params
 
 
 def _count(name: str, shape: Sequence[int], max_elements: int) -> int:
@@ -75,11 +86,7 @@ def _bytes_elements(name: str, raw: bytes, count: int) -> list[bytes]:
 def _decode(t, raw: bytes | None, max_elements: int) -> Tensor:
     name, shape, datatype = t.name, list(t.shape), t.datatype
     count = _count(name, shape, max_elements)
-    params = {k: parameter(v) for k, v in t.parameters.items()}
-    if "shared_memory_region" in params:
-        raise InvalidInput(f"input {clip(name)}: parameter shared_memory_region: this server does not offer the "
-                           f"protocol's shared-memory extension (ServerMetadata lists its extensions); send the "
-                           f"values in contents, or use sigop's own Operator service for shared memory")
+    params = tensor_parameters(t, "input")
     if datatype == "BYTES":
         if raw is not None:
             return Tensor(name, datatype, shape, _bytes_elements(name, raw, count), params)

@@ -75,9 +75,6 @@ class Output:
     @classmethod
     def asked(cls, name: str, parameters: dict) -> "Output":
         """An output as a request names it, with its parameters (``classification``: k)."""
-        if "shared_memory_region" in parameters:  # else its answer would go in contents while the client reads its region
-            raise InvalidInput(f"output {clip(name)}: parameter shared_memory_region: this server does not offer the "
-                               f"protocol's shared-memory extension; the answer comes in the response")
         return cls(name, _int(parameters, "classification"))
 
 

@@ -15,7 +15,7 @@ import grpc
 from .. import __version__
 from ..inference import open_inference_grpc_pb2 as pb
 from ..inference import open_inference_grpc_pb2_grpc as pb_grpc
-from .oip_codec import decode_inputs, encode_output, parameter
+from .oip_codec import decode_inputs, encode_output, parameter, tensor_parameters
 from .oip_plane import ModelView, Output, Plane
 from .status import call_of, rpc
 
@@ -61,7 +61,7 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
         limits = self._plane.core.limits
         inputs = decode_inputs(request, max_elements=limits.max_batch * limits.max_signal_length)
         parameters = {k: parameter(v) for k, v in request.parameters.items()}
-        outputs = [Output.asked(o.name, {k: parameter(v) for k, v in o.parameters.items()}) for o in request.outputs]
+        outputs = [Output.asked(o.name, tensor_parameters(o, "output")) for o in request.outputs]
         version, answers = self._plane.infer(request.model_name, request.model_version, inputs, parameters, outputs,
                                              call_of(context))
         response = pb.ModelInferResponse(model_name=request.model_name, model_version=str(version), id=request.id)

@@ -128,9 +128,7 @@ class SharedMemory:
             region = self._regions.pop(name, None)
             if region is None:
                 raise RegionNotFound(f"no shared-memory region named {clip(name)} is registered")
-            close = self._release(region)
-        if close:
-            os.close(region.fd)
+            _retire(region)
 
     def status(self) -> list[Region]:
         self.sweep()
@@ -141,9 +139,8 @@ class SharedMemory:
         """Release the regions whose client has gone; how many."""
         with self._lock:
             gone = [self._regions.pop(name) for name, r in list(self._regions.items()) if r.abandoned()]
-            closing = [r for r in gone if self._release(r)]
-        for r in closing:
-            os.close(r.fd)
+            for r in gone:
+                _retire(r)
         return len(gone)
 
     def read(self, ref, nbytes: int, field: str) -> np.ndarray:
@@ -151,15 +148,12 @@ class SharedMemory:
         array of the server's own; ``nbytes`` is what the caller's shape needs."""
         if ref.byte_size != nbytes:
             raise InvalidInput(f"{field}: shared-memory byte_size {ref.byte_size}; its shape needs {nbytes} bytes")
+        x = np.empty(nbytes // 8, dtype="<f8")
         with self._use(ref, field) as region:
-            x = np.empty(nbytes // 8, dtype="<f8")
-            view, at, got = memoryview(x).cast("B"), region.offset + ref.offset, 0
-            while got < nbytes:
-                n = os.preadv(region.fd, [view[got:got + _IO_CHUNK]], at + got)
-                if n == 0:
-                    raise InvalidInput(f"{field}: region {region.name}'s file ends {got} bytes into the range: it is "
-                                       f"shorter than when it was registered")
-                got += n
+            got = _transfer(os.preadv, region.fd, memoryview(x).cast("B"), region.offset + ref.offset)
+        if got < nbytes:
+            raise InvalidInput(f"{field}: region {region.name}'s file ends {got} bytes into the range: it is "
+                               f"shorter than when it was registered")
         x.flags.writeable = False
         return x
 
@@ -173,13 +167,10 @@ class SharedMemory:
         with self._use(ref, field) as region:
             for x, size in zip(parts, sizes):
                 data = memoryview(np.ascontiguousarray(x, dtype="<f8")).cast("B")
-                done = 0
-                while done < size:
-                    try:
-                        done += os.pwritev(region.fd, [data[done:done + _IO_CHUNK]], region.offset + offset + done)
-                    except OSError as e:  # the file system is full (a Kubernetes emptyDir's sizeLimit), for one
-                        raise InvalidInput(f"{field}: cannot write into region {region.name}'s file: "
-                                           f"{e.strerror}") from None
+                try:
+                    _transfer(os.pwritev, region.fd, data, region.offset + offset)
+                except OSError as e:  # the file system is full (a Kubernetes emptyDir's sizeLimit), for one
+                    raise InvalidInput(f"{field}: cannot write into region {region.name}'s file: {e.strerror}") from None
                 placed.append((offset, size))
                 offset += size
         return placed
@@ -205,22 +196,33 @@ class SharedMemory:
         finally:
             with self._lock:
                 region.users -= 1
-                close = region.released and region.users == 0
-            if close:
-                os.close(region.fd)
-
-    @staticmethod
-    def _release(region: Region) -> bool:
-        """Mark a region taken out of the registry (the lock held); whether nobody uses it, so it closes now."""
-        region.released = True
-        return region.users == 0
+                if region.released and not region.users:
+                    os.close(region.fd)
 
     def close(self) -> None:
         with self._lock:
-            regions, self._regions = list(self._regions.values()), {}
-            closing = [r for r in regions if self._release(r)]
-        for r in closing:
-            os.close(r.fd)
+            for r in self._regions.values():
+                _retire(r)
+            self._regions = {}
+
+
+def _retire(region: Region) -> None:
+    """A region taken out of the registry (its lock held): closed now if no call uses it, else by the last one."""
+    region.released = True
+    if not region.users:
+        os.close(region.fd)
+
+
+def _transfer(call, fd: int, view: memoryview, at: int) -> int:
+    """Bytes moved between ``view`` and the file from offset ``at`` by ``call`` (os.preadv or os.pwritev), in
+    calls of at most _IO_CHUNK, until all are or the file ends."""
+    done = 0
+    while done < len(view):
+        n = call(fd, [view[done:done + _IO_CHUNK]], at + done)
+        if n == 0:
+            break
+        done += n
+    return done
 
 
 def _open(directory: Path, name: str, key: str, offset: int, size: int) -> Region:

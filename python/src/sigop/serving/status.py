@@ -25,14 +25,14 @@ from .core import Call
 from .errors import ModelNotFound
 from .shared_memory import RegionExists
 
-__all__ = ["rpc", "rpc_stream", "call_of", "bounded", "MAX_MESSAGE_BYTES"]
+__all__ = ["rpc", "rpc_stream", "call_of", "MAX_MESSAGE_BYTES"]
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 2048  # UTF-8; a status message's bound
 
 
-def bounded(message: str) -> str:
+def _bounded(message: str) -> str:
     """``message`` cut to MAX_MESSAGE_BYTES of UTF-8 (on a character boundary), saying that it was."""
     data = message.encode()
     if len(data) <= MAX_MESSAGE_BYTES:
@@ -61,12 +61,12 @@ def _abort(e: BaseException, context: grpc.ServicerContext, name: str) -> None:
     """End the call with e's status code (context.abort raises)."""
     if isinstance(e, Expired):
         context.abort(grpc.StatusCode.DEADLINE_EXCEEDED if context.is_active() else grpc.StatusCode.CANCELLED,
-                      bounded(str(e)))
+                      _bounded(str(e)))
     if context.code() is not None:  # context.abort() already chose the status
         raise e
     for types, code in _CODES:
         if isinstance(e, types):
-            context.abort(code, bounded(str(e)))
+            context.abort(code, _bounded(str(e)))
     if isinstance(e, MemoryError):
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the server ran out of memory for this call")
     log.error("%s failed inside the server", name, exc_info=e)

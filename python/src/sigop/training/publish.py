@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..manifest import MANIFEST_FILE, parse_version
+from ..manifest import MANIFEST_FILE, MAX_VERSION_DIGITS, parse_version
 
 __all__ = ["resolve_version", "staging_for", "check_target", "publish"]
 
@@ -37,7 +37,8 @@ def resolve_version(out: Path, asked: str) -> int:
         return newest + 1
     number = parse_version(asked)
     if not number:
-        raise ValueError(f"--version {asked[:40]!r}: expected a positive whole number (1-18 digits 0-9), or next")
+        raise ValueError(f"--version {asked[:40]!r}: expected a positive whole number (1-{MAX_VERSION_DIGITS} digits "
+                         f"0-9), or next")
     return number
 
 
