@@ -13,7 +13,7 @@ func (c *Client) ClassifyImages(ctx context.Context, images [][]byte, opts ...Ca
 	if err != nil {
 		return nil, fmt.Errorf("sigop: Classify: %w", err)
 	}
-	resp, err := c.stub.Classify(ctx, &operatorv1.ClassifyRequest{ModelSpec: o.spec(), Images: images, TopK: int32(o.topK)})
+	resp, err := c.stub.Classify(ctx, &operatorv1.ClassifyRequest{ModelSpec: o.spec(), Images: images, TopK: int32(o.TopK)})
 	if err != nil {
 		return nil, fmt.Errorf("sigop: Classify: %w", err)
 	}
@@ -42,7 +42,7 @@ func (c *Client) classifySignal(ctx context.Context, o call, rows [][]float64, s
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifySignal: %w", err)
 	}
-	request := &operatorv1.ClassifySignalRequest{ModelSpec: o.spec(), TopK: int32(o.topK), SampleRate: o.sampleRate}
+	request := &operatorv1.ClassifySignalRequest{ModelSpec: o.spec(), TopK: int32(o.TopK), SampleRate: o.SampleRate}
 	resp, err := withRegion(ctx, c.shm, 8*values(rows), func(m *mapping) (*operatorv1.ClassifySignalResponse, error) {
 		if m == nil {
 			request.Signals = encodeSignals(rows, shape)
@@ -87,7 +87,7 @@ func (c *Client) ClassifyAudio(ctx context.Context, files [][]byte, opts ...Call
 	if len(files) == 0 {
 		return nil, fmt.Errorf("sigop: ClassifyAudio: no sound files given")
 	}
-	resp, err := c.stub.ClassifyAudio(ctx, &operatorv1.ClassifyAudioRequest{ModelSpec: o.spec(), Audio: files, TopK: int32(o.topK)})
+	resp, err := c.stub.ClassifyAudio(ctx, &operatorv1.ClassifyAudioRequest{ModelSpec: o.spec(), Audio: files, TopK: int32(o.TopK)})
 	if err != nil {
 		return nil, fmt.Errorf("sigop: ClassifyAudio: %w", err)
 	}

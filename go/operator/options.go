@@ -1,56 +1,40 @@
 package operator
 
 import (
-	"fmt"
-	"math"
-
+	"github.com/sigop-dev/sigop/go/classify"
 	operatorv1 "github.com/sigop-dev/sigop/go/gen/sigop/operator/v1"
 )
 
 // CallOption chooses, for one classification call or stream, what the
-// Client's dial options (WithClassifier, WithTopK) set by default.
-type CallOption func(*call)
-
-type call struct {
-	model      string
-	version    int64
-	topK       int
-	sampleRate float64
-}
+// Client's dial options (WithClassifier, WithTopK) set by default. It is
+// package classify's, so the same options serve a local model (package edge).
+type CallOption = classify.CallOption
 
 // Model names the classifier; empty: the Client's (WithClassifier), or the
 // server's only classifier.
-func Model(name string) CallOption { return func(c *call) { c.model = name } }
+func Model(name string) CallOption { return classify.Model(name) }
 
 // Version asks for one version of the model; 0 (the default): the newest.
-func Version(v int64) CallOption { return func(c *call) { c.version = v } }
+func Version(v int64) CallOption { return classify.Version(v) }
 
 // TopK limits each input's classes to the k best; 0: every label.
-func TopK(k int) CallOption { return func(c *call) { c.topK = k } }
+func TopK(k int) CallOption { return classify.TopK(k) }
 
 // SampleRate says the signals were sampled at hz (waveform classifiers
 // resample them to their own rate); 0 (the default): the model's own rate.
 // A model that has no rate (spectrum images, signals trained without a
 // declared rate) refuses any other.
-func SampleRate(hz float64) CallOption { return func(c *call) { c.sampleRate = hz } }
+func SampleRate(hz float64) CallOption { return classify.SampleRate(hz) }
+
+// call is what a call's options resolved to over the Client's defaults.
+type call struct{ classify.Call }
 
 // resolve applies opts over the Client's defaults.
 func (c *Client) resolve(opts []CallOption) (call, error) {
-	o := call{model: c.classifier, topK: c.topK}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	switch {
-	case o.version < 0:
-		return o, fmt.Errorf("version %d; expected 0 (the newest) or a version number", o.version)
-	case o.topK < 0:
-		return o, fmt.Errorf("top-k %d; expected 0 (every label) or more", o.topK)
-	case o.sampleRate < 0 || math.IsNaN(o.sampleRate) || math.IsInf(o.sampleRate, 0):
-		return o, fmt.Errorf("sample rate %g Hz; expected 0 (the model's own) or a rate > 0", o.sampleRate)
-	}
-	return o, nil
+	o, err := classify.Resolve(classify.Call{Model: c.classifier, TopK: c.topK}, opts)
+	return call{o}, err
 }
 
 func (o call) spec() *operatorv1.ModelSpec {
-	return &operatorv1.ModelSpec{Name: o.model, Version: o.version}
+	return &operatorv1.ModelSpec{Name: o.Model, Version: o.Version}
 }
