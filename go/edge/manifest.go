@@ -23,7 +23,6 @@ type manifest struct {
 		Labels             []string `json:"labels"`
 		Model              string   `json:"model"`
 		SampleRateDeclared *bool    `json:"sample_rate_declared"`
-		Mono               bool     `json:"mono"`
 		FrontEnd           struct {
 			Kind         string   `json:"kind"`
 			SampleRate   float64  `json:"sample_rate"`

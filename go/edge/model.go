@@ -19,7 +19,6 @@ type Model struct {
 	rate         float64 // Hz of one window's samples
 	samples      int     // of one window
 	declaresRate bool
-	mono         bool
 	folder       string
 	transform    *miniRocket
 	head         *head

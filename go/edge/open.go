@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,22 +82,10 @@ func load(dir string) (*Model, error) {
 		return nil, err
 	}
 	d := mf.Details
-	if mf.Kind != "classifier" {
-		return nil, fmt.Errorf("model %q is a %s model; this runtime runs classifiers (the FFT is operator.Local)", mf.Name, mf.Kind)
+	if err := mf.runnable(); err != nil {
+		return nil, err
 	}
 	compiled := d.MiniRocket.Compiled
-	if d.Model != "minirocket" || compiled == nil {
-		recipe := d.Model
-		if recipe == "" {
-			recipe = "transfer"
-		}
-		return nil, fmt.Errorf("model %q is a %s model (front end %q): %w: its network runs on TensorFlow; "+
-			"serve it with `sigop serve` and call it with operator.Client", mf.Name, recipe, d.FrontEnd.Kind,
-			errRecipe)
-	}
-	if d.FrontEnd.Normalize {
-		return nil, fmt.Errorf("model %q normalises its signals, which no MiniRocket export does: %w", mf.Name, classify.ErrUnsupported)
-	}
 	path := filepath.Join(dir, filepath.Base(compiled.File))
 	if sum, err := sha256File(path); err != nil || sum != compiled.SHA256 {
 		return nil, fmt.Errorf("%s is missing or does not match its manifest's sha256", path)
@@ -107,7 +96,7 @@ func load(dir string) (*Model, error) {
 	}
 	m := &Model{name: mf.Name, version: mf.Version, labels: d.Labels, channels: channels,
 		channelNames: d.FrontEnd.ChannelNames, rate: d.FrontEnd.SampleRate, samples: d.FrontEnd.Samples,
-		declaresRate: mf.declaresRate(), mono: d.Mono, folder: dir}
+		declaresRate: mf.declaresRate(), folder: dir}
 	if err := m.loadArrays(path, d.Unknown); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -119,6 +108,37 @@ func load(dir string) (*Model, error) {
 
 // errRecipe is wrapped by Open's refusal of a network.
 var errRecipe = fmt.Errorf("a network recipe: %w", classify.ErrUnsupported)
+
+// Check says whether a model, by its manifest.json (as ListModels carries
+// it), runs in this runtime: nil, or why it does not.
+func Check(manifestJSON []byte) error {
+	var mf manifest
+	if err := json.Unmarshal(manifestJSON, &mf); err != nil {
+		return fmt.Errorf("edge: the manifest is not valid JSON: %w", err)
+	}
+	return mf.runnable()
+}
+
+// runnable is nil for a model this runtime runs, else why not.
+func (mf *manifest) runnable() error {
+	d := mf.Details
+	if mf.Kind != "classifier" {
+		return fmt.Errorf("model %q is a %s model; this runtime runs classifiers (the FFT is operator.Local): %w",
+			mf.Name, mf.Kind, classify.ErrUnsupported)
+	}
+	if d.Model != "minirocket" || d.MiniRocket.Compiled == nil {
+		recipe := d.Model
+		if recipe == "" {
+			recipe = "transfer"
+		}
+		return fmt.Errorf("model %q is a %s model (front end %q): %w: its network runs on TensorFlow; "+
+			"serve it with `sigop serve` and call it with operator.Client", mf.Name, recipe, d.FrontEnd.Kind, errRecipe)
+	}
+	if d.FrontEnd.Normalize {
+		return fmt.Errorf("model %q normalises its signals, which no MiniRocket export does: %w", mf.Name, classify.ErrUnsupported)
+	}
+	return nil
+}
 
 func (m *Model) loadArrays(path string, unknown *unknownRecord) error {
 	z, err := npz.Open(path)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"codeberg.org/sbinet/npyio/npz"
@@ -21,6 +22,7 @@ type vectors struct {
 	top           []int64
 	features      []float32 // [some files][features]
 	featureFiles  int
+	evaluateTop   []int64 // sigop evaluate's top class per file, where it was run
 }
 
 func readVectors(t *testing.T, path string) *vectors {
@@ -35,6 +37,11 @@ func readVectors(t *testing.T, path string) *vectors {
 		"unknown": &v.unknown, "top": &v.top, "features": &v.features} {
 		if err := z.Read(name+".npy", ptr); err != nil {
 			t.Fatalf("%s: %s: %v", path, name, err)
+		}
+	}
+	if slices.Contains(z.Keys(), "evaluate_top.npy") {
+		if err := z.Read("evaluate_top.npy", &v.evaluateTop); err != nil {
+			t.Fatal(err)
 		}
 	}
 	v.shape = z.Header("signals.npy").Descr.Shape
@@ -112,6 +119,9 @@ func TestParity(t *testing.T) {
 				if top := m.labels[v.top[i]]; got[0].Label != top {
 					t.Errorf("file %d: top class %s (%.6f), the server's %s", i, got[0].Label, got[0].Score, top)
 				}
+				if v.evaluateTop != nil && got[0].Label != m.labels[v.evaluateTop[i]] {
+					t.Errorf("file %d: top class %s, sigop evaluate's %s", i, got[0].Label, m.labels[v.evaluateTop[i]])
+				}
 				for _, c := range got {
 					j := indexOf(m.labels, c.Label)
 					worstP = math.Max(worstP, math.Abs(float64(c.Score)-float64(v.probabilities[i*classes+j])))
@@ -127,8 +137,8 @@ func TestParity(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d files, features of %d bit-equal; probabilities within %.2g, unknown scores within %.2g relative (%.2g absolute)",
-				files, v.featureFiles, worstP, worstU, worstAbs)
+			t.Logf("%s: %d files (sigop evaluate's top class checked: %v), features of %d bit-equal; probabilities within %.2g, unknown scores within %.2g relative (%.2g absolute)",
+				m.name, files, v.evaluateTop != nil, v.featureFiles, worstP, worstU, worstAbs)
 			if worstP > 1e-5 || worstU > 1e-4 {
 				t.Errorf("probabilities differ by up to %g (1e-5 allowed), unknown scores by %g relative (1e-4)", worstP, worstU)
 			}

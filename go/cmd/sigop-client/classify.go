@@ -15,7 +15,7 @@ import (
 )
 
 type classifyFlags struct {
-	connFlags
+	targetFlags
 	model   string
 	version int64
 	topK    int
@@ -23,7 +23,7 @@ type classifyFlags struct {
 }
 
 func (f *classifyFlags) register(fs *flag.FlagSet) {
-	f.connFlags.register(fs, 60*time.Second)
+	f.targetFlags.register(fs, 60*time.Second)
 	fs.StringVar(&f.model, "model", "", "classifier model name (default: the server's only classifier)")
 	fs.Int64Var(&f.version, "model-version", 0, "the model's version (default: the newest)")
 	fs.IntVar(&f.topK, "top", 3, "labels to print per input (0: all)")
@@ -48,11 +48,15 @@ func (f *classifyFlags) run(stdout io.Writer, names func() []string, call classi
 	if err != nil {
 		return err
 	}
+	return printRankings(stdout, names(), r, f.asJSON)
+}
+
+// printRankings prints a ranking per input, named by names.
+func printRankings(stdout io.Writer, names []string, r *operator.Result, asJSON bool) error {
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
-	named := names()
 	for i := range r.Classes {
-		if err := printRanking(w, named[i], r, i, f.asJSON); err != nil {
+		if err := printRanking(w, names[i], r, i, asJSON); err != nil {
 			return err
 		}
 	}
@@ -159,6 +163,7 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("classify-signal", flag.ContinueOnError)
 	var f classifyFlags
 	f.register(fs)
+	f.registerDir(fs)
 	rate := fs.Float64("sample-rate", 0, "the signals' sample rate in Hz, for waveform classifiers (0: the model's own; a CSV's time column gives its own)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sigop-client classify-signal [flags] [FILE...]\n\n"+
@@ -168,38 +173,46 @@ func runClassifySignal(args []string, stdin io.Reader, stdout io.Writer) error {
 			"(time,value) is one signal, one sample per row. For a model of several channels (an IMU's axes),\n"+
 			"each FILE is one signal: a 2-D .npy [channels, samples], or a CSV with one column per channel and\n"+
 			"one row per sample (a header names them; a time/timestamp column gives the rate).\n"+
-			"Signals of different lengths are sent in one call per length.")
+			"Signals of different lengths are sent in one call per length. With --model-dir, a MiniRocket model\n"+
+			"folder classifies them here, in Go, with no server.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var names []string
-	return f.run(stdout, func() []string { return names }, func(ctx context.Context, c *operator.Client, opts ...operator.CallOption) (*operator.Result, error) {
-		m := modelInput(ctx, c, f.model, f.version)
-		channels := m.Channels
-		var signals []input
-		var err error
-		if signals, names, err = readForModel(fs.Args(), stdin, channels); err != nil {
-			return nil, err
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	c, m, closeTarget, err := f.open(ctx, f.model, f.version)
+	if err != nil {
+		return err
+	}
+	defer closeTarget()
+	channels := m.Channels
+	signals, names, err := readForModel(fs.Args(), stdin, channels)
+	if err != nil {
+		return err
+	}
+	if len(signals) == 0 {
+		return fmt.Errorf("classify-signal: no signals read")
+	}
+	given := *rate
+	opts := []operator.CallOption{operator.Model(f.model), operator.Version(f.version), operator.TopK(f.topK)}
+	r, err := byShape(signals, given, func(same [][][]float64, rate float64) (*operator.Result, error) {
+		if rateless(m) && given == 0 {
+			rate = 0 // a file's own rate: a spectrum model draws by FFT bin, whatever the rate
 		}
-		if len(signals) == 0 {
-			return nil, fmt.Errorf("classify-signal: no signals read")
+		o := append(opts, operator.SampleRate(rate))
+		if channels > 1 {
+			return c.ClassifyMultichannel(ctx, same, o...)
 		}
-		given := *rate
-		return byShape(signals, given, func(same [][][]float64, rate float64) (*operator.Result, error) {
-			if rateless(m) && given == 0 {
-				rate = 0 // a file's own rate: a spectrum model draws by FFT bin, whatever the rate
-			}
-			o := append(opts, operator.SampleRate(rate))
-			if channels > 1 {
-				return c.ClassifyMultichannel(ctx, same, o...)
-			}
-			rows := make([][]float64, len(same))
-			for i, s := range same {
-				rows[i] = s[0]
-			}
-			return c.ClassifySignals(ctx, rows, o...)
-		})
+		rows := make([][]float64, len(same))
+		for i, s := range same {
+			rows[i] = s[0]
+		}
+		return c.ClassifySignals(ctx, rows, o...)
 	})
+	if err != nil {
+		return err
+	}
+	return printRankings(stdout, names, r, f.asJSON)
 }

@@ -147,6 +147,11 @@ func (fakeClassifier) ListModels(_ context.Context, req *operatorv1.ListModelsRe
 			{Version: 2, State: operatorv1.ModelState_MODEL_STATE_AVAILABLE, Kind: "classifier", Runtime: "litert float32", Labels: []string{"blue", "red"}},
 			{Version: 1, State: operatorv1.ModelState_MODEL_STATE_FAILED, Message: "sha256 mismatch"},
 		}},
+		{Name: "plaid", Versions: []*operatorv1.ModelVersionStatus{
+			{Version: 3, State: operatorv1.ModelState_MODEL_STATE_AVAILABLE, Kind: "classifier", Runtime: "compiled", Labels: []string{"fan", "kettle"},
+				ManifestJson: `{"format": "sigop.manifest/v1", "name": "plaid", "kind": "classifier", "details": {"model": "minirocket", ` +
+					`"front_end": {"kind": "waveform"}, "minirocket": {"compiled": {"file": "minirocket.npz", "sha256": "0"}}}}`},
+		}},
 	}}, nil
 }
 
@@ -195,7 +200,8 @@ func TestModelsListsEveryVersion(t *testing.T) {
 	if err := runModels([]string{"--addr", addr}, &out); err != nil {
 		t.Fatal(err)
 	}
-	want := "article\t2\tclassifier\tlitert float32\tAVAILABLE\tblue,red\narticle\t1\t\t\tFAILED: sha256 mismatch\t\n"
+	want := "article\t2\tclassifier\tlitert float32\tAVAILABLE\tblue,red\tserver only\narticle\t1\t\t\tFAILED: sha256 mismatch\t\n" +
+		"plaid\t3\tclassifier\tcompiled\tAVAILABLE\tfan,kettle\truns in Go (edge)\n"
 	if out.String() != want {
 		t.Fatalf("models printed %q; want %q", out.String(), want)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigop-dev/sigop/go/edge"
 	"github.com/sigop-dev/sigop/go/operator"
 )
 
@@ -20,7 +21,7 @@ func runModels(args []string, stdout io.Writer) error {
 	conn.register(fs, 30*time.Second)
 	asJSON := fs.Bool("json", false, "print one JSON object: {name: [versions, newest first]}")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: sigop-client models [flags] [NAME]\n\nLists the server's models (or NAME's versions): name, version, kind, runtime, state, labels (and a model of several channels: how many, and their names).")
+		fmt.Fprintln(fs.Output(), "usage: sigop-client models [flags] [NAME]\n\nLists the server's models (or NAME's versions): name, version, kind, runtime, state, labels (and a model of several channels: how many, and their names), and for a classifier whether it also runs in Go on a device (sigop-client --model-dir, package edge) or on the server only.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -63,10 +64,22 @@ func runModels(args []string, stdout io.Writer) error {
 			if u := v.UnknownScore; u != nil { // then where its unknown score calls an input unknown
 				channels += fmt.Sprintf("\tunknown above %.4g (%s, %g %% of known files)", u.Threshold, u.Method, 100*u.Rate)
 			}
+			if v.Kind == "classifier" { // and whether it also runs on a device, in Go (--model-dir, package edge)
+				channels += "\t" + edgeColumn(v.Manifest)
+			}
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s%s\n", name, v.Version, v.Kind, v.Runtime, state, strings.Join(v.Labels, ","), channels)
 		}
 	}
 	return nil
+}
+
+// edgeColumn says whether a model runs in Go on a device (package edge),
+// from its manifest.
+func edgeColumn(manifest string) string {
+	if edge.Check([]byte(manifest)) == nil {
+		return "runs in Go (edge)"
+	}
+	return "server only"
 }
 
 // inputOf is what one input of a classifier is: its form, rate and window.

@@ -19,8 +19,9 @@ import (
 // server's ClassifyStream and prints each event as it happens.
 func runWatch(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	var conn connFlags
+	var conn targetFlags
 	conn.register(fs, 0)
+	conn.registerDir(fs)
 	model := fs.String("model", "", "classifier model name (default: the server's only classifier)")
 	version := fs.Int64("model-version", 0, "the model's version, kept for the whole stream (default: the newest)")
 	hop := fs.Float64("hop", 0, "seconds between window starts (samples for a stream without a rate); 0: one window")
@@ -44,7 +45,9 @@ For a model of several channels (an IMU's axes), stdin holds one line per
 sample with one value per channel ("x,y,z"; a header line may name them, and
 its time column is dropped), a .npy is [channels, samples], a CSV has one
 column per channel, and a WAV keeps its channels.
---timeout is 0 (none) by default: a watch lasts as long as its input.`)
+--timeout is 0 (none) by default: a watch lasts as long as its input.
+With --model-dir, a MiniRocket model folder watches it here, in Go, with
+no server: the same windows, smoothing and events.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,18 +57,17 @@ column per channel, and a WAV keeps its channels.
 		return fmt.Errorf("watch takes one FILE or -, got %d", fs.NArg())
 	}
 	name := fs.Arg(0)
-	c, err := conn.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	ctx := context.Background()
 	if conn.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, conn.timeout)
 		defer cancel()
 	}
-	m := modelInput(ctx, c, *model, *version)
+	c, m, closeTarget, err := conn.open(ctx, *model, *version)
+	if err != nil {
+		return err
+	}
+	defer closeTarget()
 	channels := m.Channels
 	var frames <-chan [][]float64 // every channel; nil for numbers on stdin to a one-channel model
 	var readErr <-chan error
