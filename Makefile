@@ -48,13 +48,15 @@ $(BIN)/.tools: go/go.mod go/go.sum
 	cd go && go build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
 	touch $@
 
-# Debian packages: espeak-ng speaks the development audio (sigop digits).
+# Debian packages: espeak-ng speaks the development audio (sigop digits); qemu-user-static runs the edge
+# runtime's arm64 and armv7 test binaries (make test-edge).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: system-packages
-system-packages: ## Install the Debian packages the tests use (espeak-ng), if missing.
-	@command -v espeak-ng > /dev/null || { $(SUDO) apt-get install -y -q espeak-ng > /dev/null 2>&1 || \
-	  { $(SUDO) apt-get update -q > /dev/null && $(SUDO) apt-get install -y -q espeak-ng > /dev/null; }; }
-	@command -v espeak-ng > /dev/null
+system-packages: ## Install the Debian packages the tests use (espeak-ng, qemu-user-static), if missing.
+	@command -v espeak-ng > /dev/null && command -v qemu-aarch64-static > /dev/null || \
+	  { $(SUDO) apt-get install -y -q espeak-ng qemu-user-static > /dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q > /dev/null && $(SUDO) apt-get install -y -q espeak-ng qemu-user-static > /dev/null; }; }
+	@command -v espeak-ng > /dev/null && command -v qemu-aarch64-static > /dev/null
 
 .PHONY: setup
 setup: system-packages $(VENV)/.installed $(BIN)/.tools ## Set everything up: Debian packages, venv, Go modules, pinned protoc plugins.
@@ -103,7 +105,7 @@ vectors: $(VENV)/.installed ## Regenerate the shared test vectors (FFT from nump
 # ---- tests ----------------------------------------------------------------
 
 .PHONY: test
-test: setup check-generated test-python test-go test-e2e ## Set up and run every test.
+test: setup check-generated test-python test-go test-edge test-e2e ## Set up and run every test.
 
 # Judges of deploy/, pinned, from the Go module proxy: kustomize renders it, promtool parses its PromQL and lints
 # /metrics, the Prometheus Operator's module carries the ServiceMonitor CRD (kubernetes-validate is on PyPI).
@@ -129,6 +131,26 @@ test-go: setup ## Go unit tests (bufconn servers, Local vs vectors).
 	cd go && unformatted=$$(gofmt -l .) && \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted: $$unformatted"; exit 1; fi
 	cd go && go vet ./... && go vet -tags e2e ./e2e && go vet -tags image ./imagetest && go test -count=1 ./...
+
+# The pure-Go runtime (go/edge) against the server's compiled runtime, on real recordings trained with the default
+# command (tests/vectors/edge_cases.py: PLAID, BasicMotions, JapaneseVowels from sktime's bundled copies, and a
+# one-class model), natively and cross-compiled for arm64 and armv7 under qemu-user-static.
+EDGE := .cache/edge
+EDGE_SOURCES := tests/vectors/edge_cases.py tests/vectors/make_edge_vectors.py bench/plaid_data.py bench/multichannel_bench.py
+
+$(EDGE)/cases/.written: $(VENV)/.installed python/requirements-bench.txt $(PY_SOURCES) $(EDGE_SOURCES)
+	$(PY) -m pip install --quiet -r python/requirements-bench.txt
+	rm -rf $(EDGE)/cases
+	$(PY) tests/vectors/edge_cases.py --sigop $(SIGOP) --out $(EDGE)/cases
+	touch $@
+
+.PHONY: test-edge
+test-edge: setup $(EDGE)/cases/.written ## The pure-Go runtime's parity with the server on real data: here, and on arm64 and armv7 under qemu.
+	cd go && SIGOP_EDGE_PARITY=$(CURDIR)/$(EDGE)/cases go test -count=1 -v -run Parity ./edge | grep -vE '^=== RUN'
+	cd go && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go test -c -o $(CURDIR)/$(EDGE)/edge.arm64.test ./edge
+	cd go && CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go test -c -o $(CURDIR)/$(EDGE)/edge.armv7.test ./edge
+	SIGOP_EDGE_PARITY=$(CURDIR)/$(EDGE)/cases qemu-aarch64-static $(EDGE)/edge.arm64.test -test.count=1 -test.v | grep -vE '^=== RUN'
+	SIGOP_EDGE_PARITY=$(CURDIR)/$(EDGE)/cases qemu-arm-static $(EDGE)/edge.armv7.test -test.count=1 -test.v | grep -vE '^=== RUN'
 
 # The end-to-end server gets the committed FFT graph and a small article
 # classifier trained here (retrained when the Python sources change).
@@ -256,6 +278,12 @@ bench-multichannel: setup ## Real multichannel sensors (BasicMotions' IMU, Japan
 bench-minirocket: setup ## MiniRocket against its reference (sktime): features on PLAID and spoken digits, one signal served.
 	$(PY) -m pip install --quiet -r python/requirements-bench.txt
 	$(PY) bench/minirocket_bench.py --sigop $(SIGOP) --out out/bench/minirocket
+
+.PHONY: bench-edge
+bench-edge: setup ## The pure-Go runtime on one core and all, beside the compiled runtime in-process and a served call (PLAID, a six-axis IMU).
+	$(PY) -m pip install --quiet -r python/requirements-bench.txt
+	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
+	$(PY) bench/edge_bench.py --sigop $(SIGOP) --bench-bin $(BIN)/sigop-bench --cases $(EDGE)/cases
 
 .PHONY: bench
 bench: setup $(E2E)/graphs/article/manifest.json ## FFT (client->server vs scipy), classification (server vs in-process, training cache), the two protocols, streams vs unary, seed 002 shifted spectra.

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -271,5 +272,30 @@ func TestStreamWindowsAreCallsOfThoseWindows(t *testing.T) {
 	r, _ := m.ClassifyMultichannel(context.Background(), [][][]float64{head})
 	if len(rs) == 0 || rs[0].Window.Classes[0] != r.Classes[0][0] {
 		t.Errorf("a 10-sample stream: %+v; the call: %+v", rs, r.Classes)
+	}
+}
+
+// above's sign bits count what a comparison counts, for any finite values
+// and biases, -0 among them (taken as +0, as newMiniRocket stores it).
+func TestAboveCountsAsComparisons(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, math.MaxFloat32, -math.MaxFloat32, 1, -1}
+	values := append([]float32{}, special...)
+	for range 1000 {
+		values = append(values, float32(rng.NormFloat64()), float32(rng.IntN(5)-2))
+	}
+	for _, bias := range append(special, 0.5, -2, 2, float32(rng.NormFloat64())) {
+		b := bias
+		if b == 0 {
+			b = 0
+		}
+		for _, n := range []int{0, 1, 3, 4, 5, len(values)} {
+			if got, want := above(values[:n], b), aboveCompared(values[:n], bias); got != want {
+				t.Errorf("bias %v, %d values: above %d, comparisons %d", bias, n, got, want)
+			}
+		}
+	}
+	if !overflows([][]float32{{3e37}}, 1) || overflows([][]float32{{1e36, -1e36}}, 2) {
+		t.Error("overflows: 18 x 3e37 overflows float32; 18 x 1e36 does not")
 	}
 }

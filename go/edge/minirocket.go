@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // kernelLength is MiniRocket's kernel length; kernelIndices are its 84
@@ -37,7 +38,12 @@ func newMiniRocket(dilations, perDilation []int64, biases []float32, mask []uint
 	if len(dilations) != len(perDilation) {
 		return nil, fmt.Errorf("%d dilations but %d features-per-dilation counts", len(dilations), len(perDilation))
 	}
-	m := &miniRocket{biases: biases, channels: channels}
+	m := &miniRocket{biases: slices.Clone(biases), channels: channels}
+	for i, b := range m.biases {
+		if b == 0 {
+			m.biases[i] = 0 // -0 as +0: a comparison takes them alike, above's sign bits would not
+		}
+	}
 	total := 0
 	for i, d := range dilations {
 		if d < 1 || perDilation[i] < 0 || d > math.MaxInt32 {
@@ -81,11 +87,15 @@ func newMiniRocket(dilations, perDilation []int64, biases []float32, mask []uint
 // signal's own samples count: up to its last non-zero value in any channel.
 func (m *miniRocket) features(x [][]float32, out []float32) {
 	length := validLength(x)
-	s := newScratch(m.channels, length)
+	s := newScratch(m.channels, length, 4*slices.Max(m.dilations))
+	count := above
+	if overflows(x, length) {
+		count = aboveCompared
+	}
 	feature := 0
 	for i, d := range m.dilations {
 		for ch := range x {
-			taps(x[ch], length, d, s.totals[ch], s.tripled[ch])
+			taps(x[ch], length, d, s.padded, s.totals[ch], s.tripled[ch])
 		}
 		lo, hi := 4*d, length-4*d
 		if hi <= lo { // too short for an inside: use it all
@@ -99,7 +109,7 @@ func (m *miniRocket) features(x [][]float32, out []float32) {
 			}
 			counted := float32(len(seen))
 			for j := 0; j < m.perDilation[i]; j++ {
-				out[feature] = float32(above(seen, m.biases[feature])) / counted
+				out[feature] = float32(count(seen, m.biases[feature])) / counted
 				feature++
 			}
 		}
@@ -125,11 +135,12 @@ type scratch struct {
 	totals  [][]float32    // per channel: -(sum of the nine taps)
 	tripled [][9][]float32 // per channel: 3 x each tap
 	c, one  []float32
+	padded  []float32 // one channel with the widest dilation's zeros on each side
 }
 
-func newScratch(channels, length int) *scratch {
+func newScratch(channels, length, reach int) *scratch {
 	s := &scratch{totals: make([][]float32, channels), tripled: make([][9][]float32, channels),
-		c: make([]float32, length), one: make([]float32, length)}
+		c: make([]float32, length), one: make([]float32, length), padded: make([]float32, length+2*reach)}
 	for ch := range s.totals {
 		s.totals[ch] = make([]float32, length)
 		for m := range s.tripled[ch] {
@@ -141,25 +152,25 @@ func newScratch(channels, length int) *scratch {
 
 // taps fills total with -(tap0 + tap1 + ... + tap8), added in that order,
 // and tripled[m] with 3 x tap m, where tap m at t is x[t + (m-4)d], zero
-// outside the signal's first length samples.
-func taps(x []float32, length, d int, total []float32, tripled [9][]float32) {
-	tap := func(m, t int) float32 {
-		if j := t + (m-4)*d; j >= 0 && j < length {
-			return x[j]
-		}
-		return 0
-	}
-	for t := 0; t < length; t++ {
-		total[t] = tap(0, t)
-	}
+// outside the signal's first length samples: padded holds the signal with
+// 4d zeros on each side, and tap m is its window from m x d.
+func taps(x []float32, length, d int, padded, total []float32, tripled [9][]float32) {
+	reach := 4 * d
+	padded = padded[:length+2*reach]
+	clear(padded)
+	copy(padded[reach:], x[:length])
+	total = total[:length]
+	copy(total, padded[:length])
 	for m := 1; m < kernelLength; m++ {
-		for t := 0; t < length; t++ {
-			total[t] += tap(m, t)
+		tap := padded[m*d : m*d+length]
+		for t := range total {
+			total[t] += tap[t]
 		}
 	}
 	for m := 0; m < kernelLength; m++ {
-		for t := 0; t < length; t++ {
-			tripled[m][t] = float32(3 * tap(m, t)) // the conversion keeps the product from fusing into a later add
+		tap, tr := padded[m*d:m*d+length], tripled[m][:length]
+		for t := range tr {
+			tr[t] = float32(3 * tap[t]) // the conversion keeps the product from fusing into a later add
 		}
 	}
 	for t := range total {
@@ -169,7 +180,9 @@ func taps(x []float32, length, d int, total []float32, tripled [9][]float32) {
 
 // output is one kernel's output over one channel: ((-sum + 3 tap_a) + 3 tap_b) + 3 tap_c.
 func output(total []float32, tripled *[9][]float32, where [3]int, out []float32) {
-	a, b, c := tripled[where[0]], tripled[where[1]], tripled[where[2]]
+	n := len(out)
+	total = total[:n]
+	a, b, c := tripled[where[0]][:n], tripled[where[1]][:n], tripled[where[2]][:n]
 	for t := range out {
 		out[t] = ((total[t] + a[t]) + b[t]) + c[t]
 	}
@@ -198,8 +211,21 @@ func (s *scratch) summed(where [3]int, mask []bool) {
 	}
 }
 
-// above counts the values greater than bias.
-func above(values []float32, bias float32) int {
+// overflows says whether a kernel's output could overflow float32: each of
+// a channel's outputs is at most 18 x max|x| (-1 x nine taps, +3 x three).
+func overflows(x [][]float32, length int) bool {
+	var peak float32
+	for _, ch := range x {
+		for _, v := range ch[:length] {
+			peak = max(peak, v, -v)
+		}
+	}
+	return float64(peak)*18*float64(len(x)) >= math.MaxFloat32
+}
+
+// aboveCompared counts the values greater than bias, one comparison each:
+// for outputs that may be infinite or NaN.
+func aboveCompared(values []float32, bias float32) int {
 	n := 0
 	for _, v := range values {
 		if v > bias {
@@ -207,4 +233,27 @@ func above(values []float32, bias float32) int {
 		}
 	}
 	return n
+}
+
+// above counts the values greater than bias. bias - v is negative exactly
+// when v > bias (finite floats: a difference is zero only between equal
+// values, and rounding keeps its sign), so the count is a sum of sign bits,
+// with no branch to mispredict; four sums at once keep the CPU's adders
+// busy. A bias of -0 is taken as +0 when the model is read (as a comparison
+// takes it), and outputs are finite (features counts with aboveCompared
+// where a sum could overflow).
+func above(values []float32, bias float32) int {
+	var n0, n1, n2, n3 uint32
+	i := 0
+	for ; i+4 <= len(values); i += 4 {
+		v := values[i : i+4 : i+4]
+		n0 += math.Float32bits(bias-v[0]) >> 31
+		n1 += math.Float32bits(bias-v[1]) >> 31
+		n2 += math.Float32bits(bias-v[2]) >> 31
+		n3 += math.Float32bits(bias-v[3]) >> 31
+	}
+	for ; i < len(values); i++ {
+		n0 += math.Float32bits(bias-values[i]) >> 31
+	}
+	return int(n0 + n1 + n2 + n3)
 }

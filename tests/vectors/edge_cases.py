@@ -63,7 +63,7 @@ def case(sigop: str, name: str, out: Path) -> None:
     subprocess.run([sigop, "train", "--data", str(train), "--out", str(folder / "model"), "--no-saved-model",
                     "--no-lite"], check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
-    v = vectors(folder / "model", d / "test", features=8)
+    v = vectors(folder / "model", d / "test", features=32)
     if not name.endswith("_one_class"):
         v["evaluate_top"] = evaluate_top(sigop, folder, d / "test")
     np.savez_compressed(folder / "vectors.npz", **v)
