@@ -209,7 +209,8 @@ func TestModelsListsEveryVersion(t *testing.T) {
 	if err := runModels([]string{"--addr", addr, "--json"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"article":[{"version":2,"available":true,"kind":"classifier","runtime":"litert float32","labels":["blue","red"]}`) {
+	if !strings.Contains(out.String(), `"article":[{"version":2,"available":true,"kind":"classifier","runtime":"litert float32","labels":["blue","red"],"runs_in_go":false}`) ||
+		!strings.Contains(out.String(), `"labels":["fan","kettle"],"runs_in_go":true}`) {
 		t.Fatalf("models --json printed %s", out.String())
 	}
 }

@@ -19,7 +19,7 @@ func runModels(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	var conn connFlags
 	conn.register(fs, 30*time.Second)
-	asJSON := fs.Bool("json", false, "print one JSON object: {name: [versions, newest first]}")
+	asJSON := fs.Bool("json", false, "print one JSON object: {name: [versions, newest first]}, each with runs_in_go")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: sigop-client models [flags] [NAME]\n\nLists the server's models (or NAME's versions): name, version, kind, runtime, state, labels (and a model of several channels: how many, and their names), and for a classifier whether it also runs in Go on a device (sigop-client --model-dir, package edge) or on the server only.")
 		fs.PrintDefaults()
@@ -40,8 +40,18 @@ func runModels(args []string, stdout io.Writer) error {
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
-	if *asJSON {
-		return json.NewEncoder(w).Encode(models)
+	if *asJSON { // each version as ListModels says, and whether it also runs in Go on a device
+		type version struct {
+			operator.ModelVersion
+			RunsInGo bool `json:"runs_in_go"`
+		}
+		out := map[string][]version{}
+		for name, vs := range models {
+			for _, v := range vs {
+				out[name] = append(out[name], version{v, v.Kind == "classifier" && edge.Check([]byte(v.Manifest)) == nil})
+			}
+		}
+		return json.NewEncoder(w).Encode(out)
 	}
 	names := make([]string, 0, len(models))
 	for name := range models {
