@@ -49,14 +49,15 @@ $(BIN)/.tools: go/go.mod go/go.sum
 	touch $@
 
 # Debian packages: espeak-ng speaks the development audio (sigop digits); qemu-user-static runs the edge
-# runtime's arm64 and armv7 test binaries (make test-edge).
+# runtime's arm64 and armv7 test binaries (make test-edge); mosquitto is the broker the MQTT bridge's tests start.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := espeak-ng qemu-user-static mosquitto mosquitto-clients
+HAVE_PACKAGES := command -v espeak-ng > /dev/null && command -v qemu-aarch64-static > /dev/null && test -x /usr/sbin/mosquitto
 .PHONY: system-packages
-system-packages: ## Install the Debian packages the tests use (espeak-ng, qemu-user-static), if missing.
-	@command -v espeak-ng > /dev/null && command -v qemu-aarch64-static > /dev/null || \
-	  { $(SUDO) apt-get install -y -q espeak-ng qemu-user-static > /dev/null 2>&1 || \
-	  { $(SUDO) apt-get update -q > /dev/null && $(SUDO) apt-get install -y -q espeak-ng qemu-user-static > /dev/null; }; }
-	@command -v espeak-ng > /dev/null && command -v qemu-aarch64-static > /dev/null
+system-packages: ## Install the Debian packages the tests use (espeak-ng, qemu-user-static, mosquitto), if missing.
+	@$(HAVE_PACKAGES) || { $(SUDO) apt-get install -y -q $(DEBIAN_PACKAGES) > /dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q > /dev/null && $(SUDO) apt-get install -y -q $(DEBIAN_PACKAGES) > /dev/null; }; }
+	@$(HAVE_PACKAGES)
 
 .PHONY: setup
 setup: system-packages $(VENV)/.installed $(BIN)/.tools ## Set everything up: Debian packages, venv, Go modules, pinned protoc plugins.
