@@ -46,6 +46,7 @@ type Bridge struct {
 	devices map[string]*device // by route index and device id
 	stats   Stats
 	started time.Time
+	observe func(arrived time.Time) // a message's time to results (the Collector's histogram); nil: none
 }
 
 // Stats counts what the bridge has done since it started.
@@ -200,7 +201,7 @@ func (b *Bridge) handler(route int) mqtt.MessageHandler {
 			b.devices[key] = d
 		}
 		select {
-		case d.queue <- msg:
+		case d.queue <- queued{msg, time.Now()}:
 			b.stats.Messages++
 		default:
 			msg.Ack()

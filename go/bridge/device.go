@@ -20,7 +20,7 @@ type device struct {
 	route    int
 	model    *edge.Model
 	info     edge.Info
-	queue    chan mqtt.Message
+	queue    chan queued
 	stream   *edge.Stream
 	epoch    string   // names the stream in event ids: its first seq or time, stable across redeliveries
 	origin   *float64 // the stream's first sample's time (seconds), if the device sends times
@@ -29,6 +29,12 @@ type device struct {
 	afterGap bool
 	streams  int
 	unknown  *float32 // the last window's unknown score
+}
+
+// queued is a message and when it arrived.
+type queued struct {
+	mqtt.Message
+	arrived time.Time
 }
 
 // Event is what the bridge publishes for a label change.
@@ -49,7 +55,7 @@ type Event struct {
 
 func (b *Bridge) newDevice(key, id string, route int) *device {
 	m := b.models[route]
-	d := &device{b: b, key: key, id: id, route: route, model: m, info: m.Info(), queue: make(chan mqtt.Message, b.cfg.Queue)}
+	d := &device{b: b, key: key, id: id, route: route, model: m, info: m.Info(), queue: make(chan queued, b.cfg.Queue)}
 	go d.run()
 	return d
 }
@@ -69,7 +75,10 @@ func (d *device) run() {
 			if !ok {
 				return
 			}
-			d.handle(msg)
+			d.handle(msg.Message)
+			if d.b.observe != nil {
+				d.b.observe(msg.arrived)
+			}
 			if timer != nil {
 				timer.Reset(d.b.cfg.IdleTimeout)
 			}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/sigop-dev/sigop/go/bridge"
 	"github.com/sigop-dev/sigop/go/classify"
@@ -259,7 +261,7 @@ func TestBridgeWatchesThreeDevices(t *testing.T) {
 }
 
 // bridgeProcess runs the sigop-bridge command (built once per test run).
-func bridgeProcess(t *testing.T, args ...string) *exec.Cmd {
+func bridgeProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	bin := filepath.Join(bridgeBin(t), "sigop-bridge")
 	cmd := exec.Command(bin, args...)
@@ -273,13 +275,14 @@ func bridgeProcess(t *testing.T, args ...string) *exec.Cmd {
 	if err != nil {
 		t.Fatalf("sigop-bridge printed no address: %v", err)
 	}
+	addr = strings.TrimSpace(addr)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + strings.TrimSpace(addr) + "/healthz")
+		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return cmd
+				return cmd, addr
 			}
 		}
 		if time.Now().After(deadline) {
@@ -323,7 +326,7 @@ func TestBridgeSurvivesItsOwnDeathAndTheBrokers(t *testing.T) {
 	model := filepath.Join(os.Getenv("SIGOP_GRAPHS"), "imu")
 	args := []string{"-broker", br.url(), "-client-id", "bridge-restart", "-route", "plant/+device/vibration=" + model,
 		"-hop", "1.28", "-smooth", "1", "-http", "127.0.0.1:0"}
-	first := bridgeProcess(t, args...)
+	first, _ := bridgeProcess(t, args...)
 	got := subscribe(t, br.url(), "sigop/+/events")
 	x := recording(40, 0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0)
 	want := changes(localEvents(t, x))
@@ -335,12 +338,18 @@ func TestBridgeSurvivesItsOwnDeathAndTheBrokers(t *testing.T) {
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
 	publish(t, device, "plant/pump-7/vibration", msgs[third:2*third]...) // while no bridge runs
-	second := bridgeProcess(t, args...)
+	second, addr := bridgeProcess(t, args...)
 	got.until(t, "tone_z", 60*time.Second) // the change published while the bridge was dead
 	br.stop(syscall.SIGTERM)
 	br.start()
 	publish(t, device, "plant/pump-7/vibration", msgs[2*third:]...)
 	evs := got.until(t, "tone_x after tone_z", 60*time.Second)
+	metrics := scrape(t, "http://"+addr+"/metrics")
+	t.Logf("the second bridge's /metrics: %v", metrics)
+	if metrics["sigop_bridge_events_total"] < 2 || metrics["sigop_bridge_connected"] != 1 ||
+		metrics["sigop_bridge_message_seconds_count"] < 1 || metrics["sigop_bridge_devices"] != 1 {
+		t.Errorf("/metrics %v: want its events counted, connected, messages timed, one device", metrics)
+	}
 	second.Process.Signal(syscall.SIGTERM)
 	second.Wait()
 	t.Logf("events %v; Watch's changes %v", labels(evs), want)
@@ -417,4 +426,38 @@ func TestBridgeReplicasWatchEveryDeviceOnce(t *testing.T) {
 	if a.Messages == 0 || b.Messages == 0 || a.Messages+b.Messages != int64(8*len(messages(recording(1, 0, 0, 0, 0), 1))) {
 		t.Errorf("replicas took %d and %d messages; want every one of 8 devices' 16 once, shared", a.Messages, b.Messages)
 	}
+}
+
+// scrape parses a /metrics page with Prometheus's own text parser: each
+// sigop_bridge sample's value by name (a histogram's _count and _sum).
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("%s is not the Prometheus text format: %v", url, err)
+	}
+	out := map[string]float64{}
+	for name, f := range families {
+		if !strings.HasPrefix(name, "sigop_bridge") {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				out[name] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[name] += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				out[name+"_count"] += float64(m.GetHistogram().GetSampleCount())
+				out[name+"_sum"] += m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return out
 }

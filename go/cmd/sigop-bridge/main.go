@@ -5,7 +5,8 @@
 //
 // Each device's events go to sigop/<device>/events (QoS 1) and its current
 // state to sigop/<device>/state (retained). -http serves /healthz (200
-// while the broker connection is up) and /stats (the counts, JSON).
+// while the broker connection is up), /metrics (Prometheus) and /stats (the
+// counts, JSON).
 package main
 
 import (
@@ -23,6 +24,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sigop-dev/sigop/go/bridge"
 )
@@ -70,7 +75,7 @@ func run(args []string) error {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "close a device's stream after this long without a message; 0: never")
 	fs.IntVar(&cfg.Replica, "replica", 0, "this replica's ordinal (a StatefulSet's pod index)")
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "replicas sharing the devices: each watches those whose id hashes to its ordinal")
-	httpAddr := fs.String("http", "", "serve /healthz and /stats here (e.g. :8080)")
+	httpAddr := fs.String("http", "", "serve /healthz, /metrics and /stats here (e.g. :8080)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,6 +119,9 @@ func run(args []string) error {
 			}
 			fmt.Fprintln(w, "ok")
 		})
+		registry := prometheus.NewRegistry()
+		registry.MustRegister(bridge.NewCollector(b), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(b.Stats())
