@@ -286,6 +286,11 @@ bench-edge: setup ## The pure-Go runtime on one core and all, beside the compile
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench
 	$(PY) bench/edge_bench.py --sigop $(SIGOP) --bench-bin $(BIN)/sigop-bench --cases $(EDGE)/cases
 
+.PHONY: bench-bridge
+bench-bridge: setup ## The MQTT bridge under load: simulated three-axis devices at 100 Hz on a local Mosquitto (latency, windows lost, CPU, RSS).
+	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench && go build -o $(BIN)/sigop-bridge ./cmd/sigop-bridge
+	$(PY) bench/bridge_bench.py --sigop $(SIGOP) --bench-bin $(BIN)/sigop-bench --bridge-bin $(BIN)/sigop-bridge
+
 .PHONY: bench
 bench: setup $(E2E)/graphs/article/manifest.json ## FFT (client->server vs scipy), classification (server vs in-process, training cache), the two protocols, streams vs unary, seed 002 shifted spectra.
 	cd go && go build -o $(BIN)/sigop-bench ./cmd/sigop-bench

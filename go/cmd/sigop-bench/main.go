@@ -56,7 +56,7 @@ type report struct {
 
 func main() {
 	subcommands := map[string]func([]string) error{"classify": runClassify, "load": runLoad, "stream": runStream, "empty": runEmpty,
-		"protocols": runProtocols, "edge": runEdge}
+		"protocols": runProtocols, "edge": runEdge, "bridge": runBridge}
 	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
 		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintf(os.Stderr, "sigop-bench %s: %v\n", os.Args[1], err)
