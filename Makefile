@@ -234,6 +234,26 @@ test-image: image $(E2E)/graphs/article/manifest.json $(E2E)/graphs/digits/manif
 	cd go && $(SUDO) env SIGOP_IMAGE_BUNDLE=$(CURDIR)/$(IMAGE_TEST)/bundle SIGOP_IMAGE_MODELS=$(CURDIR)/$(IMAGE_TEST)/models \
 	  SIGOP_E2E_UNHEARD=$(CURDIR)/$(E2E)/unheard $(BIN)/imagetest.test -test.v -test.count=1 2>&1 | grep -vE '^=== RUN'
 
+# The MQTT bridge's image: the static binary alone (deploy/image/build-bridge.sh), and its test: the image's entrypoint
+# chrooted into its read-only root (unshare), against a real Mosquitto on the host.
+IMAGE_BRIDGE      := out/image/sigop-bridge-$(VERSION).oci.tar
+IMAGE_BRIDGE_TEST := .cache/image-bridge-test
+
+.PHONY: image-bridge
+image-bridge: setup ## Build the MQTT bridge's image out/image/sigop-bridge-VERSION.oci.tar: the static Go binary alone.
+	@command -v umoci > /dev/null && command -v skopeo > /dev/null || $(MAKE) image-packages
+	deploy/image/build-bridge.sh $(IMAGE_BRIDGE)
+
+.PHONY: test-image-bridge
+test-image-bridge: image-bridge $(E2E)/graphs/imu/manifest.json ## Run the bridge image's entrypoint (unshare + chroot, read-only root) against a real Mosquitto.
+	$(SUDO) rm -rf $(IMAGE_BRIDGE_TEST) && mkdir -p $(IMAGE_BRIDGE_TEST)/models
+	cp -r $(E2E)/graphs/imu $(IMAGE_BRIDGE_TEST)/models/
+	skopeo copy --quiet oci-archive:$(IMAGE_BRIDGE) oci:$(IMAGE_BRIDGE_TEST)/layout:$(VERSION)
+	$(SUDO) umoci unpack --image $(IMAGE_BRIDGE_TEST)/layout:$(VERSION) $(IMAGE_BRIDGE_TEST)/bundle > /dev/null
+	cd go && go test -c -tags image -o $(BIN)/imagetest-bridge.test ./imagetest/bridge
+	cd go && $(SUDO) env SIGOP_BRIDGE_BUNDLE=$(CURDIR)/$(IMAGE_BRIDGE_TEST)/bundle SIGOP_BRIDGE_MODELS=$(CURDIR)/$(IMAGE_BRIDGE_TEST)/models \
+	  $(BIN)/imagetest-bridge.test -test.v -test.count=1 2>&1 | grep -vE '^=== RUN'
+
 # ---- demo and benchmarks --------------------------------------------------
 
 DEMO := out/demo

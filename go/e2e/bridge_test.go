@@ -24,6 +24,7 @@ import (
 
 	"github.com/sigop-dev/sigop/go/bridge"
 	"github.com/sigop-dev/sigop/go/classify"
+	"github.com/sigop-dev/sigop/go/internal/mosquitto"
 	"github.com/sigop-dev/sigop/go/internal/testsignals"
 )
 
@@ -200,14 +201,14 @@ func labels(evs []bridge.Event) []string {
 // wrong-shaped and oversized messages from other devices are counted and
 // change nothing for these.
 func TestBridgeWatchesThreeDevices(t *testing.T) {
-	br := startBroker(t)
-	cfg := bridgeConfig(br.url(), "bridge-three")
+	br := mosquitto.Start(t, "")
+	cfg := bridgeConfig(br.URL(), "bridge-three")
 	cfg.MaxMessageBytes = 64 << 10
 	b, _ := runBridge(t, cfg)
-	got := subscribe(t, br.url(), "sigop/+/events")
+	got := subscribe(t, br.URL(), "sigop/+/events")
 	parts := map[string][]int{"pump-1": {0, 0, 0, 1, 1, 1}, "pump-2": {1, 1, 2, 2, 2, 2}, "fan-3": {2, 2, 2, 2, 0, 0}}
 	want := map[string][]string{}
-	device := mqttClient(t, br.url(), "devices", true)
+	device := mqttClient(t, br.URL(), "devices", true)
 	var wg sync.WaitGroup
 	for i, name := range []string{"pump-1", "pump-2", "fan-3"} {
 		x := recording(uint64(30+i), parts[name]...)
@@ -249,7 +250,7 @@ func TestBridgeWatchesThreeDevices(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	state := subscribe(t, br.url(), "sigop/+/state") // a dashboard connecting now sees every device's state
+	state := subscribe(t, br.URL(), "sigop/+/state") // a dashboard connecting now sees every device's state
 	states := state.wait(t, map[string]int{"sigop/pump-1/state": 1, "sigop/pump-2/state": 1, "sigop/fan-3/state": 1}, 30*time.Second)
 	for name, p := range parts {
 		last := states["sigop/"+name+"/state"][0].Label
@@ -270,6 +271,7 @@ func bridgeProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) // a test that fails early leaves no bridge behind
 	// it prints its -http address, then serves /healthz: wait on that
 	addr, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
@@ -322,16 +324,16 @@ func bridgeBin(t *testing.T) string {
 // loses the stream's windows in memory, so the second bridge starts a new
 // stream at the first message it gets (its events count from there).
 func TestBridgeSurvivesItsOwnDeathAndTheBrokers(t *testing.T) {
-	br := startBroker(t)
+	br := mosquitto.Start(t, "")
 	model := filepath.Join(os.Getenv("SIGOP_GRAPHS"), "imu")
-	args := []string{"-broker", br.url(), "-client-id", "bridge-restart", "-route", "plant/+device/vibration=" + model,
+	args := []string{"-broker", br.URL(), "-client-id", "bridge-restart", "-route", "plant/+device/vibration=" + model,
 		"-hop", "1.28", "-smooth", "1", "-http", "127.0.0.1:0"}
 	first, _ := bridgeProcess(t, args...)
-	got := subscribe(t, br.url(), "sigop/+/events")
+	got := subscribe(t, br.URL(), "sigop/+/events")
 	x := recording(40, 0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 0)
 	want := changes(localEvents(t, x))
 	msgs := messages(x, 1)
-	device := mqttClient(t, br.url(), "device-restart", false)
+	device := mqttClient(t, br.URL(), "device-restart", false)
 	third := len(msgs) / 3
 	publish(t, device, "plant/pump-7/vibration", msgs[:third]...)
 	got.wait(t, map[string]int{"sigop/pump-7/events": 1}, 30*time.Second)
@@ -340,8 +342,8 @@ func TestBridgeSurvivesItsOwnDeathAndTheBrokers(t *testing.T) {
 	publish(t, device, "plant/pump-7/vibration", msgs[third:2*third]...) // while no bridge runs
 	second, addr := bridgeProcess(t, args...)
 	got.until(t, "tone_z", 60*time.Second) // the change published while the bridge was dead
-	br.stop(syscall.SIGTERM)
-	br.start()
+	br.Stop(syscall.SIGTERM)
+	br.Restart()
 	publish(t, device, "plant/pump-7/vibration", msgs[2*third:]...)
 	evs := got.until(t, "tone_x after tone_z", 60*time.Second)
 	metrics := scrape(t, "http://"+addr+"/metrics")
@@ -396,16 +398,16 @@ func (e *events) until(t *testing.T, what string, within time.Duration) []bridge
 // Two replicas share the devices by a hash of their ids: every device's
 // events are published once, by one of them, and are Watch's.
 func TestBridgeReplicasWatchEveryDeviceOnce(t *testing.T) {
-	br := startBroker(t)
+	br := mosquitto.Start(t, "")
 	var replicas []*bridge.Bridge
 	for i := range 2 {
-		cfg := bridgeConfig(br.url(), fmt.Sprintf("bridge-replica-%d", i))
+		cfg := bridgeConfig(br.URL(), fmt.Sprintf("bridge-replica-%d", i))
 		cfg.Replica, cfg.Replicas = i, 2
 		b, _ := runBridge(t, cfg)
 		replicas = append(replicas, b)
 	}
-	got := subscribe(t, br.url(), "sigop/+/events")
-	device := mqttClient(t, br.url(), "devices-replicas", true)
+	got := subscribe(t, br.URL(), "sigop/+/events")
+	device := mqttClient(t, br.URL(), "devices-replicas", true)
 	want, counts := map[string][]string{}, map[string]int{}
 	for i := range 8 {
 		name := fmt.Sprintf("motor-%d", i)
