@@ -55,6 +55,17 @@ func decode(format string, payload []byte, channels int, names []string) (frame,
 // position), an array of rows (each a number, an array by position or an
 // object by name), or an object of channel name -> array of samples.
 func decodeRows(data json.RawMessage, channels int, names []string) ([][]float64, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 1 && t[0] == '[' && bytes.TrimLeft(t[1:], " \t\r\n")[0] == '[' {
+		var rows [][]float64 // the common form, rows by position, without the generic decoder
+		if json.Unmarshal(t, &rows) == nil {
+			for i, r := range rows {
+				if err := wantChannels(len(r), channels); err != nil {
+					return nil, fmt.Errorf("samples[%d]: %w", i, err)
+				}
+			}
+			return columns(rows, channels), nil
+		}
+	}
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("not JSON: %w", err)

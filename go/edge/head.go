@@ -18,11 +18,12 @@ type head struct {
 
 func (h *head) classes() int { return len(h.bias) }
 
-// logits of one signal's features f. Standardising is float32, as the
+// logits of one signal's features f, with z of the same length to work in.
+// Standardising is float32, as the
 // server's numpy does, so it agrees to the bit; the dot products are summed
 // in float64 (the server's BLAS sums float32 in blocks of its own order).
-func (h *head) logits(f []float32, out []float64) {
-	z := make([]float32, len(f))
+func (h *head) logits(f, z []float32, out []float64) {
+	z = z[:len(f)]
 	for i, v := range f {
 		z[i] = v - h.mean[i]
 	}

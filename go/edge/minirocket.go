@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 )
 
 // kernelLength is MiniRocket's kernel length; kernelIndices are its 84
@@ -32,6 +33,7 @@ type miniRocket struct {
 	biases      []float32
 	channels    int
 	mask        [][][]bool
+	pool        sync.Pool // *scratch
 }
 
 func newMiniRocket(dilations, perDilation []int64, biases []float32, mask []uint8, channels int) (*miniRocket, error) {
@@ -87,7 +89,8 @@ func newMiniRocket(dilations, perDilation []int64, biases []float32, mask []uint
 // signal's own samples count: up to its last non-zero value in any channel.
 func (m *miniRocket) features(x [][]float32, out []float32) {
 	length := validLength(x)
-	s := newScratch(m.channels, length, 4*slices.Max(m.dilations))
+	s := m.scratch(length)
+	defer m.pool.Put(s)
 	count := above
 	if overflows(x, length) {
 		count = aboveCompared
@@ -131,16 +134,42 @@ func validLength(x [][]float32) int {
 	return max(last, 1)
 }
 
+// scratch is a call's working memory for a signal of length samples, from
+// the transform's pool (a stream's windows, all of one length, reuse it).
+func (m *miniRocket) scratch(length int) *scratch {
+	if s, ok := m.pool.Get().(*scratch); ok && s.fits(m.channels, length) {
+		s.trim(length)
+		return s
+	}
+	return newScratch(m.channels, length, 4*slices.Max(m.dilations))
+}
+
+func (s *scratch) fits(channels, length int) bool {
+	return len(s.totals) == channels && cap(s.c) >= length && cap(s.padded) >= length+2*s.reach
+}
+
+// trim sets every buffer's length to length samples.
+func (s *scratch) trim(length int) {
+	s.c, s.one, s.padded = s.c[:length], s.one[:length], s.padded[:cap(s.padded)]
+	for ch := range s.totals {
+		s.totals[ch] = s.totals[ch][:length]
+		for m := range s.tripled[ch] {
+			s.tripled[ch][m] = s.tripled[ch][m][:length]
+		}
+	}
+}
+
 type scratch struct {
 	totals  [][]float32    // per channel: -(sum of the nine taps)
 	tripled [][9][]float32 // per channel: 3 x each tap
 	c, one  []float32
 	padded  []float32 // one channel with the widest dilation's zeros on each side
+	reach   int
 }
 
 func newScratch(channels, length, reach int) *scratch {
 	s := &scratch{totals: make([][]float32, channels), tripled: make([][9][]float32, channels),
-		c: make([]float32, length), one: make([]float32, length), padded: make([]float32, length+2*reach)}
+		c: make([]float32, length), one: make([]float32, length), padded: make([]float32, length+2*reach), reach: reach}
 	for ch := range s.totals {
 		s.totals[ch] = make([]float32, length)
 		for m := range s.tripled[ch] {

@@ -25,6 +25,7 @@ type Model struct {
 	unknown      *unknownScore // nil: exported without one
 	workers      int
 	topK         int
+	features     sync.Pool // *[]float32 of 2 x features
 }
 
 var _ classify.Classifier = (*Model)(nil)
@@ -154,10 +155,17 @@ feed:
 
 // one classifies one prepared input.
 func (m *Model) one(x [][]float32) answer {
-	f := make([]float32, len(m.transform.biases))
+	buf, _ := m.features.Get().(*[]float32) // features, then the head's standardised copy: 2 x 40 KB a window, reused
+	if buf == nil {
+		b := make([]float32, 2*len(m.transform.biases))
+		buf = &b
+	}
+	defer m.features.Put(buf)
+	n := len(m.transform.biases)
+	f := (*buf)[:n]
 	m.transform.features(x, f)
 	logits := make([]float64, m.head.classes())
-	m.head.logits(f, logits)
+	m.head.logits(f, (*buf)[n:], logits)
 	a := answer{probabilities: make([]float32, len(logits))}
 	softmax(logits, a.probabilities)
 	if m.unknown != nil {
