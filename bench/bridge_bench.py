@@ -75,7 +75,8 @@ def peak_rss_mib(pid: int) -> float:
 def run(args, url: str, folder: Path, devices: int) -> dict:
     bridge = subprocess.Popen([args.bridge_bin, "-broker", url, "-client-id", f"bench-{devices}-{time.time_ns()}",
                                "-route", f"plant/+device/vibration={folder}", "-hop", "0.5", "-smooth", "1",
-                               "-windows-topic", "sigop/{device}/windows", "-http", "127.0.0.1:0"],
+                               "-windows-topic", "sigop/{device}/windows", "-http", "127.0.0.1:0"]
+                              + (["-cpuprofile", str(args.cpuprofile)] if args.cpuprofile else []),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         addr = bridge.stdout.readline().strip()
@@ -107,6 +108,7 @@ def main() -> int:
     p.add_argument("--bridge-bin", required=True, help="sigop-bridge")
     p.add_argument("--devices", default="100,1000")
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--cpuprofile", type=Path, help="the bridge's CPU profile (go tool pprof), of the last count")
     p.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench-bridge")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench" / "bridge.json")
     args = p.parse_args()

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -76,10 +77,22 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Replica, "replica", 0, "this replica's ordinal (a StatefulSet's pod index)")
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "replicas sharing the devices: each watches those whose id hashes to its ordinal")
 	httpAddr := fs.String("http", "", "serve /healthz, /metrics and /stats here (e.g. :8080)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until the bridge stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.Routes = rs
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *passwordFile != "" {
 		b, err := os.ReadFile(*passwordFile)
 		if err != nil {
