@@ -463,3 +463,48 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	}
 	return out
 }
+
+// A device that floods (far more messages than its queue holds, as fast as
+// the broker takes them) has its excess dropped and counted, and another
+// device's events still arrive, the same as Watch's.
+func TestBridgeDropsAFloodingDevicesExcessAndWatchesTheOthers(t *testing.T) {
+	br := mosquitto.Start(t, "max_inflight_messages 1000")
+	cfg := bridgeConfig(br.URL(), "bridge-flood")
+	cfg.Queue = 64 // the quiet device's whole recording fits; the flood does not
+	b, _ := runBridge(t, cfg)
+	got := subscribe(t, br.URL(), "sigop/+/events")
+	flood := mqttClient(t, br.URL(), "flooder", true)
+	x := recording(70, 0, 0, 1, 1)
+	one := messages(x, 1)[0]
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // 20,000 messages without waiting for each: the broker delivers them faster than a window is computed
+		defer wg.Done()
+		var last mqtt.Token
+		for range 20000 {
+			last = flood.Publish("plant/flood-1/vibration", 0, false, one)
+		}
+		last.Wait()
+	}()
+	device := mqttClient(t, br.URL(), "quiet-device", true)
+	quiet := recording(71, 2, 2, 2, 0, 0, 0)
+	want := localEvents(t, quiet)
+	publish(t, device, "plant/quiet-2/vibration", messages(quiet, 1)...)
+	evs := got.wait(t, map[string]int{"sigop/quiet-2/events": len(want)}, 60*time.Second)
+	wg.Wait()
+	if g := labels(evs["sigop/quiet-2/events"]); strings.Join(g, " ") != strings.Join(want, " ") {
+		t.Errorf("the quiet device's events %v beside a flood; Watch gives %v", g, want)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s := b.Stats()
+		if s.Dropped > 0 && s.Messages+s.Dropped >= 20000+int64(len(messages(quiet, 1))) {
+			t.Logf("flood: %d messages taken, %d dropped", s.Messages, s.Dropped)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v: want every one of the 20,000 flood messages taken or dropped, some dropped", s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
