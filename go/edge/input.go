@@ -120,14 +120,20 @@ func (m *Model) prepare(signals [][][]float64, rate float64, channels bool) ([][
 						"model takes; scale it down", i, math.MaxFloat32)
 				}
 			}
-			x := make([]float32, m.samples)
-			for j := range min(len(ch), m.samples) {
-				x[j] = float32(ch[j])
-			}
-			out[i][c] = x
+			out[i][c] = m.fit(ch)
 		}
 	}
 	return out, nil
+}
+
+// fit is one channel as the model takes it: float32, padded with zeros or
+// cut at the end to its samples.
+func (m *Model) fit(ch []float64) []float32 {
+	x := make([]float32, m.samples)
+	for j := range min(len(ch), m.samples) {
+		x[j] = float32(ch[j])
+	}
+	return x
 }
 
 func channelOf(channels bool, c int) string {

@@ -178,8 +178,11 @@ func (s *Stream) dropPassed() {
 }
 
 func (s *Stream) classified(start int64, window [][]float64) []classify.StreamResult {
-	x, _ := s.m.prepare([][][]float64{window}, 0, true) // checked as it was fed
-	a := s.m.one(x[0])
+	x := make([][]float32, len(window)) // its samples were checked as they were fed
+	for c, ch := range window {
+		x[c] = s.m.fit(ch)
+	}
+	a := s.m.one(x)
 	w := &classify.StreamWindow{StartSample: start, EndSample: start + int64(s.length),
 		Classes: rank(s.m.labels, a.probabilities, s.topK), Unknown: a.unknown}
 	if s.clock > 0 {

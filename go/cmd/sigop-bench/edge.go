@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -66,13 +67,7 @@ func runEdge(args []string) error {
 	}
 	var out []EdgeResult
 	ctx := context.Background()
-	for _, way := range slices.Sorted(func(yield func(string) bool) {
-		for k := range ways {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, way := range slices.Sorted(maps.Keys(ways)) {
 		c := ways[way]
 		call := func(x [][][]float64) error { _, err := c.ClassifyMultichannel(ctx, x, classify.TopK(1)); return err }
 		if err := call(signals[:1]); err != nil { // warm-up
